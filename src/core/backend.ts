@@ -77,6 +77,8 @@ export interface Backend<T> {
   dispose(t: T): void;
   /** Same values under a new shape with the same number of elements (may alias; dispose either one). */
   reshape(t: T, shape: Shape): T;
+  /** Releases the backend itself (worker threads, device); optional. */
+  close?(): Promise<void>;
 
   // ---- dense algebra ------------------------------------------------------------------------
   /** y[N,M] = x[N,K]·w[M,K]ᵀ (+ b[M]). x may have any leading axes: y has x's leading axes + [M]. */

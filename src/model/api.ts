@@ -38,3 +38,60 @@ export interface ActStepResult {
   readonly qHaltLogits: Float64Array; // [B]
   readonly qContinueLogits: Float64Array; // [B]
 }
+
+import type { Backend } from '../core/backend.ts';
+import type { Tensor } from '../core/tensor.ts';
+import type { RngState } from '../core/rng.ts';
+
+/**
+ * The ACT carry, owned by the model's backend: z_H, z_L [B,S,D] as backend handles, plus host
+ * bookkeeping. Opaque to callers except for the host fields.
+ */
+export interface Carry {
+  readonly batchSize: number;
+  readonly steps: Int32Array; // [B]
+  readonly halted: Uint8Array; // [B]
+  readonly currentData: Batch;
+}
+
+/** Learning rates of one optimizer step (from the schedule). */
+export interface StepRates {
+  readonly lr: number; // AdamATan2
+  readonly puzzleEmbLr: number; // SignSGD on the puzzle table
+}
+
+/** Everything needed to save and restore training exactly (host copies). */
+export interface TrainingState {
+  readonly parameters: ReadonlyMap<string, Tensor<Float64Array>>; // original names (spec §8), buffers included
+  readonly adamM: ReadonlyMap<string, Tensor<Float64Array>>;
+  readonly adamV: ReadonlyMap<string, Tensor<Float64Array>>;
+  readonly ema?: ReadonlyMap<string, Tensor<Float64Array>>;
+  readonly optimizerStep: number; // AdamATan2's t of the last update (0 before any)
+  readonly rng: RngState; // the model's exploration generator
+}
+
+/**
+ * One HRM on one backend. The model code is shared by every backend; `createHrm(config, { backend })`
+ * in src/model/hrm.ts builds one.
+ */
+export interface Hrm {
+  readonly backend: Backend<unknown>;
+  /** Every row counts as halted, so the first call resets it (spec §3.1). */
+  initialCarry(batchSize: number, seqLen: number): Carry;
+  /**
+   * One training step (anchors' definition): one ACT call in training mode (segment with the
+   * one-step gradient + the Q-target segment), backward of total/globalBatchSize, SignSGD on the
+   * puzzle table, AdamATan2 (then EMA if enabled). Consumes `carry`, returns the next one.
+   */
+  trainStep(carry: Carry, batch: Batch, rates: StepRates, globalBatchSize: number): Promise<{ carry: Carry; result: ActStepResult }>;
+  /** One ACT call in eval mode (halting ignores Q; no gradients). Consumes `carry`. */
+  evalStep(carry: Carry, batch: Batch, options?: { haltMaxSteps?: number }): Promise<{ carry: Carry; result: ActStepResult }>;
+  /** Releases a carry's device memory without stepping. */
+  disposeCarry(carry: Carry): void;
+  /** Host copies of the full training state (for checkpoints). */
+  saveState(): Promise<TrainingState>;
+  /** Restores parameters (and optimizer state / rng when present); shapes are checked by name. */
+  loadState(state: Partial<TrainingState> & Pick<TrainingState, 'parameters'>): void;
+  /** Releases all device memory and worker threads of this model. */
+  dispose(): Promise<void>;
+}

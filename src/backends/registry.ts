@@ -1,0 +1,67 @@
+// The backend registry: turns a name from code or the CLI (`--backend`) into a Backend, and lists
+// every configuration the conformance suite (properties/, `hrm verify`) must hold to the reference.
+// An unavailable configuration is reported with its reason, never silently replaced by another.
+
+import type { Backend } from '../core/backend.ts';
+import { referenceBackend } from '../reference/backend.ts';
+
+export type BackendName = 'reference' | 'simd' | 'gpu' | 'auto';
+export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'reference', 'simd', 'gpu'];
+
+export type GpuMode = 'webgpu' | 'webasm' | 'headlessgl' | 'cpu';
+export type SimdVariant = 'relaxed' | 'plain';
+
+export interface BackendOptions {
+  /** worker threads for the CPU engine (default: the machine's cores) */
+  readonly threads?: number;
+  /** SIMD variant for the CPU engine (default: relaxed when V8 allows it) */
+  readonly simd?: SimdVariant;
+  /** gpu.js mode (default: webgpu when an adapter answers, else webasm) */
+  readonly gpuMode?: GpuMode;
+  /** where the chosen mode is reported (default: stderr) */
+  readonly log?: (message: string) => void;
+}
+
+/** One configuration under test: either a way to create it, or the reason it cannot run here. */
+export type ConformanceTarget =
+  | { readonly id: string; readonly create: () => Promise<Backend<unknown>> }
+  | { readonly id: string; readonly unavailable: string };
+
+type Factory = (options: BackendOptions) => Promise<Backend<unknown>>;
+
+const factories: Record<Exclude<BackendName, 'auto'>, Factory> = {
+  reference: async () => referenceBackend as Backend<unknown>,
+  simd: async () => {
+    throw new Error("backend 'simd' is not available in this build");
+  },
+  gpu: async () => {
+    throw new Error("backend 'gpu' is not available in this build");
+  },
+};
+
+/** Creates the named backend; `auto` picks gpu on a real GPU adapter, else the fastest CPU engine. */
+export const createBackend = async (name: string, options: BackendOptions = {}): Promise<Backend<unknown>> => {
+  const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  if (name === 'auto') {
+    for (const candidate of ['gpu', 'simd'] as const) {
+      try {
+        const b = await factories[candidate]({ ...options, log: () => {} });
+        log(`backend auto: using ${b.name} (${b.description})`);
+        return b;
+      } catch (e) {
+        log(`backend auto: ${candidate} not used: ${(e as Error).message}`);
+      }
+    }
+    log('backend auto: using reference (float64, plain loops)');
+    return referenceBackend as Backend<unknown>;
+  }
+  if (!(name in factories)) {
+    throw new Error(`unknown backend '${name}': expected one of ${BACKEND_NAMES.join(', ')}`);
+  }
+  return factories[name as Exclude<BackendName, 'auto'>](options);
+};
+
+/** Every backend configuration the conformance suite runs (the reference itself is the oracle). */
+export const conformanceTargets = async (): Promise<ConformanceTarget[]> => [
+  { id: 'reference', create: async () => referenceBackend as Backend<unknown> },
+];
