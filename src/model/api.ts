@@ -42,6 +42,23 @@ export interface ActStepResult {
 import type { Backend } from '../core/backend.ts';
 import type { Tensor } from '../core/tensor.ts';
 import type { RngState } from '../core/rng.ts';
+import type { HrmConfig } from './config.ts';
+import type { Layout } from './layout.ts';
+
+/**
+ * Optional observer of one call: receives host copies of named intermediates (used by `hrm trace`
+ * and the executable spec; costs a read per key, so leave it out in training). Keys:
+ * training: `logits`, `q_halt_logits`, `q_continue_logits`, `next_q_halt_logits`,
+ * `next_q_continue_logits`, `target_q_continue`, `ce`, `carry.z_H`, `carry.z_L`,
+ * `puzzle_emb.local_weights` (P > 0), with `gradients`: `grad.<parameter>` and
+ * `grad.puzzle_emb.local_weights`; with `probe`: `x`, `z_H.in`, `z_L.in`, `L.h{h}.l{l}`, `H.h{h}`.
+ * Eval: the same forward keys (no `next_*`, `target_*`, gradients).
+ */
+export interface StepObserver {
+  readonly tensor: (key: string, value: Tensor<Float64Array>) => void;
+  readonly probe?: boolean;
+  readonly gradients?: boolean;
+}
 
 /**
  * The ACT carry, owned by the model's backend: z_H, z_L [B,S,D] as backend handles, plus host
@@ -76,6 +93,9 @@ export interface TrainingState {
  */
 export interface Hrm {
   readonly backend: Backend<unknown>;
+  readonly config: HrmConfig;
+  /** the state-dict layout (original names, order, shapes, parameter/buffer) */
+  readonly layout: Layout;
   /** Every row counts as halted, so the first call resets it (spec §3.1). */
   initialCarry(batchSize: number, seqLen: number): Carry;
   /**
@@ -83,9 +103,23 @@ export interface Hrm {
    * one-step gradient + the Q-target segment), backward of total/globalBatchSize, SignSGD on the
    * puzzle table, AdamATan2 (then EMA if enabled). Consumes `carry`, returns the next one.
    */
-  trainStep(carry: Carry, batch: Batch, rates: StepRates, globalBatchSize: number): Promise<{ carry: Carry; result: ActStepResult }>;
-  /** One ACT call in eval mode (halting ignores Q; no gradients). Consumes `carry`. */
-  evalStep(carry: Carry, batch: Batch, options?: { haltMaxSteps?: number }): Promise<{ carry: Carry; result: ActStepResult }>;
+  trainStep(
+    carry: Carry,
+    batch: Batch,
+    rates: StepRates,
+    globalBatchSize: number,
+    options?: { observe?: StepObserver },
+  ): Promise<{ carry: Carry; result: ActStepResult }>;
+  /**
+   * One ACT call in eval mode (halting ignores Q; no gradients). Consumes `carry`. `haltMaxSteps`
+   * overrides the config's (inference-time scaling); `weights: 'ema'` evaluates the EMA copy
+   * (only when the config enables EMA).
+   */
+  evalStep(
+    carry: Carry,
+    batch: Batch,
+    options?: { haltMaxSteps?: number; weights?: 'live' | 'ema'; observe?: StepObserver },
+  ): Promise<{ carry: Carry; result: ActStepResult }>;
   /** Releases a carry's device memory without stepping. */
   disposeCarry(carry: Carry): void;
   /** Host copies of the full training state (for checkpoints). */

@@ -1,0 +1,96 @@
+// One post-norm transformer block (spec §1.7), forward and backward side by side:
+//   h1 = RMSNorm(h + o_proj(Attention(RoPE(qkv_proj(h)))))
+//   h2 = RMSNorm(h1 + down_proj(SwiGLU(gate_up_proj(h1))))
+// h, h1, h2: [B,S,D]; qkv: [B,S,3D]; gu: [B,S,2I]; s: [B,S,I]. No biases, non-causal attention,
+// weightless RMSNorm. Without a tape every intermediate is released as soon as it is used.
+
+import type { ModelContext, Grads } from './context.ts';
+import { addGrad, disposeAll } from './context.ts';
+import { blockNames } from './layout.ts';
+
+/** What the backward of one block needs (all owned by the tape except `h`, the borrowed input). */
+export interface BlockTape<T> {
+  readonly h: T;
+  readonly qkv: T; // after RoPE: what attention consumed
+  readonly a: T;
+  readonly o: T;
+  readonly h1: T;
+  readonly gu: T;
+  readonly s: T;
+  readonly m: T;
+}
+
+export type Level = 'H_level' | 'L_level';
+
+/** h2[B,S,D] = Block_i(h); with `keep` the activations stay in a tape for blockBackward. */
+export const blockForward = <T>(
+  ctx: ModelContext<T>,
+  level: Level,
+  i: number,
+  h: T,
+  keep: boolean,
+): { out: T; tape: BlockTape<T> | null } => {
+  const { b } = ctx;
+  const n = blockNames(level, i);
+  const eps = ctx.arch.rms_norm_eps;
+  const Hh = ctx.arch.num_heads;
+  const raw = b.linear(h, ctx.w(n.qkv));
+  let qkv = raw;
+  if (ctx.rope !== null) {
+    qkv = b.rope(raw, ctx.rope.cos, ctx.rope.sin, ctx.sizes.headDim, 2 * Hh);
+    b.dispose(raw);
+  }
+  const a = b.attention(qkv, Hh);
+  const o = b.linear(a, ctx.w(n.o));
+  const h1 = b.addRmsNorm(h, o, eps);
+  const gu = b.linear(h1, ctx.w(n.gateUp));
+  const s = b.swiglu(gu);
+  const m = b.linear(s, ctx.w(n.down));
+  const out = b.addRmsNorm(h1, m, eps);
+  if (keep) return { out, tape: { h, qkv, a, o, h1, gu, s, m } };
+  disposeAll(b, qkv, a, o, h1, gu, s, m);
+  return { out, tape: null };
+};
+
+/** dh[B,S,D] from dh2 (borrowed); the four weight gradients go into `grads`. Releases the tape. */
+export const blockBackward = <T>(ctx: ModelContext<T>, level: Level, i: number, tape: BlockTape<T>, dh2: T, grads: Grads<T>): T => {
+  const { b } = ctx;
+  const n = blockNames(level, i);
+  const eps = ctx.arch.rms_norm_eps;
+  const Hh = ctx.arch.num_heads;
+  // h2 = RMSNorm(h1 + m): d(h1 + m) flows to both
+  const dsum2 = b.addRmsNormBackward(dh2, tape.h1, tape.m, eps);
+  const down = b.linearBackward(dsum2, tape.s, ctx.w(n.down), false);
+  addGrad(b, grads, n.down, down.dw);
+  const dgu = b.swigluBackward(down.dx, tape.gu);
+  b.dispose(down.dx);
+  const gateUp = b.linearBackward(dgu, tape.h1, ctx.w(n.gateUp), false);
+  b.dispose(dgu);
+  addGrad(b, grads, n.gateUp, gateUp.dw);
+  const dh1 = b.add(dsum2, gateUp.dx);
+  disposeAll(b, dsum2, gateUp.dx);
+  // h1 = RMSNorm(h + o)
+  const dsum1 = b.addRmsNormBackward(dh1, tape.h, tape.o, eps);
+  b.dispose(dh1);
+  const oBack = b.linearBackward(dsum1, tape.a, ctx.w(n.o), false);
+  addGrad(b, grads, n.o, oBack.dw);
+  const dqkv = b.attentionBackward(oBack.dx, tape.qkv, Hh);
+  b.dispose(oBack.dx);
+  let dRaw = dqkv;
+  if (ctx.rope !== null) {
+    dRaw = b.ropeBackward(dqkv, ctx.rope.cos, ctx.rope.sin, ctx.sizes.headDim, 2 * Hh);
+    b.dispose(dqkv);
+  }
+  const qkvBack = b.linearBackward(dRaw, tape.h, ctx.w(n.qkv), false);
+  b.dispose(dRaw);
+  addGrad(b, grads, n.qkv, qkvBack.dw);
+  const dh = b.add(dsum1, qkvBack.dx);
+  disposeAll(b, dsum1, qkvBack.dx);
+  disposeBlockTape(ctx, tape);
+  return dh;
+};
+
+/** Releases a tape's owned activations (not its borrowed input h). */
+export const disposeBlockTape = <T>(ctx: ModelContext<T>, tape: BlockTape<T>): void => {
+  disposeAll(ctx.b, tape.qkv, tape.a, tape.o, tape.h1, tape.gu, tape.s, tape.m);
+};

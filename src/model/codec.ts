@@ -1,0 +1,124 @@
+// Strict io-ts codecs for configuration files: objects that reject unknown keys (naming the key),
+// fields with defaults, bounded numbers, and an error formatter that names file, field and the
+// expected type. Used by the model config (config.ts) and the trace command; pure.
+
+import * as t from 'io-ts';
+import { isLeft } from 'fp-ts/lib/Either.js';
+
+/** An integer in [min, max]. */
+export const intIn = (min: number, max = Number.MAX_SAFE_INTEGER): t.Type<number, number, unknown> => {
+  const name = max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer in [${min}, ${max}]`;
+  return new t.Type<number, number, unknown>(
+    name,
+    (u): u is number => typeof u === 'number' && Number.isInteger(u) && u >= min && u <= max,
+    (u, c) => (typeof u === 'number' && Number.isInteger(u) && u >= min && u <= max ? t.success(u) : t.failure(u, c)),
+    (a) => a,
+  );
+};
+
+/** A finite number in [min, max] (open at a bound when the flag says so). */
+export const numberIn = (min: number, max: number, openMin = false, openMax = false): t.Type<number, number, unknown> => {
+  const name = `a number in ${openMin ? '(' : '['}${min}, ${max}${openMax ? ')' : ']'}`;
+  const ok = (u: unknown): u is number =>
+    typeof u === 'number' && Number.isFinite(u) && (openMin ? u > min : u >= min) && (openMax ? u < max : u <= max);
+  return new t.Type<number, number, unknown>(name, ok, (u, c) => (ok(u) ? t.success(u) : t.failure(u, c)), (a) => a);
+};
+
+/** One of the given string literals. */
+export const oneOf = <L extends string>(values: readonly L[]): t.Type<L, L, unknown> => {
+  const name = `one of ${values.map((v) => `'${v}'`).join(', ')}`;
+  const ok = (u: unknown): u is L => typeof u === 'string' && (values as readonly string[]).includes(u);
+  return new t.Type<L, L, unknown>(name, ok, (u, c) => (ok(u) ? t.success(u) : t.failure(u, c)), (a) => a);
+};
+
+type AnyCodec = t.Type<any, any, unknown>;
+/** Field specs: a codec alone (required) or [codec, default] (optional with default). */
+export type FieldSpecs = Record<string, AnyCodec | readonly [AnyCodec, unknown]>;
+type FieldType<F> = F extends readonly [infer C, unknown] ? (C extends t.Type<infer A, any, any> ? A : never) : F extends t.Type<infer A, any, any> ? A : never;
+export type StrictOf<F extends FieldSpecs> = { readonly [K in keyof F]: FieldType<F[K]> };
+
+/**
+ * An object codec that rejects unknown keys ("unknown key 'x'"), requires the fields given as a
+ * bare codec, and fills the fields given as [codec, default] when they are absent.
+ */
+export const strictObject = <F extends FieldSpecs>(name: string, fields: F): t.Type<StrictOf<F>, StrictOf<F>, unknown> => {
+  const keys = Object.keys(fields);
+  const codecOf = (k: string): AnyCodec => {
+    const f = fields[k];
+    return Array.isArray(f) ? (f as readonly [AnyCodec, unknown])[0] : (f as AnyCodec);
+  };
+  const is = (u: unknown): u is StrictOf<F> =>
+    typeof u === 'object' && u !== null && !Array.isArray(u) &&
+    Object.keys(u).every((k) => keys.includes(k)) && keys.every((k) => codecOf(k).is((u as Record<string, unknown>)[k]));
+  return new t.Type<StrictOf<F>, StrictOf<F>, unknown>(
+    name,
+    is,
+    (u, c) => {
+      if (typeof u !== 'object' || u === null || Array.isArray(u)) return t.failure(u, c, `expected an object (${name})`);
+      const rec = u as Record<string, unknown>;
+      const errors: t.Errors = [];
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(rec)) {
+        if (!keys.includes(k)) {
+          errors.push({
+            value: rec[k],
+            context: [...c, { key: k, type: t.never, actual: rec[k] }],
+            message: `unknown key '${k}' (allowed: ${keys.join(', ')})`,
+          });
+        }
+      }
+      for (const k of keys) {
+        const spec = fields[k];
+        const present = Object.prototype.hasOwnProperty.call(rec, k) && rec[k] !== undefined;
+        if (!present) {
+          if (Array.isArray(spec)) {
+            out[k] = (spec as readonly [AnyCodec, unknown])[1];
+            continue;
+          }
+          errors.push({
+            value: undefined,
+            context: [...c, { key: k, type: codecOf(k), actual: undefined }],
+            message: `missing required field '${k}' (${codecOf(k).name})`,
+          });
+          continue;
+        }
+        const r = codecOf(k).validate(rec[k], [...c, { key: k, type: codecOf(k), actual: rec[k] }]);
+        if (isLeft(r)) errors.push(...r.left);
+        else out[k] = r.right;
+      }
+      return errors.length > 0 ? t.failures(errors) : t.success(Object.freeze(out) as StrictOf<F>);
+    },
+    (a) => a,
+  );
+};
+
+/** Human-readable lines for io-ts errors: "<source>: field 'a.b': expected <type>, got <value>". */
+export const formatErrors = (source: string, errors: t.Errors): string[] =>
+  errors.map((e) => {
+    const path = e.context.map((c) => c.key).filter((k) => k !== '').join('.');
+    const where = path === '' ? source : `${source}: field '${path}'`;
+    if (e.message !== undefined) return `${where}: ${e.message}`;
+    const expected = e.context.length > 0 ? e.context[e.context.length - 1].type.name : 'a value';
+    let got: string;
+    try {
+      got = e.value === undefined ? 'undefined' : JSON.stringify(e.value);
+    } catch {
+      got = String(e.value);
+    }
+    return `${where}: expected ${expected}, got ${got}`;
+  });
+
+/** A decoding failure with every problem listed. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** Decodes `value` with `codec`, throwing a ConfigError naming `source` and the fields. */
+export const decodeOrThrow = <A>(codec: t.Type<A, unknown, unknown> | t.Type<A, A, unknown>, value: unknown, source: string): A => {
+  const r = (codec as t.Type<A, unknown, unknown>).decode(value);
+  if (isLeft(r)) throw new ConfigError(formatErrors(source, r.left));
+  return r.right;
+};

@@ -1,0 +1,228 @@
+// The HRM configuration: an io-ts codec for the architecture (spec §1.1, plus `loss_type`) and the
+// training hyperparameters (spec §5.2), `key=value` overrides decoded through the same codec, the
+// mapping of an official-parity fixture's config.json, and the derived sizes of spec §1.2.
+// Pure: reading files is the caller's business (see parseConfigText).
+
+import * as t from 'io-ts';
+import { ConfigError, decodeOrThrow, intIn, numberIn, oneOf, strictObject } from './codec.ts';
+import type { LossKind } from '../core/backend.ts';
+
+export const ArchCodec = strictObject('arch', {
+  /** informational (the original sizes scratch buffers with it); the model takes B from each batch */
+  batch_size: [t.union([intIn(1), t.null]), null],
+  seq_len: intIn(1),
+  puzzle_emb_ndim: [intIn(0), 0],
+  num_puzzle_identifiers: intIn(1),
+  vocab_size: intIn(2),
+  H_cycles: intIn(1),
+  L_cycles: intIn(1),
+  H_layers: intIn(1),
+  L_layers: intIn(1),
+  hidden_size: intIn(1),
+  expansion: numberIn(0, 1e6, true),
+  num_heads: intIn(1),
+  pos_encodings: oneOf(['rope', 'learned'] as const),
+  rms_norm_eps: [numberIn(0, 1, true), 1e-5],
+  rope_theta: [numberIn(0, 1e12, true), 10000],
+  halt_max_steps: intIn(1),
+  halt_exploration_prob: numberIn(0, 1),
+  /**
+   * The original's activation dtype. Recorded for provenance only: this implementation computes in
+   * the backend's dtype (float64 reference, float32 accelerated) and does not emulate bf16 rounding.
+   */
+  forward_dtype: [oneOf(['bfloat16', 'float32'] as const), 'float32'],
+  loss_type: [oneOf(['stablemax_cross_entropy', 'softmax_cross_entropy'] as const), 'stablemax_cross_entropy'],
+});
+export type ArchConfig = t.TypeOf<typeof ArchCodec>;
+
+export const TrainCodec = strictObject('train', {
+  data_path: [t.union([t.string, t.null]), null],
+  global_batch_size: [intIn(1), 768],
+  epochs: [intIn(1), 100000],
+  eval_interval: [intIn(1), 10000],
+  checkpoint_every_eval: [t.boolean, true],
+  lr: [numberIn(0, 10), 1e-4],
+  lr_min_ratio: [numberIn(0, 1), 1.0],
+  lr_warmup_steps: [intIn(0), 2000],
+  beta1: [numberIn(0, 1, false, true), 0.9],
+  beta2: [numberIn(0, 1, false, true), 0.95],
+  weight_decay: [numberIn(0, 1e3), 0.1],
+  puzzle_emb_lr: [numberIn(0, 10), 1e-2],
+  puzzle_emb_weight_decay: [numberIn(0, 1e3), 0.1],
+  seed: [intIn(-(2 ** 53) + 1), 0],
+  /** exponential moving average of the parameters (TRM's option; off in HRM) */
+  ema: [t.boolean, false],
+  ema_rate: [numberIn(0, 1), 0.999],
+});
+export type TrainConfig = t.TypeOf<typeof TrainCodec>;
+
+const TRAIN_DEFAULTS: TrainConfig = decodeOrThrow(TrainCodec, {}, 'train defaults');
+
+export const HrmConfigCodec = strictObject('config', {
+  description: [t.string, ''],
+  arch: ArchCodec,
+  train: [TrainCodec, TRAIN_DEFAULTS],
+});
+export type HrmConfig = t.TypeOf<typeof HrmConfigCodec>;
+
+/** Cross-field checks the per-field codecs cannot express; returns problems (empty when valid). */
+const crossFieldProblems = (c: HrmConfig, source: string): string[] => {
+  const a = c.arch;
+  const p: string[] = [];
+  if (a.hidden_size % a.num_heads !== 0) {
+    p.push(`${source}: field 'arch.num_heads': ${a.num_heads} does not divide hidden_size ${a.hidden_size}`);
+  } else if (a.pos_encodings === 'rope' && (a.hidden_size / a.num_heads) % 2 !== 0) {
+    p.push(`${source}: field 'arch.num_heads': RoPE needs an even head_dim, got ${a.hidden_size / a.num_heads}`);
+  }
+  if (c.train.epochs % c.train.eval_interval !== 0) {
+    p.push(`${source}: field 'train.eval_interval': ${c.train.eval_interval} must divide epochs ${c.train.epochs}`);
+  }
+  return p;
+};
+
+/** Decodes a parsed JSON value as a full config; throws ConfigError naming `source` and the fields. */
+export const decodeConfig = (value: unknown, source: string): HrmConfig => {
+  const c = decodeOrThrow(HrmConfigCodec, value, source);
+  const problems = crossFieldProblems(c, source);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return c;
+};
+
+/** Parses and decodes config text (a file's content); `fileName` appears in every message. */
+export const parseConfigText = (text: string, fileName: string): HrmConfig => {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError([`${fileName}: not valid JSON: ${(e as Error).message}`]);
+  }
+  return decodeConfig(value, fileName);
+};
+
+const archKeys = (): string[] => Object.keys(decodeOrThrow(ArchCodec, minimalArch, 'arch'));
+const trainKeys = (): string[] => Object.keys(TRAIN_DEFAULTS);
+const minimalArch = {
+  seq_len: 1, num_puzzle_identifiers: 1, vocab_size: 2, H_cycles: 1, L_cycles: 1, H_layers: 1, L_layers: 1,
+  hidden_size: 2, expansion: 1, num_heads: 1, pos_encodings: 'rope', halt_max_steps: 1, halt_exploration_prob: 0,
+};
+
+/** Parses an override's value: JSON when it parses (numbers, booleans, null, quoted strings), else the raw string. */
+const parseOverrideValue = (raw: string): unknown => {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+};
+
+/**
+ * Applies `key=value` overrides (leading `--` allowed) to a config and decodes the result through
+ * the same codec. Keys: `arch.<field>`, `train.<field>`, `description`, the original's
+ * `arch.loss.loss_type`, or a bare field name of either section.
+ */
+export const applyOverrides = (config: HrmConfig, overrides: readonly string[], source = 'overrides'): HrmConfig => {
+  const raw = { description: config.description, arch: { ...config.arch }, train: { ...config.train } } as {
+    description: unknown;
+    arch: Record<string, unknown>;
+    train: Record<string, unknown>;
+  };
+  const aKeys = archKeys();
+  const tKeys = trainKeys();
+  const problems: string[] = [];
+  for (const o of overrides) {
+    const text = o.startsWith('--') ? o.slice(2) : o;
+    const eq = text.indexOf('=');
+    if (eq <= 0) {
+      problems.push(`${source}: '${o}' is not of the form key=value`);
+      continue;
+    }
+    let key = text.slice(0, eq);
+    const value = parseOverrideValue(text.slice(eq + 1));
+    if (key === 'arch.loss.loss_type') key = 'arch.loss_type';
+    if (key === 'description') {
+      raw.description = value;
+    } else if (key.startsWith('arch.')) {
+      raw.arch[key.slice(5)] = value;
+    } else if (key.startsWith('train.')) {
+      raw.train[key.slice(6)] = value;
+    } else if (aKeys.includes(key)) {
+      raw.arch[key] = value;
+    } else if (tKeys.includes(key)) {
+      raw.train[key] = value;
+    } else {
+      problems.push(`${source}: unknown key '${key}' (expected arch.<field>, train.<field> or one of: ${[...aKeys, ...tKeys].join(', ')})`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return decodeConfig(raw, `${source} (${overrides.join(' ')})`);
+};
+
+/**
+ * A config from an official-parity fixture's config.json: its `arch` section, its top-level
+ * `loss_type`, and the optimizer hyperparameters of its `optimizer` section.
+ */
+export const configFromFixture = (value: unknown, fileName: string): HrmConfig => {
+  const FixtureCodec = t.type({
+    arch: t.UnknownRecord,
+    loss_type: t.string,
+    optimizer: t.type({
+      dense: t.type({ lr: t.number, betas: t.tuple([t.number, t.number]), weight_decay: t.number }),
+      puzzle_emb: t.union([t.null, t.type({ lr: t.number, weight_decay: t.number })]),
+      lr_warmup_steps: t.number,
+      lr_min_ratio: t.number,
+      total_steps: t.number,
+      global_batch_size: t.number,
+    }),
+  });
+  const f = decodeOrThrow(FixtureCodec, value, fileName);
+  const o = f.optimizer;
+  return decodeConfig(
+    {
+      description: `official-parity fixture (${fileName})`,
+      arch: { ...f.arch, loss_type: f.loss_type },
+      train: {
+        global_batch_size: o.global_batch_size,
+        epochs: 1,
+        eval_interval: 1,
+        lr: o.dense.lr,
+        lr_min_ratio: o.lr_min_ratio,
+        lr_warmup_steps: o.lr_warmup_steps,
+        beta1: o.dense.betas[0],
+        beta2: o.dense.betas[1],
+        weight_decay: o.dense.weight_decay,
+        ...(o.puzzle_emb === null ? {} : { puzzle_emb_lr: o.puzzle_emb.lr, puzzle_emb_weight_decay: o.puzzle_emb.weight_decay }),
+      },
+    },
+    fileName,
+  );
+};
+
+/** Python's round(): nearest integer, ties to even. */
+export const roundHalfEven = (x: number): number => {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+};
+
+/** The smallest multiple of `k` that is ≥ n. */
+export const roundUpToMultiple = (n: number, k: number): number => Math.ceil(n / k) * k;
+
+/** Sizes derived from the architecture (spec §1.2). */
+export interface DerivedSizes {
+  readonly headDim: number;
+  readonly puzzleEmbLen: number; // P
+  readonly totalSeqLen: number; // S = seq_len + P
+  readonly swigluInter: number; // I
+  readonly lossKind: LossKind;
+}
+
+export const deriveSizes = (a: ArchConfig): DerivedSizes => ({
+  headDim: a.hidden_size / a.num_heads,
+  puzzleEmbLen: a.puzzle_emb_ndim === 0 ? 0 : Math.ceil(a.puzzle_emb_ndim / a.hidden_size),
+  totalSeqLen: a.seq_len + (a.puzzle_emb_ndim === 0 ? 0 : Math.ceil(a.puzzle_emb_ndim / a.hidden_size)),
+  // same operation order as the original: round(expansion * hidden_size * 2 / 3)
+  swigluInter: roundUpToMultiple(roundHalfEven((a.expansion * a.hidden_size * 2) / 3), 256),
+  lossKind: a.loss_type,
+});

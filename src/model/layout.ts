@@ -1,0 +1,73 @@
+// The one layout table of an HRM: every state-dict entry under its original name (spec §8), in
+// state-dict order, with its shape and whether AdamATan2 trains it ('parameter') or not ('buffer':
+// H_init, L_init, and the puzzle table that SignSGD trains). It drives initialization, gradients,
+// optimizer state and checkpoints alike.
+
+import type { Shape } from '../core/tensor.ts';
+import { numel } from '../core/tensor.ts';
+import type { ArchConfig } from './config.ts';
+import { deriveSizes } from './config.ts';
+
+export type EntryKind = 'parameter' | 'buffer';
+
+export interface LayoutEntry {
+  readonly name: string;
+  readonly shape: Shape;
+  readonly kind: EntryKind;
+  /** std of the truncated-normal init (0 = zeros); `fill` overrides with a constant */
+  readonly initStd: number;
+  readonly fill?: number;
+}
+
+export type Layout = readonly LayoutEntry[];
+
+export const PUZZLE_TABLE = 'puzzle_emb.weights';
+
+/** The four weights of one post-norm block, under `<level>.layers.<i>.` (spec §1.7, §8). */
+export const blockNames = (level: 'H_level' | 'L_level', i: number) => ({
+  qkv: `${level}.layers.${i}.self_attn.qkv_proj.weight`,
+  o: `${level}.layers.${i}.self_attn.o_proj.weight`,
+  gateUp: `${level}.layers.${i}.mlp.gate_up_proj.weight`,
+  down: `${level}.layers.${i}.mlp.down_proj.weight`,
+});
+
+/** The layout of a config: H_init, L_init, embed_tokens, lm_head, q_head, [puzzle table], [embed_pos], H layers, L layers. */
+export const buildLayout = (a: ArchConfig): Layout => {
+  const D = a.hidden_size;
+  const V = a.vocab_size;
+  const { totalSeqLen: S, swigluInter: I } = deriveSizes(a);
+  const lecun = (fanIn: number) => 1 / Math.sqrt(fanIn);
+  const out: LayoutEntry[] = [
+    { name: 'H_init', shape: [D], kind: 'buffer', initStd: 1 },
+    { name: 'L_init', shape: [D], kind: 'buffer', initStd: 1 },
+    { name: 'embed_tokens.embedding_weight', shape: [V, D], kind: 'parameter', initStd: lecun(D) },
+    { name: 'lm_head.weight', shape: [V, D], kind: 'parameter', initStd: lecun(D) },
+    { name: 'q_head.weight', shape: [2, D], kind: 'parameter', initStd: 0 },
+    { name: 'q_head.bias', shape: [2], kind: 'parameter', initStd: 0, fill: -5 },
+  ];
+  if (a.puzzle_emb_ndim > 0) {
+    out.push({ name: PUZZLE_TABLE, shape: [a.num_puzzle_identifiers, a.puzzle_emb_ndim], kind: 'buffer', initStd: 0 });
+  }
+  if (a.pos_encodings === 'learned') {
+    out.push({ name: 'embed_pos.embedding_weight', shape: [S, D], kind: 'parameter', initStd: lecun(D) });
+  }
+  for (const [level, layers] of [['H_level', a.H_layers], ['L_level', a.L_layers]] as const) {
+    for (let i = 0; i < layers; i++) {
+      const n = blockNames(level, i);
+      out.push(
+        { name: n.qkv, shape: [3 * D, D], kind: 'parameter', initStd: lecun(D) },
+        { name: n.o, shape: [D, D], kind: 'parameter', initStd: lecun(D) },
+        { name: n.gateUp, shape: [2 * I, D], kind: 'parameter', initStd: lecun(D) },
+        { name: n.down, shape: [D, I], kind: 'parameter', initStd: lecun(I) },
+      );
+    }
+  }
+  return Object.freeze(out.map((e) => Object.freeze({ ...e, shape: Object.freeze([...e.shape]) })));
+};
+
+/** Number of trainable (AdamATan2) parameters (spec §1.2: buffers and the puzzle table excluded). */
+export const parameterCount = (layout: Layout): number =>
+  layout.filter((e) => e.kind === 'parameter').reduce((s, e) => s + numel(e.shape), 0);
+
+/** Names of the trainable parameters in layout order. */
+export const parameterNames = (layout: Layout): string[] => layout.filter((e) => e.kind === 'parameter').map((e) => e.name);
