@@ -1,4 +1,4 @@
-// A timing proxy around a Backend: the same record of kernels, each call timed and counted by
+// A timing proxy around a Backend: the same record of kernels (a wrapper object), each call timed and counted by
 // kernel name, so a training step run through it says where its time goes. It forwards every call
 // unchanged (same arguments, same results); it does not change what is computed.
 //
@@ -40,38 +40,45 @@ export const withTiming = <T>(inner: Backend<T>): TimingProxy<T> => {
       e.ms += ms;
     }
   };
-  const wrapped = new Map<PropertyKey, unknown>();
-  const backend = new Proxy(inner as object, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target) as unknown;
-      if (typeof value !== 'function' || typeof prop !== 'string' || UNTIMED.has(prop)) {
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+  // a fresh object, not a JS Proxy: backends may be frozen, and a Proxy of a frozen object must
+  // return the target's own values
+  const names = new Set<string>();
+  for (let o: object | null = inner as object; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const k of Object.getOwnPropertyNames(o)) if (k !== 'constructor') names.add(k);
+  }
+  const target = inner as unknown as Record<string, unknown>;
+  const wrapper: Record<string, unknown> = {};
+  for (const prop of names) {
+    const value = target[prop];
+    if (typeof value !== 'function') {
+      Object.defineProperty(wrapper, prop, { get: () => target[prop], enumerable: true });
+      continue;
+    }
+    const fn = value as (...a: unknown[]) => unknown;
+    if (UNTIMED.has(prop)) {
+      wrapper[prop] = (...args: unknown[]): unknown => fn.apply(target, args);
+      continue;
+    }
+    wrapper[prop] = (...args: unknown[]): unknown => {
+      const t0 = now();
+      const out = fn.apply(target, args);
+      if (isPromise(out)) {
+        return out.then(
+          (v) => {
+            record(prop, now() - t0);
+            return v;
+          },
+          (e: unknown) => {
+            record(prop, now() - t0);
+            throw e;
+          },
+        );
       }
-      const cached = wrapped.get(prop);
-      if (cached !== undefined) return cached;
-      const fn = value as (...a: unknown[]) => unknown;
-      const timed = (...args: unknown[]): unknown => {
-        const t0 = now();
-        const out = fn.apply(target, args);
-        if (isPromise(out)) {
-          return out.then(
-            (v) => {
-              record(prop, now() - t0);
-              return v;
-            },
-            (e: unknown) => {
-              record(prop, now() - t0);
-              throw e;
-            },
-          );
-        }
-        record(prop, now() - t0);
-        return out;
-      };
-      wrapped.set(prop, timed);
-      return timed;
-    },
-  }) as Backend<T>;
+      record(prop, now() - t0);
+      return out;
+    };
+  }
+  const backend = wrapper as unknown as Backend<T>;
   return {
     backend,
     stats: () => new Map([...table].map(([k, v]) => [k, { calls: v.calls, ms: v.ms }])),

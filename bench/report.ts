@@ -1,0 +1,184 @@
+// The bench's results: the JSON record (what ran where, medians, extremes, ratios to PyTorch) and
+// its markdown rendering, appended to bench/RESULTS.md. Pure: builds values and text, writes nothing.
+
+import type { MachineInfo } from './machine.ts';
+import { machineLine } from './machine.ts';
+import type { KernelResult } from './kernels.ts';
+import type { MemoryResult } from './memory.ts';
+import { FLAT_TOLERANCE } from './memory.ts';
+import type { BreakdownRow, TimedPhase } from './steps.ts';
+
+export const REPORT_SCHEMA = 'hrm-bench/1';
+
+/** One backend configuration the run tried. */
+export interface VariantRecord {
+  readonly id: string;
+  readonly backend: string;
+  readonly mode?: string;
+  readonly threads?: number;
+  /** PyTorch thread count this variant is compared with */
+  readonly ratioThreads: 1 | 2;
+  readonly accelerated: boolean;
+  readonly available: boolean;
+  readonly description?: string;
+  readonly reason?: string;
+}
+
+export interface PhaseRecord extends TimedPhase {
+  readonly pytorchMs?: number;
+  /** PyTorch time / our time (> 1: faster than PyTorch) */
+  readonly ratio?: number;
+  readonly note?: string;
+}
+
+export interface StepRecord {
+  readonly variant: string;
+  readonly config: string;
+  readonly train?: PhaseRecord;
+  readonly eval?: PhaseRecord;
+  readonly breakdown?: readonly BreakdownRow[];
+  readonly skipped?: string;
+}
+
+export interface KernelRecord {
+  readonly variant: string;
+  readonly config: string;
+  readonly results: readonly KernelResult[];
+}
+
+export interface MemoryRecord extends MemoryResult {
+  readonly variant: string;
+  readonly config: string;
+}
+
+export interface BenchReport {
+  readonly schema: typeof REPORT_SCHEMA;
+  readonly date: string;
+  readonly machine: MachineInfo;
+  readonly smoke: boolean;
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly variants: readonly VariantRecord[];
+  readonly kernels: readonly KernelRecord[];
+  readonly steps: readonly StepRecord[];
+  readonly memory: readonly MemoryRecord[];
+  /** everything not measured, with the reason */
+  readonly skipped: readonly { readonly what: string; readonly why: string }[];
+  readonly wallSeconds: number;
+}
+
+const ms = (x: number): string => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : x >= 10 ? `${x.toFixed(0)} ms` : `${x.toFixed(2)} ms`);
+const num = (x: number | undefined, digits = 2): string => (x === undefined ? '–' : x.toFixed(digits));
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+const phaseCell = (p: PhaseRecord | undefined): string =>
+  p === undefined ? '–' : `${ms(p.medianMs)} (${ms(p.minMs)}–${ms(p.maxMs)}, n=${p.reps})`;
+
+const table = (head: readonly string[], rows: readonly (readonly string[])[]): string[] => [
+  `| ${head.join(' | ')} |`,
+  `|${head.map(() => '---').join('|')}|`,
+  ...rows.map((r) => `| ${r.join(' | ')} |`),
+];
+
+/** The markdown section of one run: step table, kernel tables, breakdowns, memory, skips. */
+export const renderMarkdown = (r: BenchReport): string => {
+  const lines: string[] = [];
+  lines.push(`## ${r.date.slice(0, 16).replace('T', ' ')} UTC${r.smoke ? ' (smoke run: not a measurement)' : ''}`);
+  lines.push('');
+  lines.push(`Machine: ${machineLine(r.machine)}. Wall time of the run: ${(r.wallSeconds / 60).toFixed(1)} min.`);
+  lines.push('');
+  const variants = new Map(r.variants.map((v) => [v.id, v]));
+  lines.push('Backends: ' + r.variants.map((v) => (v.available ? `\`${v.id}\` = ${v.description ?? v.backend}` : `\`${v.id}\` unavailable (${v.reason})`)).join('; ') + '.');
+  lines.push('');
+
+  // ---- training and eval steps ----
+  lines.push('### Training step and evaluation segment');
+  lines.push('');
+  lines.push('Median (min–max, n = timed repetitions after warm-up). Ratio = PyTorch time / our time at the same thread count (> 1 is faster than PyTorch).');
+  lines.push('');
+  const stepRows = r.steps.map((s) => {
+    const v = variants.get(s.variant);
+    return [
+      s.variant,
+      s.config,
+      phaseCell(s.train),
+      num(s.train?.gflops, 1),
+      s.train?.pytorchMs !== undefined ? `${ms(s.train.pytorchMs)} (${v?.ratioThreads ?? '?'}t)` : '–',
+      num(s.train?.ratio),
+      phaseCell(s.eval),
+      num(s.eval?.ratio),
+      [s.skipped, s.train?.note, s.eval?.note ? `eval: ${s.eval.note}` : undefined].filter(Boolean).join('; '),
+    ];
+  });
+  lines.push(...table(['backend', 'config', 'train step', 'GFLOP/s', 'PyTorch', 'ratio', 'eval segment', 'eval ratio', 'notes'], stepRows));
+  lines.push('');
+
+  // ---- kernels: one table per variant, configs as column groups ----
+  const kernelVariants = [...new Set(r.kernels.map((k) => k.variant))];
+  if (kernelVariants.length > 0) {
+    lines.push('### Kernels (median per call, GFLOP/s; elementwise kernels use nominal operation counts)');
+    lines.push('');
+  }
+  for (const vid of kernelVariants) {
+    const recs = r.kernels.filter((k) => k.variant === vid);
+    const names = [...new Set(recs.flatMap((k) => k.results.map((x) => x.kernel)))];
+    const head = ['kernel', ...recs.flatMap((k) => [`${k.config} fwd`, `${k.config} bwd`])];
+    const rows = names.map((name) => [
+      name,
+      ...recs.flatMap((k) => {
+        const x = k.results.find((y) => y.kernel === name);
+        if (x === undefined) return ['–', '–'];
+        const cell = (d: KernelResult['forward'] | undefined): string => (d === undefined ? '–' : `${ms(d.medianMs)} · ${d.gflops.toFixed(2)}`);
+        return [cell(x.forward), cell(x.backward)];
+      }),
+    ]);
+    lines.push(`\`${vid}\``);
+    lines.push('');
+    lines.push(...table(head, rows));
+    lines.push('');
+  }
+
+  // ---- breakdowns of accelerated variants ----
+  const withBreakdown = r.steps.filter((s) => s.breakdown !== undefined && s.train !== undefined && variants.get(s.variant)?.accelerated);
+  if (withBreakdown.length > 0) {
+    lines.push('### Where a training step\'s time goes (timing proxy around the backend)');
+    lines.push('');
+  }
+  for (const s of withBreakdown) {
+    lines.push(`\`${s.variant}\`, ${s.config}: step ${ms(s.train!.medianMs)}`);
+    lines.push('');
+    const rows = s.breakdown!.filter((b) => b.fraction >= 0.005 || b.kernel === 'outside kernels').map((b) => [
+      b.kernel,
+      b.callsPerStep > 0 ? b.callsPerStep.toFixed(0) : '–',
+      ms(b.msPerStep),
+      pct(b.fraction),
+    ]);
+    lines.push(...table(['kernel', 'calls/step', 'time/step', 'share'], rows));
+    lines.push('');
+  }
+
+  // ---- memory ----
+  if (r.memory.length > 0) {
+    lines.push(`### Peak memory of a training step as the cycles grow (fresh process per point; flat = within ${FLAT_TOLERANCE * 100}%)`);
+    lines.push('');
+    const rows = r.memory.flatMap((m) =>
+      m.samples.map((s, i) => [
+        i === 0 ? `${m.variant} (${m.config})` : '',
+        `${s.hCycles}×${s.lCycles}`,
+        s.peakRssMb.toFixed(1),
+        (s.peakRssMb - s.setupRssMb).toFixed(1),
+        s.backendMb === undefined ? '–' : s.backendMb.toFixed(1),
+        i === 0 ? `${m.flat ? 'flat' : '**NOT FLAT**'} (+${pct(m.growth)})` : '',
+      ]),
+    );
+    lines.push(...table(['backend', 'H×L cycles', 'peak RSS MiB', 'peak − setup RSS MiB', 'backend MiB', 'verdict'], rows));
+    lines.push('');
+  }
+
+  if (r.skipped.length > 0) {
+    lines.push('Not measured:');
+    lines.push('');
+    for (const s of r.skipped) lines.push(`- ${s.what}: ${s.why}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+};
