@@ -31,8 +31,9 @@ type Factory = (options: BackendOptions) => Promise<Backend<unknown>>;
 
 const factories: Record<Exclude<BackendName, 'auto'>, Factory> = {
   reference: async () => referenceBackend as Backend<unknown>,
-  simd: async () => {
-    throw new Error("backend 'simd' is not available in this build");
+  simd: async (options) => {
+    const { createSimdBackend } = await import('../accelerated/simd/backend.ts');
+    return (await createSimdBackend({ threads: options.threads, simd: options.simd, log: options.log })) as Backend<unknown>;
   },
   gpu: async () => {
     throw new Error("backend 'gpu' is not available in this build");
@@ -64,4 +65,21 @@ export const createBackend = async (name: string, options: BackendOptions = {}):
 /** Every backend configuration the conformance suite runs (the reference itself is the oracle). */
 export const conformanceTargets = async (): Promise<ConformanceTarget[]> => [
   { id: 'reference', create: async () => referenceBackend as Backend<unknown> },
+  ...(await simdTargets()),
 ];
+
+/** The CPU engine in both SIMD variants on 1 and 2 threads; relaxed is unavailable where V8 refuses it. */
+const simdTargets = async (): Promise<ConformanceTarget[]> => {
+  const { createSimdBackend } = await import('../accelerated/simd/backend.ts');
+  const { relaxedSupport } = await import('../accelerated/simd/module.ts');
+  const relaxed = await relaxedSupport();
+  const targets: ConformanceTarget[] = [];
+  for (const simd of ['relaxed', 'plain'] as const) {
+    for (const threads of [1, 2]) {
+      const id = `simd-${simd}-${threads}t`;
+      if (simd === 'relaxed' && !relaxed.ok) targets.push({ id, unavailable: relaxed.reason });
+      else targets.push({ id, create: async () => (await createSimdBackend({ simd, threads })) as Backend<unknown> });
+    }
+  }
+  return targets;
+};

@@ -1,0 +1,61 @@
+// Assembly of the engine's WebAssembly module: picks the SIMD variant V8 allows (relaxed SIMD needs
+// V8's --experimental-wasm-relaxed-simd flag, set here before compiling; a tiny relaxed module is
+// validated to confirm it took), turns the WAT text of wat.ts into a binary with `wabt`, and
+// compiles it once per variant. What is not here: instantiation and threads (pool.ts).
+
+import v8 from 'node:v8';
+import wabtInit from 'wabt';
+import type { SimdVariant } from './wat.ts';
+import { engineWat } from './wat.ts';
+import type { WasmModule } from './wasm-api.ts';
+import { Wasm } from './wasm-api.ts';
+
+type Wabt = Awaited<ReturnType<typeof wabtInit>>;
+
+let wabtPromise: Promise<Wabt> | undefined;
+const wabt = (): Promise<Wabt> => (wabtPromise ??= wabtInit());
+
+const features = { simd: true, relaxed_simd: true, threads: true };
+
+/** WAT text → binary. Errors carry wabt's message with the module name. */
+export const assemble = async (name: string, text: string): Promise<Uint8Array> => {
+  const w = await wabt();
+  const mod = w.parseWat(`${name}.wat`, text, features);
+  try {
+    // V8 validates when compiling; wabt's own validator refuses shared memories here
+    return new Uint8Array(mod.toBinary({}).buffer);
+  } finally {
+    mod.destroy();
+  }
+};
+
+const RELAXED_PROBE = `(module (func (export "f") (param v128) (result v128)
+  (f32x4.relaxed_madd (local.get 0) (local.get 0) (local.get 0))))`;
+
+/** The V8 flag that enables relaxed SIMD in Node 20 (also set inside every worker). */
+export const enableRelaxedFlag = (): void => v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+
+/** Whether this V8 compiles relaxed SIMD after the flag is set; a reason when it does not. */
+export const relaxedSupport = async (): Promise<{ ok: true } | { ok: false; reason: string }> => {
+  try {
+    enableRelaxedFlag();
+    const bytes = await assemble('relaxed-probe', RELAXED_PROBE);
+    if (!Wasm.validate(bytes)) return { ok: false, reason: 'V8 does not validate f32x4.relaxed_madd even with --experimental-wasm-relaxed-simd' };
+    await Wasm.compile(bytes);
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, reason: `relaxed SIMD unavailable: ${(e as Error).message}` };
+  }
+};
+
+const compiled = new Map<SimdVariant, Promise<WasmModule>>();
+
+/** The compiled engine module of one variant (assembled once per process). */
+export const engineModule = (variant: SimdVariant): Promise<WasmModule> => {
+  let p = compiled.get(variant);
+  if (p === undefined) {
+    p = assemble(`hrm-simd-${variant}`, engineWat(variant)).then((bytes) => Wasm.compile(bytes));
+    compiled.set(variant, p);
+  }
+  return p;
+};

@@ -1,0 +1,168 @@
+// The engine's threads: the main thread plus `threads − 1` worker_threads workers (worker.mjs), all
+// running the same compiled module on the one shared memory. A task is an exported kernel, its
+// arguments and a count of work items; every thread grabs chunks of items from a shared counter and
+// calls the kernel on its chunk with its own scratch area. The main thread takes part, then spins
+// until every worker has checked in (a timed wait on the main thread once lost a wake-up; spinning
+// cannot). Workers are unref'ed, so a process that forgets `close()` still exits.
+
+import { Worker } from 'node:worker_threads';
+import type { Arena } from './arena.ts';
+import type { ParallelKernel } from './wat.ts';
+import { PARALLEL_KERNELS } from './wat.ts';
+import type { WasmInstance, WasmModule } from './wasm-api.ts';
+import { Wasm } from './wasm-api.ts';
+
+// control block (Int32 indices at byte 0) and arguments (Float64 at byte 256); see worker.mjs
+const SEQ = 0;
+const DONE = 1;
+const FUNC = 2;
+const NARGS = 3;
+const NITEMS = 4;
+const NEXT = 5;
+const CHUNK = 6;
+const FAILED = 7;
+const ARGS_BYTE = 256;
+const ARG_SCRATCH = 30;
+const ARG_SCRATCH_STRIDE = 31;
+
+const KERNEL_NAMES = Object.keys(PARALLEL_KERNELS) as ParallelKernel[];
+
+type Kernel = (...args: number[]) => void;
+
+export interface PoolOptions {
+  readonly threads: number;
+  readonly relaxed: boolean;
+  /** how long a worker spins for the next task before it sleeps (ms) */
+  readonly spinMs?: number;
+}
+
+export class Pool {
+  readonly threads: number;
+  private readonly workers: Worker[] = [];
+  private readonly ctl: Int32Array;
+  private readonly args: Float64Array;
+  private readonly fns: Kernel[];
+  private readonly errors: string[] = [];
+  private scratchBase = 0;
+  private scratchStride = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly arena: Arena,
+    instance: WasmInstance,
+    threads: number,
+  ) {
+    this.threads = threads;
+    this.ctl = new Int32Array(arena.memory.buffer, 0, 64);
+    this.args = new Float64Array(arena.memory.buffer, ARGS_BYTE, 32);
+    this.fns = KERNEL_NAMES.map((n) => instance.exports[n] as Kernel);
+  }
+
+  /** Instantiates the module on the main thread and starts the workers (resolves once all are ready). */
+  static async start(arena: Arena, module: WasmModule, options: PoolOptions): Promise<Pool> {
+    const instance = await Wasm.instantiate(module, { env: { memory: arena.memory } });
+    const pool = new Pool(arena, instance, options.threads);
+    const url = new URL('./worker.mjs', import.meta.url);
+    const ready: Promise<void>[] = [];
+    for (let tid = 1; tid < options.threads; tid++) {
+      const w = new Worker(url, {
+        workerData: { module, memory: arena.memory, relaxed: options.relaxed, names: KERNEL_NAMES, tid, spinMs: options.spinMs ?? 2 },
+      });
+      pool.workers.push(w);
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          w.once('error', reject);
+          w.on('message', (m: { ready?: boolean; error?: string }) => {
+            if (m.ready === true) resolve();
+            if (m.error !== undefined) pool.errors.push(m.error);
+          });
+        }),
+      );
+    }
+    try {
+      await Promise.all(ready);
+    } catch (e) {
+      await Promise.all(pool.workers.map((w) => w.terminate()));
+      throw new Error(`simd: a worker failed to start: ${(e as Error).message}`);
+    }
+    // only now: an unref'ed worker does not keep the event loop alive while we wait for it
+    for (const w of pool.workers) w.unref();
+    return pool;
+  }
+
+  /** The instance's export of the given name (for single-threaded calls). */
+  kernel(name: ParallelKernel): Kernel {
+    return this.fns[KERNEL_NAMES.indexOf(name)];
+  }
+
+  /** Makes sure every thread has `bytes` of scratch (allocated from the arena, kept until close). */
+  ensureScratch(bytes: number): void {
+    const stride = Math.ceil(bytes / 64) * 64;
+    if (stride <= this.scratchStride) return;
+    if (this.scratchStride > 0) this.arena.release(this.scratchBase, this.scratchStride * this.threads);
+    this.scratchBase = this.arena.alloc(stride * this.threads);
+    this.scratchStride = stride;
+  }
+
+  /** Runs kernel `name` over `items` work items on every thread; returns when all are done. */
+  run(name: ParallelKernel, args: readonly number[], items: number, scratchBytes: number): void {
+    if (this.closed) throw new Error('simd: the backend is closed');
+    if (args.length !== PARALLEL_KERNELS[name]) {
+      throw new Error(`simd: kernel '${name}' takes ${PARALLEL_KERNELS[name]} arguments, got ${args.length}`);
+    }
+    if (items <= 0) return;
+    this.ensureScratch(scratchBytes);
+    const fn = this.kernel(name);
+    const nw = this.workers.length;
+    if (nw === 0 || items === 1) {
+      fn(...args, this.scratchBase, 0, items);
+      return;
+    }
+    const ctl = this.ctl;
+    for (let i = 0; i < args.length; i++) this.args[i] = args[i];
+    this.args[ARG_SCRATCH] = this.scratchBase;
+    this.args[ARG_SCRATCH_STRIDE] = this.scratchStride;
+    const chunk = Math.max(1, Math.floor(items / (this.threads * 4)));
+    ctl[FUNC] = KERNEL_NAMES.indexOf(name);
+    ctl[NARGS] = args.length;
+    ctl[NITEMS] = items;
+    ctl[CHUNK] = chunk;
+    Atomics.store(ctl, NEXT, 0);
+    Atomics.store(ctl, DONE, 0);
+    Atomics.add(ctl, SEQ, 1);
+    Atomics.notify(ctl, SEQ);
+    const a = [...args, this.scratchBase, 0, 0];
+    const n = args.length;
+    let failure: unknown;
+    try {
+      let lo: number;
+      while ((lo = Atomics.add(ctl, NEXT, chunk)) < items) {
+        a[n + 1] = lo;
+        a[n + 2] = Math.min(lo + chunk, items);
+        fn(...a);
+      }
+    } catch (e) {
+      failure = e;
+    }
+    while (Atomics.load(ctl, DONE) < nw) {
+      // spin: the workers are already running their chunks
+    }
+    if (failure !== undefined) throw failure;
+    if (Atomics.load(ctl, FAILED) !== 0) {
+      Atomics.store(ctl, FAILED, 0);
+      throw new Error(`simd: kernel '${name}' failed in a worker${this.errors.length > 0 ? `: ${this.errors.shift()}` : ''}`);
+    }
+  }
+
+  /** Stops and joins the workers. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.workers.length > 0) {
+      Atomics.store(this.ctl, FUNC, -1);
+      Atomics.add(this.ctl, SEQ, 1);
+      Atomics.notify(this.ctl, SEQ);
+      await Promise.all(this.workers.map((w) => w.terminate()));
+    }
+  }
+}

@@ -1,0 +1,662 @@
+// The WebAssembly text of the CPU engine's heavy kernels, generated for one SIMD variant:
+// 'relaxed' (6×8 micro-kernel with f32x4.relaxed_madd) or 'plain' (4×8, mul + add). Assembled at
+// start with `wabt` (see module.ts); nothing binary is committed. Every kernel reads and writes the
+// one shared memory the engine's tensors live in; addresses are byte offsets, strides are in floats
+// unless named `...Bytes`. Parallel kernels end with (scratch, lo, hi): a per-thread scratch area
+// and the half-open range of work items this call owns (row panels, rows or batch·heads).
+// What is not here: the small elementwise kernels (plain JS over Float32Array views, kernels.ts).
+
+export type SimdVariant = 'relaxed' | 'plain';
+
+/** Rows of the micro-kernel's register tile (its columns are always 8). */
+export const microRows = (variant: SimdVariant): number => (variant === 'relaxed' ? 6 : 4);
+
+/** Depth of one block of the contraction axis (packed A panels hold MR × KC floats). */
+export const KC = 512;
+
+/** Bytes of per-thread scratch the GEMM driver needs (packed A block + one edge tile). */
+export const gemmScratchBytes = (variant: SimdVariant): number => microRows(variant) * KC * 4 + 64 * 4;
+
+/** Bytes of per-thread scratch attention (forward or backward) needs at sequence length S, head dim hd. */
+export const attentionScratchBytes = (variant: SimdVariant, S: number, hd: number): number => {
+  const Sp = (S + 7) & ~7;
+  // K/V transposes [hd, Sp] ×2, probabilities and dP [S + MR, Sp] ×2, then the GEMM scratch
+  return (2 * hd * Sp + 2 * (S + 8) * Sp) * 4 + gemmScratchBytes(variant) + 256;
+};
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+/** acc ← a·b + acc in the variant's arithmetic. */
+const madd = (variant: SimdVariant, a: string, b: string, acc: string): string =>
+  variant === 'relaxed'
+    ? `(f32x4.relaxed_madd ${a} ${b} ${acc})`
+    : `(f32x4.add (f32x4.mul ${a} ${b}) ${acc})`;
+
+/**
+ * uk: C[MR,8] (row stride ldcB bytes) = init + Σ_p A(p)ᵀ ⊗ B(p) over k steps, where A(p) is MR
+ * floats at a + p·aStep and B(p) is 8 floats at b + p·bStep. init: 0 zeros, 1 C itself, 2 bias[8].
+ */
+const microKernel = (variant: SimdVariant): string => {
+  const MR = microRows(variant);
+  const accs = range(MR).flatMap((i) => [`$c${i}0`, `$c${i}1`]);
+  const locals = accs.map((a) => `(local ${a} v128)`).join(' ');
+  const rowAddr = (i: number): string => `(i32.add (local.get $c) (i32.mul (local.get $ldc) (i32.const ${i})))`;
+  const loadC = range(MR)
+    .map((i) => `(local.set $c${i}0 (v128.load ${rowAddr(i)})) (local.set $c${i}1 (v128.load offset=16 ${rowAddr(i)}))`)
+    .join('\n      ');
+  const biasC = range(MR).map((i) => `(local.set $c${i}0 (local.get $b0)) (local.set $c${i}1 (local.get $b1))`).join(' ');
+  const zeroC = accs.map((a) => `(local.set ${a} (v128.const i32x4 0 0 0 0))`).join(' ');
+  const body = range(MR)
+    .map(
+      (i) => `(local.set $t (v128.load32_splat offset=${4 * i} (local.get $a)))
+        (local.set $c${i}0 ${madd(variant, '(local.get $t)', '(local.get $b0)', `(local.get $c${i}0)`)})
+        (local.set $c${i}1 ${madd(variant, '(local.get $t)', '(local.get $b1)', `(local.get $c${i}1)`)})`,
+    )
+    .join('\n        ');
+  const store = range(MR)
+    .map((i) => `(v128.store ${rowAddr(i)} (local.get $c${i}0)) (v128.store offset=16 ${rowAddr(i)} (local.get $c${i}1))`)
+    .join('\n    ');
+  return `
+  (func $uk (param $a i32) (param $as i32) (param $b i32) (param $bs i32) (param $k i32)
+            (param $c i32) (param $ldc i32) (param $init i32) (param $bias i32)
+    (local $b0 v128) (local $b1 v128) (local $t v128) ${locals}
+    (if (i32.eq (local.get $init) (i32.const 1))
+      (then ${loadC})
+      (else (if (i32.eq (local.get $init) (i32.const 2))
+        (then (local.set $b0 (v128.load (local.get $bias))) (local.set $b1 (v128.load offset=16 (local.get $bias))) ${biasC})
+        (else ${zeroC}))))
+    (block $done (loop $lp
+        (br_if $done (i32.eqz (local.get $k)))
+        (local.set $b0 (v128.load (local.get $b)))
+        (local.set $b1 (v128.load offset=16 (local.get $b)))
+        ${body}
+        (local.set $a (i32.add (local.get $a) (local.get $as)))
+        (local.set $b (i32.add (local.get $b) (local.get $bs)))
+        (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+        (br $lp)))
+    ${store})`;
+};
+
+/** The whole module text for one variant. */
+export const engineWat = (variant: SimdVariant): string => {
+  const MR = microRows(variant);
+  return `(module
+  (import "env" "memory" (memory 1 65536 shared))
+${microKernel(variant)}
+
+  ;; packA: dst[p·MR + i] = i < rows ? src[i·lda + p] : 0 for p < k (one row-major MR-row panel)
+  (func $packA (param $src i32) (param $lda i32) (param $rows i32) (param $k i32) (param $dst i32)
+    (local $i i32) (local $p i32) (local $s i32) (local $d i32)
+    (local.set $i (i32.const 0))
+    (block $ei (loop $li
+      (br_if $ei (i32.ge_u (local.get $i) (i32.const ${MR})))
+      (local.set $d (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2))))
+      (local.set $p (i32.const 0))
+      (if (i32.lt_u (local.get $i) (local.get $rows))
+        (then
+          (local.set $s (i32.add (local.get $src) (i32.shl (i32.mul (local.get $i) (local.get $lda)) (i32.const 2))))
+          (block $ep (loop $lp
+            (br_if $ep (i32.ge_u (local.get $p) (local.get $k)))
+            (f32.store (local.get $d) (f32.load (local.get $s)))
+            (local.set $s (i32.add (local.get $s) (i32.const 4)))
+            (local.set $d (i32.add (local.get $d) (i32.const ${MR * 4})))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $lp))))
+        (else
+          (block $ez (loop $lz
+            (br_if $ez (i32.ge_u (local.get $p) (local.get $k)))
+            (f32.store (local.get $d) (f32.const 0))
+            (local.set $d (i32.add (local.get $d) (i32.const ${MR * 4})))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $lz)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $li))))
+
+  ;; tileIn: tile[MR,8] = 0, then its top-left rows×cols block = C's (row stride ldc floats)
+  (func $tileIn (param $c i32) (param $ldc i32) (param $rows i32) (param $cols i32) (param $tile i32)
+    (local $i i32) (local $j i32)
+    (local.set $i (i32.const 0))
+    (block $ez (loop $lz
+      (br_if $ez (i32.ge_u (local.get $i) (i32.const ${MR * 2})))
+      (v128.store (i32.add (local.get $tile) (i32.shl (local.get $i) (i32.const 4))) (v128.const i32x4 0 0 0 0))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $lz)))
+    (local.set $i (i32.const 0))
+    (block $ei (loop $li
+      (br_if $ei (i32.ge_u (local.get $i) (local.get $rows)))
+      (local.set $j (i32.const 0))
+      (block $ej (loop $lj
+        (br_if $ej (i32.ge_u (local.get $j) (local.get $cols)))
+        (f32.store (i32.add (local.get $tile) (i32.shl (i32.add (i32.shl (local.get $i) (i32.const 3)) (local.get $j)) (i32.const 2)))
+          (f32.load (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $ldc)) (local.get $j)) (i32.const 2)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $lj)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $li))))
+
+  ;; tileOut: C's rows×cols block (row stride ldc floats) = tile's top-left block
+  (func $tileOut (param $tile i32) (param $c i32) (param $ldc i32) (param $rows i32) (param $cols i32)
+    (local $i i32) (local $j i32)
+    (local.set $i (i32.const 0))
+    (block $ei (loop $li
+      (br_if $ei (i32.ge_u (local.get $i) (local.get $rows)))
+      (local.set $j (i32.const 0))
+      (block $ej (loop $lj
+        (br_if $ej (i32.ge_u (local.get $j) (local.get $cols)))
+        (f32.store (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $ldc)) (local.get $j)) (i32.const 2)))
+          (f32.load (i32.add (local.get $tile) (i32.shl (i32.add (i32.shl (local.get $i) (i32.const 3)) (local.get $j)) (i32.const 2)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $lj)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $li))))
+
+  ;; gemm: C[m,n] (row stride ldc) = init + A[m,k]·B[k,n] over the row panels [plo, phi) of MR rows.
+  ;; A: atr = 0 row-major A(i,p) = a[i·lda + p] (packed per panel into scratch);
+  ;;    atr = 1 transposed A(i,p) = a[p·lda + i] (read in place).
+  ;; B(p, j) for column panel jp = floats at b + jp·bps + p·brs (bytes): brs = ldb·4, bps = 32 reads a
+  ;; row-major B in place; brs = 32, bps = k·32 reads panels packed by packBT.
+  ;; init: 0 zeros, 1 accumulate into C, 2 bias[n] broadcast over rows.
+  (func $gemm (export "gemm")
+      (param $a i32) (param $lda i32) (param $atr i32) (param $b i32) (param $brs i32) (param $bps i32)
+      (param $c i32) (param $ldc i32) (param $m i32) (param $n i32) (param $k i32) (param $init i32) (param $bias i32)
+      (param $scr i32) (param $plo i32) (param $phi i32)
+    (local $pc i32) (local $kc i32) (local $im i32) (local $ip i32) (local $jp i32) (local $np i32)
+    (local $rows i32) (local $cols i32) (local $ap i32) (local $as i32) (local $bp i32) (local $cp i32) (local $tile i32)
+    (local.set $np (i32.shr_u (i32.add (local.get $n) (i32.const 7)) (i32.const 3)))
+    (local.set $tile (i32.add (local.get $scr) (i32.const ${MR * KC * 4})))
+    (local.set $pc (i32.const 0))
+    (loop $lpc
+      (local.set $kc (i32.sub (local.get $k) (local.get $pc)))
+      (if (i32.gt_u (local.get $kc) (i32.const ${KC})) (then (local.set $kc (i32.const ${KC}))))
+      (local.set $im (if (result i32) (i32.eqz (local.get $pc)) (then (local.get $init)) (else (i32.const 1))))
+      (local.set $ip (local.get $plo))
+      (block $eip (loop $lip
+        (br_if $eip (i32.ge_u (local.get $ip) (local.get $phi)))
+        (local.set $rows (i32.sub (local.get $m) (i32.mul (local.get $ip) (i32.const ${MR}))))
+        (if (i32.gt_u (local.get $rows) (i32.const ${MR})) (then (local.set $rows (i32.const ${MR}))))
+        (if (local.get $atr)
+          (then
+            (local.set $ap (i32.add (local.get $a) (i32.shl (i32.add (i32.mul (local.get $pc) (local.get $lda)) (i32.mul (local.get $ip) (i32.const ${MR}))) (i32.const 2))))
+            (local.set $as (i32.shl (local.get $lda) (i32.const 2))))
+          (else
+            (call $packA
+              (i32.add (local.get $a) (i32.shl (i32.add (i32.mul (i32.mul (local.get $ip) (i32.const ${MR})) (local.get $lda)) (local.get $pc)) (i32.const 2)))
+              (local.get $lda) (local.get $rows) (local.get $kc) (local.get $scr))
+            (local.set $ap (local.get $scr))
+            (local.set $as (i32.const ${MR * 4}))))
+        (local.set $jp (i32.const 0))
+        (block $ejp (loop $ljp
+          (br_if $ejp (i32.ge_u (local.get $jp) (local.get $np)))
+          (local.set $cols (i32.sub (local.get $n) (i32.shl (local.get $jp) (i32.const 3))))
+          (if (i32.gt_u (local.get $cols) (i32.const 8)) (then (local.set $cols (i32.const 8))))
+          (local.set $bp (i32.add (local.get $b) (i32.add (i32.mul (local.get $jp) (local.get $bps)) (i32.mul (local.get $pc) (local.get $brs)))))
+          (local.set $cp (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (i32.mul (local.get $ip) (i32.const ${MR})) (local.get $ldc)) (i32.shl (local.get $jp) (i32.const 3))) (i32.const 2))))
+          (if (i32.and (i32.eq (local.get $rows) (i32.const ${MR})) (i32.eq (local.get $cols) (i32.const 8)))
+            (then
+              (call $uk (local.get $ap) (local.get $as) (local.get $bp) (local.get $brs) (local.get $kc)
+                (local.get $cp) (i32.shl (local.get $ldc) (i32.const 2)) (local.get $im) (i32.add (local.get $bias) (i32.shl (local.get $jp) (i32.const 5)))))
+            (else
+              (if (i32.eq (local.get $im) (i32.const 1))
+                (then (call $tileIn (local.get $cp) (local.get $ldc) (local.get $rows) (local.get $cols) (local.get $tile))))
+              (call $uk (local.get $ap) (local.get $as) (local.get $bp) (local.get $brs) (local.get $kc)
+                (local.get $tile) (i32.const 32) (local.get $im) (i32.add (local.get $bias) (i32.shl (local.get $jp) (i32.const 5))))
+              (call $tileOut (local.get $tile) (local.get $cp) (local.get $ldc) (local.get $rows) (local.get $cols))))
+          (local.set $jp (i32.add (local.get $jp) (i32.const 1)))
+          (br $ljp)))
+        (local.set $ip (i32.add (local.get $ip) (i32.const 1)))
+        (br $lip)))
+      (local.set $pc (i32.add (local.get $pc) (local.get $kc)))
+      (br_if $lpc (i32.lt_u (local.get $pc) (local.get $k)))))
+
+  ;; packBT: panels dst[jp][p][j] = w[(8·jp + j)·k + p] (0 for 8·jp + j ≥ m) of a row-major w[m,k],
+  ;; i.e. B = wᵀ packed for gemm (brs = 32, bps = k·32). Panels [lo, hi).
+  (func (export "packBT") (param $w i32) (param $m i32) (param $k i32) (param $dst i32) (param $scr i32) (param $lo i32) (param $hi i32)
+    (local $jp i32) (local $j i32) (local $p i32) (local $row i32) (local $s i32) (local $d i32)
+    (local.set $jp (local.get $lo))
+    (block $e1 (loop $l1
+      (br_if $e1 (i32.ge_u (local.get $jp) (local.get $hi)))
+      (local.set $j (i32.const 0))
+      (block $e2 (loop $l2
+        (br_if $e2 (i32.ge_u (local.get $j) (i32.const 8)))
+        (local.set $row (i32.add (i32.shl (local.get $jp) (i32.const 3)) (local.get $j)))
+        (local.set $d (i32.add (local.get $dst) (i32.shl (i32.add (i32.shl (i32.mul (local.get $jp) (local.get $k)) (i32.const 3)) (local.get $j)) (i32.const 2))))
+        (local.set $s (i32.add (local.get $w) (i32.shl (i32.mul (local.get $row) (local.get $k)) (i32.const 2))))
+        (local.set $p (i32.const 0))
+        (block $e3 (loop $l3
+          (br_if $e3 (i32.ge_u (local.get $p) (local.get $k)))
+          (f32.store (local.get $d) (if (result f32) (i32.lt_u (local.get $row) (local.get $m)) (then (f32.load (local.get $s))) (else (f32.const 0))))
+          (local.set $s (i32.add (local.get $s) (i32.const 4)))
+          (local.set $d (i32.add (local.get $d) (i32.const 32)))
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          (br $l3)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $l2)))
+      (local.set $jp (i32.add (local.get $jp) (i32.const 1)))
+      (br $l1))))
+
+  ;; linear: y[N,M] = x[N,K]·wᵀ (+ bias) with wp = packBT(w); row panels [lo, hi)
+  (func (export "linear") (param $x i32) (param $wp i32) (param $bias i32) (param $y i32)
+      (param $n i32) (param $k i32) (param $m i32) (param $scr i32) (param $lo i32) (param $hi i32)
+    (call $gemm (local.get $x) (local.get $k) (i32.const 0) (local.get $wp) (i32.const 32) (i32.shl (local.get $k) (i32.const 5))
+      (local.get $y) (local.get $m) (local.get $n) (local.get $m) (local.get $k)
+      (if (result i32) (local.get $bias) (then (i32.const 2)) (else (i32.const 0))) (local.get $bias)
+      (local.get $scr) (local.get $lo) (local.get $hi)))
+
+  ;; linearDx: dx[N,K] = dy[N,M]·w[M,K]; row panels of dx [lo, hi)
+  (func (export "linearDx") (param $dy i32) (param $w i32) (param $dx i32)
+      (param $n i32) (param $k i32) (param $m i32) (param $scr i32) (param $lo i32) (param $hi i32)
+    (call $gemm (local.get $dy) (local.get $m) (i32.const 0) (local.get $w) (i32.shl (local.get $k) (i32.const 2)) (i32.const 32)
+      (local.get $dx) (local.get $k) (local.get $n) (local.get $k) (local.get $m) (i32.const 0) (i32.const 0)
+      (local.get $scr) (local.get $lo) (local.get $hi)))
+
+  ;; linearDw: dw[M,K] = dy[N,M]ᵀ·x[N,K]; row panels of dw [lo, hi)
+  (func (export "linearDw") (param $dy i32) (param $x i32) (param $dw i32)
+      (param $n i32) (param $k i32) (param $m i32) (param $scr i32) (param $lo i32) (param $hi i32)
+    (call $gemm (local.get $dy) (local.get $m) (i32.const 1) (local.get $x) (i32.shl (local.get $k) (i32.const 2)) (i32.const 32)
+      (local.get $dw) (local.get $k) (local.get $m) (local.get $k) (local.get $n) (i32.const 0) (i32.const 0)
+      (local.get $scr) (local.get $lo) (local.get $hi)))
+
+  ;; exp4: e^x per lane (Cephes-style range reduction and degree-6 polynomial, ≈1 ulp);
+  ;; x is clamped to [−87.3, 88.3] (e^x underflows to ≈1e−38 instead of 0, never overflows)
+  (func $exp4 (param $x v128) (result v128) (local $n v128) (local $r v128) (local $p v128)
+    (local.set $x (f32x4.max (f32x4.min (local.get $x) (v128.const f32x4 88.3 88.3 88.3 88.3)) (v128.const f32x4 -87.3 -87.3 -87.3 -87.3)))
+    (local.set $n (f32x4.nearest (f32x4.mul (local.get $x) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504))))
+    (local.set $r (f32x4.sub (f32x4.sub (local.get $x)
+        (f32x4.mul (local.get $n) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375)))
+        (f32x4.mul (local.get $n) (v128.const f32x4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4))))
+    (local.set $p (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)))
+    (local.set $p (f32x4.add (f32x4.add (f32x4.mul (f32x4.mul (local.get $p) (local.get $r)) (local.get $r)) (local.get $r)) (v128.const f32x4 1 1 1 1)))
+    (f32x4.mul (local.get $p)
+      (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $n)) (v128.const i32x4 127 127 127 127)) (i32.const 23))))
+
+  (func $expf (param $x f32) (result f32)
+    (f32x4.extract_lane 0 (call $exp4 (f32x4.splat (local.get $x)))))
+
+  ;; softmaxRows: for each of rows rows of length n (row stride ld floats) at p:
+  ;; x ← e^{scale·(x − max)} / Σ
+  (func $softmaxRows (param $p i32) (param $rows i32) (param $n i32) (param $ld i32) (param $scale f32)
+    (local $r i32) (local $row i32) (local $j i32) (local $mx f32) (local $sum f32) (local $n4 i32)
+    (local $vs v128) (local $vm v128) (local $e v128) (local $vsum v128) (local $inv f32)
+    (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
+    (local.set $vs (f32x4.splat (local.get $scale)))
+    (local.set $r (i32.const 0))
+    (block $er (loop $lr
+      (br_if $er (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $row (i32.add (local.get $p) (i32.shl (i32.mul (local.get $r) (local.get $ld)) (i32.const 2))))
+      (local.set $mx (f32.const -inf))
+      (local.set $j (i32.const 0))
+      (block $e1 (loop $l1
+        (br_if $e1 (i32.ge_u (local.get $j) (local.get $n)))
+        (local.set $mx (f32.max (local.get $mx) (f32.load (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $l1)))
+      (local.set $vm (f32x4.splat (local.get $mx)))
+      (local.set $vsum (v128.const i32x4 0 0 0 0))
+      (local.set $j (i32.const 0))
+      (block $e2 (loop $l2
+        (br_if $e2 (i32.ge_u (local.get $j) (local.get $n4)))
+        (local.set $e (call $exp4 (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2)))) (local.get $vm)) (local.get $vs))))
+        (v128.store (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))) (local.get $e))
+        (local.set $vsum (f32x4.add (local.get $vsum) (local.get $e)))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $l2)))
+      (local.set $sum (f32.add (f32.add (f32x4.extract_lane 0 (local.get $vsum)) (f32x4.extract_lane 1 (local.get $vsum)))
+                               (f32.add (f32x4.extract_lane 2 (local.get $vsum)) (f32x4.extract_lane 3 (local.get $vsum)))))
+      (block $e3 (loop $l3
+        (br_if $e3 (i32.ge_u (local.get $j) (local.get $n)))
+        (local.set $inv (call $expf (f32.mul (f32.sub (f32.load (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2)))) (local.get $mx)) (local.get $scale))))
+        (f32.store (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))) (local.get $inv))
+        (local.set $sum (f32.add (local.get $sum) (local.get $inv)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $l3)))
+      (local.set $inv (f32.div (f32.const 1) (local.get $sum)))
+      (local.set $vs (f32x4.splat (local.get $inv)))
+      (local.set $j (i32.const 0))
+      (block $e4 (loop $l4
+        (br_if $e4 (i32.ge_u (local.get $j) (local.get $n4)))
+        (v128.store (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2)))
+          (f32x4.mul (v128.load (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2)))) (local.get $vs)))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $l4)))
+      (block $e5 (loop $l5
+        (br_if $e5 (i32.ge_u (local.get $j) (local.get $n)))
+        (f32.store (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2)))
+          (f32.mul (f32.load (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2)))) (local.get $inv)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $l5)))
+      (local.set $vs (f32x4.splat (local.get $scale)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $lr))))
+
+  ;; transpose: dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols
+  (func $transpose (param $src i32) (param $lds i32) (param $rows i32) (param $cols i32) (param $dst i32) (param $ldd i32)
+    (local $r i32) (local $c i32)
+    (local.set $r (i32.const 0))
+    (block $er (loop $lr
+      (br_if $er (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $c (i32.const 0))
+      (block $ec (loop $lc
+        (br_if $ec (i32.ge_u (local.get $c) (local.get $cols)))
+        (f32.store (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $c) (local.get $ldd)) (local.get $r)) (i32.const 2)))
+          (f32.load (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $r) (local.get $lds)) (local.get $c)) (i32.const 2)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $lc)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $lr))))
+
+  ;; probs: P[S, Sp] = softmax(Q Kᵀ·scale) of one head (q, k at row stride ld); kt scratch [hd, Sp]
+  (func $probs (param $q i32) (param $k i32) (param $ld i32) (param $S i32) (param $hd i32) (param $scale f32)
+      (param $kt i32) (param $P i32) (param $gs i32)
+    (local $Sp i32)
+    (local.set $Sp (i32.and (i32.add (local.get $S) (i32.const 7)) (i32.const -8)))
+    (call $transpose (local.get $k) (local.get $ld) (local.get $S) (local.get $hd) (local.get $kt) (local.get $Sp))
+    (call $gemm (local.get $q) (local.get $ld) (i32.const 0) (local.get $kt) (i32.shl (local.get $Sp) (i32.const 2)) (i32.const 32)
+      (local.get $P) (local.get $Sp) (local.get $S) (local.get $S) (local.get $hd) (i32.const 0) (i32.const 0)
+      (local.get $gs) (i32.const 0) (i32.div_u (i32.add (local.get $S) (i32.const ${MR - 1})) (i32.const ${MR})))
+    (call $softmaxRows (local.get $P) (local.get $S) (local.get $S) (local.get $Sp) (local.get $scale)))
+
+  ;; attnFwd: out[B,S,H·hd] head h of batch b (item b·H + h) = softmax(Q_h K_hᵀ·scale) V_h, items [lo, hi)
+  (func (export "attnFwd") (param $qkv i32) (param $out i32) (param $S i32) (param $H i32) (param $hd i32) (param $scale f32)
+      (param $scr i32) (param $lo i32) (param $hi i32)
+    (local $it i32) (local $b i32) (local $h i32) (local $ld i32) (local $q i32) (local $Sp i32)
+    (local $kt i32) (local $P i32) (local $gs i32) (local $np i32)
+    (local.set $Sp (i32.and (i32.add (local.get $S) (i32.const 7)) (i32.const -8)))
+    (local.set $ld (i32.mul (i32.mul (local.get $H) (local.get $hd)) (i32.const 3)))
+    (local.set $kt (local.get $scr))
+    (local.set $P (i32.add (local.get $kt) (i32.shl (i32.mul (i32.mul (local.get $hd) (local.get $Sp)) (i32.const 2)) (i32.const 2))))
+    (local.set $gs (i32.add (local.get $P) (i32.shl (i32.mul (i32.mul (i32.add (local.get $S) (i32.const 8)) (local.get $Sp)) (i32.const 2)) (i32.const 2))))
+    (local.set $np (i32.div_u (i32.add (local.get $S) (i32.const ${MR - 1})) (i32.const ${MR})))
+    (local.set $it (local.get $lo))
+    (block $e (loop $l
+      (br_if $e (i32.ge_u (local.get $it) (local.get $hi)))
+      (local.set $b (i32.div_u (local.get $it) (local.get $H)))
+      (local.set $h (i32.rem_u (local.get $it) (local.get $H)))
+      (local.set $q (i32.add (local.get $qkv) (i32.shl (i32.add (i32.mul (i32.mul (local.get $b) (local.get $S)) (local.get $ld)) (i32.mul (local.get $h) (local.get $hd))) (i32.const 2))))
+      (call $probs (local.get $q) (i32.add (local.get $q) (i32.shl (i32.mul (local.get $H) (local.get $hd)) (i32.const 2)))
+        (local.get $ld) (local.get $S) (local.get $hd) (local.get $scale) (local.get $kt) (local.get $P) (local.get $gs))
+      (call $gemm (local.get $P) (local.get $Sp) (i32.const 0)
+        (i32.add (local.get $q) (i32.shl (i32.mul (local.get $H) (local.get $hd)) (i32.const 3))) (i32.shl (local.get $ld) (i32.const 2)) (i32.const 32)
+        (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (i32.mul (local.get $b) (local.get $S)) (i32.mul (local.get $H) (local.get $hd))) (i32.mul (local.get $h) (local.get $hd))) (i32.const 2)))
+        (i32.mul (local.get $H) (local.get $hd)) (local.get $S) (local.get $hd) (local.get $S) (i32.const 0) (i32.const 0)
+        (local.get $gs) (i32.const 0) (local.get $np))
+      (local.set $it (i32.add (local.get $it) (i32.const 1)))
+      (br $l))))
+
+  ;; attnBwd: dqkv[B,S,3·H·hd] from dout[B,S,H·hd] (probabilities recomputed); items b·H + h in [lo, hi)
+  ;; dV = Pᵀ dO, dP = dO Vᵀ, dS = P∘(dP − rowsum(P∘dP))·scale, dQ = dS K, dK = dSᵀ Q
+  (func (export "attnBwd") (param $qkv i32) (param $dout i32) (param $dqkv i32) (param $S i32) (param $H i32) (param $hd i32)
+      (param $scale f32) (param $scr i32) (param $lo i32) (param $hi i32)
+    (local $it i32) (local $b i32) (local $h i32) (local $ld i32) (local $q i32) (local $kk i32) (local $v i32) (local $Sp i32)
+    (local $kt i32) (local $P i32) (local $dP i32) (local $gs i32) (local $np i32) (local $do i32) (local $ldo i32)
+    (local $dq i32) (local $i i32) (local $j i32) (local $pr i32) (local $dr i32) (local $acc f32)
+    (local.set $Sp (i32.and (i32.add (local.get $S) (i32.const 7)) (i32.const -8)))
+    (local.set $ld (i32.mul (i32.mul (local.get $H) (local.get $hd)) (i32.const 3)))
+    (local.set $ldo (i32.mul (local.get $H) (local.get $hd)))
+    (local.set $kt (local.get $scr))
+    (local.set $P (i32.add (local.get $kt) (i32.shl (i32.mul (i32.mul (local.get $hd) (local.get $Sp)) (i32.const 2)) (i32.const 2))))
+    (local.set $dP (i32.add (local.get $P) (i32.shl (i32.mul (i32.add (local.get $S) (i32.const 8)) (local.get $Sp)) (i32.const 2))))
+    (local.set $gs (i32.add (local.get $dP) (i32.shl (i32.mul (i32.add (local.get $S) (i32.const 8)) (local.get $Sp)) (i32.const 2))))
+    (local.set $np (i32.div_u (i32.add (local.get $S) (i32.const ${MR - 1})) (i32.const ${MR})))
+    (local.set $it (local.get $lo))
+    (block $e (loop $l
+      (br_if $e (i32.ge_u (local.get $it) (local.get $hi)))
+      (local.set $b (i32.div_u (local.get $it) (local.get $H)))
+      (local.set $h (i32.rem_u (local.get $it) (local.get $H)))
+      (local.set $q (i32.add (local.get $qkv) (i32.shl (i32.add (i32.mul (i32.mul (local.get $b) (local.get $S)) (local.get $ld)) (i32.mul (local.get $h) (local.get $hd))) (i32.const 2))))
+      (local.set $kk (i32.add (local.get $q) (i32.shl (local.get $ldo) (i32.const 2))))
+      (local.set $v (i32.add (local.get $kk) (i32.shl (local.get $ldo) (i32.const 2))))
+      (local.set $dq (i32.add (local.get $dqkv) (i32.sub (local.get $q) (local.get $qkv))))
+      (local.set $do (i32.add (local.get $dout) (i32.shl (i32.add (i32.mul (i32.mul (local.get $b) (local.get $S)) (local.get $ldo)) (i32.mul (local.get $h) (local.get $hd))) (i32.const 2))))
+      (call $probs (local.get $q) (local.get $kk) (local.get $ld) (local.get $S) (local.get $hd) (local.get $scale) (local.get $kt) (local.get $P) (local.get $gs))
+      ;; dP = dO Vᵀ (V transposed into kt)
+      (call $transpose (local.get $v) (local.get $ld) (local.get $S) (local.get $hd) (local.get $kt) (local.get $Sp))
+      (call $gemm (local.get $do) (local.get $ldo) (i32.const 0) (local.get $kt) (i32.shl (local.get $Sp) (i32.const 2)) (i32.const 32)
+        (local.get $dP) (local.get $Sp) (local.get $S) (local.get $S) (local.get $hd) (i32.const 0) (i32.const 0)
+        (local.get $gs) (i32.const 0) (local.get $np))
+      ;; dS in place of dP
+      (local.set $i (i32.const 0))
+      (block $ei (loop $li
+        (br_if $ei (i32.ge_u (local.get $i) (local.get $S)))
+        (local.set $pr (i32.add (local.get $P) (i32.shl (i32.mul (local.get $i) (local.get $Sp)) (i32.const 2))))
+        (local.set $dr (i32.add (local.get $dP) (i32.shl (i32.mul (local.get $i) (local.get $Sp)) (i32.const 2))))
+        (local.set $acc (f32.const 0))
+        (local.set $j (i32.const 0))
+        (block $ej (loop $lj
+          (br_if $ej (i32.ge_u (local.get $j) (local.get $S)))
+          (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.load (i32.add (local.get $pr) (i32.shl (local.get $j) (i32.const 2))))
+                                                              (f32.load (i32.add (local.get $dr) (i32.shl (local.get $j) (i32.const 2)))))))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $lj)))
+        (local.set $j (i32.const 0))
+        (block $ek (loop $lk
+          (br_if $ek (i32.ge_u (local.get $j) (local.get $S)))
+          (f32.store (i32.add (local.get $dr) (i32.shl (local.get $j) (i32.const 2)))
+            (f32.mul (f32.mul (f32.load (i32.add (local.get $pr) (i32.shl (local.get $j) (i32.const 2))))
+                              (f32.sub (f32.load (i32.add (local.get $dr) (i32.shl (local.get $j) (i32.const 2)))) (local.get $acc)))
+                     (local.get $scale)))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $lk)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $li)))
+      ;; dV = Pᵀ dO
+      (call $gemm (local.get $P) (local.get $Sp) (i32.const 1) (local.get $do) (i32.shl (local.get $ldo) (i32.const 2)) (i32.const 32)
+        (i32.add (local.get $dq) (i32.shl (local.get $ldo) (i32.const 3))) (local.get $ld) (local.get $S) (local.get $hd) (local.get $S)
+        (i32.const 0) (i32.const 0) (local.get $gs) (i32.const 0) (local.get $np))
+      ;; dQ = dS K
+      (call $gemm (local.get $dP) (local.get $Sp) (i32.const 0) (local.get $kk) (i32.shl (local.get $ld) (i32.const 2)) (i32.const 32)
+        (local.get $dq) (local.get $ld) (local.get $S) (local.get $hd) (local.get $S)
+        (i32.const 0) (i32.const 0) (local.get $gs) (i32.const 0) (local.get $np))
+      ;; dK = dSᵀ Q
+      (call $gemm (local.get $dP) (local.get $Sp) (i32.const 1) (local.get $q) (i32.shl (local.get $ld) (i32.const 2)) (i32.const 32)
+        (i32.add (local.get $dq) (i32.shl (local.get $ldo) (i32.const 2))) (local.get $ld) (local.get $S) (local.get $hd) (local.get $S)
+        (i32.const 0) (i32.const 0) (local.get $gs) (i32.const 0) (local.get $np))
+      (local.set $it (i32.add (local.get $it) (i32.const 1)))
+      (br $l))))
+${rowKernels()}
+)`;
+};
+
+/** Row-parallel fused elementwise kernels: residual + RMSNorm (forward, backward), SwiGLU (forward, backward). */
+const rowKernels = (): string => `
+  ;; addRms: y[r,:] = x·1/sqrt(mean(x²) + eps) with x = a[r,:] (+ b[r,:] when b ≠ 0); rows [lo, hi)
+  (func (export "addRms") (param $a i32) (param $b i32) (param $y i32) (param $D i32) (param $eps f32)
+      (param $scr i32) (param $lo i32) (param $hi i32)
+    (local $r i32) (local $o i32) (local $j i32) (local $D4 i32) (local $acc v128) (local $x v128) (local $xs f32) (local $ss f32) (local $rs f32) (local $vr v128)
+    (local.set $D4 (i32.and (local.get $D) (i32.const -4)))
+    (local.set $r (local.get $lo))
+    (block $er (loop $lr
+      (br_if $er (i32.ge_u (local.get $r) (local.get $hi)))
+      (local.set $o (i32.shl (i32.mul (local.get $r) (local.get $D)) (i32.const 2)))
+      (local.set $acc (v128.const i32x4 0 0 0 0))
+      (local.set $j (i32.const 0))
+      (block $e1 (loop $l1
+        (br_if $e1 (i32.ge_u (local.get $j) (local.get $D4)))
+        (local.set $x (v128.load (i32.add (local.get $a) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))))
+        (if (local.get $b) (then (local.set $x (f32x4.add (local.get $x) (v128.load (i32.add (local.get $b) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2)))))))))
+        (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (local.get $x) (local.get $x))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $l1)))
+      (local.set $ss (f32.add (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
+                              (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))
+      (block $e2 (loop $l2
+        (br_if $e2 (i32.ge_u (local.get $j) (local.get $D)))
+        (local.set $xs (f32.load (i32.add (local.get $a) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))))
+        (if (local.get $b) (then (local.set $xs (f32.add (local.get $xs) (f32.load (i32.add (local.get $b) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2)))))))))
+        (local.set $ss (f32.add (local.get $ss) (f32.mul (local.get $xs) (local.get $xs))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $l2)))
+      (local.set $rs (f32.div (f32.const 1) (f32.sqrt (f32.add (f32.div (local.get $ss) (f32.convert_i32_u (local.get $D))) (local.get $eps)))))
+      (local.set $vr (f32x4.splat (local.get $rs)))
+      (local.set $j (i32.const 0))
+      (block $e3 (loop $l3
+        (br_if $e3 (i32.ge_u (local.get $j) (local.get $D4)))
+        (local.set $x (v128.load (i32.add (local.get $a) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))))
+        (if (local.get $b) (then (local.set $x (f32x4.add (local.get $x) (v128.load (i32.add (local.get $b) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2)))))))))
+        (v128.store (i32.add (local.get $y) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2)))) (f32x4.mul (local.get $x) (local.get $vr)))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $l3)))
+      (block $e4 (loop $l4
+        (br_if $e4 (i32.ge_u (local.get $j) (local.get $D)))
+        (local.set $xs (f32.load (i32.add (local.get $a) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))))
+        (if (local.get $b) (then (local.set $xs (f32.add (local.get $xs) (f32.load (i32.add (local.get $b) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2)))))))))
+        (f32.store (i32.add (local.get $y) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2)))) (f32.mul (local.get $xs) (local.get $rs)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $l4)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $lr))))
+
+  ;; addRmsBwd: dx[r,:] = rs·dy − rs³·x·(Σ dy·x)/D with x = a (+ b), rs = 1/sqrt(mean(x²) + eps); rows [lo, hi)
+  (func (export "addRmsBwd") (param $dy i32) (param $a i32) (param $b i32) (param $dx i32) (param $D i32) (param $eps f32)
+      (param $scr i32) (param $lo i32) (param $hi i32)
+    (local $r i32) (local $o i32) (local $j i32) (local $D4 i32) (local $acc v128) (local $dot v128) (local $x v128) (local $g v128)
+    (local $xs f32) (local $gs f32) (local $ss f32) (local $ds f32) (local $rs f32) (local $c f32) (local $vr v128) (local $vc v128)
+    (local.set $D4 (i32.and (local.get $D) (i32.const -4)))
+    (local.set $r (local.get $lo))
+    (block $er (loop $lr
+      (br_if $er (i32.ge_u (local.get $r) (local.get $hi)))
+      (local.set $o (i32.shl (i32.mul (local.get $r) (local.get $D)) (i32.const 2)))
+      (local.set $acc (v128.const i32x4 0 0 0 0))
+      (local.set $dot (v128.const i32x4 0 0 0 0))
+      (local.set $j (i32.const 0))
+      (block $e1 (loop $l1
+        (br_if $e1 (i32.ge_u (local.get $j) (local.get $D4)))
+        (local.set $x (v128.load (i32.add (local.get $a) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))))
+        (if (local.get $b) (then (local.set $x (f32x4.add (local.get $x) (v128.load (i32.add (local.get $b) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2)))))))))
+        (local.set $g (v128.load (i32.add (local.get $dy) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))))
+        (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (local.get $x) (local.get $x))))
+        (local.set $dot (f32x4.add (local.get $dot) (f32x4.mul (local.get $x) (local.get $g))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $l1)))
+      (local.set $ss (f32.add (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
+                              (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))
+      (local.set $ds (f32.add (f32.add (f32x4.extract_lane 0 (local.get $dot)) (f32x4.extract_lane 1 (local.get $dot)))
+                              (f32.add (f32x4.extract_lane 2 (local.get $dot)) (f32x4.extract_lane 3 (local.get $dot)))))
+      (block $e2 (loop $l2
+        (br_if $e2 (i32.ge_u (local.get $j) (local.get $D)))
+        (local.set $xs (f32.load (i32.add (local.get $a) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))))
+        (if (local.get $b) (then (local.set $xs (f32.add (local.get $xs) (f32.load (i32.add (local.get $b) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2)))))))))
+        (local.set $gs (f32.load (i32.add (local.get $dy) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))))
+        (local.set $ss (f32.add (local.get $ss) (f32.mul (local.get $xs) (local.get $xs))))
+        (local.set $ds (f32.add (local.get $ds) (f32.mul (local.get $xs) (local.get $gs))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $l2)))
+      (local.set $rs (f32.div (f32.const 1) (f32.sqrt (f32.add (f32.div (local.get $ss) (f32.convert_i32_u (local.get $D))) (local.get $eps)))))
+      (local.set $c (f32.div (f32.mul (f32.mul (f32.mul (local.get $rs) (local.get $rs)) (local.get $rs)) (local.get $ds)) (f32.convert_i32_u (local.get $D))))
+      (local.set $vr (f32x4.splat (local.get $rs)))
+      (local.set $vc (f32x4.splat (local.get $c)))
+      (local.set $j (i32.const 0))
+      (block $e3 (loop $l3
+        (br_if $e3 (i32.ge_u (local.get $j) (local.get $D4)))
+        (local.set $x (v128.load (i32.add (local.get $a) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))))
+        (if (local.get $b) (then (local.set $x (f32x4.add (local.get $x) (v128.load (i32.add (local.get $b) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2)))))))))
+        (local.set $g (v128.load (i32.add (local.get $dy) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))))
+        (v128.store (i32.add (local.get $dx) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))
+          (f32x4.sub (f32x4.mul (local.get $g) (local.get $vr)) (f32x4.mul (local.get $x) (local.get $vc))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $l3)))
+      (block $e4 (loop $l4
+        (br_if $e4 (i32.ge_u (local.get $j) (local.get $D)))
+        (local.set $xs (f32.load (i32.add (local.get $a) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))))
+        (if (local.get $b) (then (local.set $xs (f32.add (local.get $xs) (f32.load (i32.add (local.get $b) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2)))))))))
+        (local.set $gs (f32.load (i32.add (local.get $dy) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))))
+        (f32.store (i32.add (local.get $dx) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))
+          (f32.sub (f32.mul (local.get $gs) (local.get $rs)) (f32.mul (local.get $xs) (local.get $c))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $l4)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $lr))))
+
+  ;; swiglu: y[r,j] = g·σ(g)·u with g = gu[r, j], u = gu[r, I + j]; rows [lo, hi)
+  (func (export "swiglu") (param $gu i32) (param $y i32) (param $I i32) (param $scr i32) (param $lo i32) (param $hi i32)
+    (local $r i32) (local $j i32) (local $pg i32) (local $py i32) (local $g v128) (local $e v128) (local $I4 i32)
+    (local.set $I4 (i32.and (local.get $I) (i32.const -4)))
+    (local.set $r (local.get $lo))
+    (block $er (loop $lr
+      (br_if $er (i32.ge_u (local.get $r) (local.get $hi)))
+      (local.set $pg (i32.add (local.get $gu) (i32.shl (i32.mul (local.get $r) (local.get $I)) (i32.const 3))))
+      (local.set $py (i32.add (local.get $y) (i32.shl (i32.mul (local.get $r) (local.get $I)) (i32.const 2))))
+      (local.set $j (i32.const 0))
+      (block $e1 (loop $l1
+        (br_if $e1 (i32.ge_u (local.get $j) (local.get $I)))
+        (if (i32.lt_u (local.get $j) (local.get $I4))
+          (then (local.set $g (v128.load (i32.add (local.get $pg) (i32.shl (local.get $j) (i32.const 2))))))
+          (else (local.set $g (f32x4.splat (f32.load (i32.add (local.get $pg) (i32.shl (local.get $j) (i32.const 2))))))))
+        (local.set $e (call $exp4 (f32x4.neg (local.get $g))))
+        (local.set $e (f32x4.div (f32x4.mul (local.get $g)
+            (if (result v128) (i32.lt_u (local.get $j) (local.get $I4))
+              (then (v128.load (i32.add (local.get $pg) (i32.shl (i32.add (local.get $j) (local.get $I)) (i32.const 2)))))
+              (else (f32x4.splat (f32.load (i32.add (local.get $pg) (i32.shl (i32.add (local.get $j) (local.get $I)) (i32.const 2))))))))
+          (f32x4.add (v128.const f32x4 1 1 1 1) (local.get $e))))
+        (if (i32.lt_u (local.get $j) (local.get $I4))
+          (then (v128.store (i32.add (local.get $py) (i32.shl (local.get $j) (i32.const 2))) (local.get $e))
+                (local.set $j (i32.add (local.get $j) (i32.const 4))))
+          (else (f32.store (i32.add (local.get $py) (i32.shl (local.get $j) (i32.const 2))) (f32x4.extract_lane 0 (local.get $e)))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))))
+        (br $l1)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $lr))))
+
+  ;; swigluBwd: dg = dy·u·s·(1 + g·(1 − s)), du = dy·g·s with s = σ(g); rows [lo, hi)
+  (func (export "swigluBwd") (param $dy i32) (param $gu i32) (param $dgu i32) (param $I i32) (param $scr i32) (param $lo i32) (param $hi i32)
+    (local $r i32) (local $j i32) (local $pg i32) (local $pd i32) (local $py i32) (local $o i32) (local $I4 i32)
+    (local $g v128) (local $u v128) (local $s v128) (local $d v128) (local $one v128)
+    (local.set $I4 (i32.and (local.get $I) (i32.const -4)))
+    (local.set $one (v128.const f32x4 1 1 1 1))
+    (local.set $r (local.get $lo))
+    (block $er (loop $lr
+      (br_if $er (i32.ge_u (local.get $r) (local.get $hi)))
+      (local.set $pg (i32.add (local.get $gu) (i32.shl (i32.mul (local.get $r) (local.get $I)) (i32.const 3))))
+      (local.set $pd (i32.add (local.get $dgu) (i32.shl (i32.mul (local.get $r) (local.get $I)) (i32.const 3))))
+      (local.set $py (i32.add (local.get $dy) (i32.shl (i32.mul (local.get $r) (local.get $I)) (i32.const 2))))
+      (local.set $j (i32.const 0))
+      (block $e1 (loop $l1
+        (br_if $e1 (i32.ge_u (local.get $j) (local.get $I)))
+        (local.set $o (i32.shl (local.get $j) (i32.const 2)))
+        (if (i32.lt_u (local.get $j) (local.get $I4))
+          (then
+            (local.set $g (v128.load (i32.add (local.get $pg) (local.get $o))))
+            (local.set $u (v128.load (i32.add (local.get $pg) (i32.add (local.get $o) (i32.shl (local.get $I) (i32.const 2))))))
+            (local.set $d (v128.load (i32.add (local.get $py) (local.get $o)))))
+          (else
+            (local.set $g (f32x4.splat (f32.load (i32.add (local.get $pg) (local.get $o)))))
+            (local.set $u (f32x4.splat (f32.load (i32.add (local.get $pg) (i32.add (local.get $o) (i32.shl (local.get $I) (i32.const 2)))))))
+            (local.set $d (f32x4.splat (f32.load (i32.add (local.get $py) (local.get $o)))))))
+        (local.set $s (f32x4.div (local.get $one) (f32x4.add (local.get $one) (call $exp4 (f32x4.neg (local.get $g))))))
+        ;; u ← dg, g ← du
+        (local.set $u (f32x4.mul (f32x4.mul (f32x4.mul (local.get $d) (local.get $u)) (local.get $s))
+                                 (f32x4.add (local.get $one) (f32x4.mul (local.get $g) (f32x4.sub (local.get $one) (local.get $s))))))
+        (local.set $g (f32x4.mul (f32x4.mul (local.get $d) (local.get $g)) (local.get $s)))
+        (if (i32.lt_u (local.get $j) (local.get $I4))
+          (then
+            (v128.store (i32.add (local.get $pd) (local.get $o)) (local.get $u))
+            (v128.store (i32.add (local.get $pd) (i32.add (local.get $o) (i32.shl (local.get $I) (i32.const 2)))) (local.get $g))
+            (local.set $j (i32.add (local.get $j) (i32.const 4))))
+          (else
+            (f32.store (i32.add (local.get $pd) (local.get $o)) (f32x4.extract_lane 0 (local.get $u)))
+            (f32.store (i32.add (local.get $pd) (i32.add (local.get $o) (i32.shl (local.get $I) (i32.const 2)))) (f32x4.extract_lane 0 (local.get $g)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))))
+        (br $l1)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $lr))))
+`;
+
+/** The names and parameter counts (before scratch, lo, hi) of the kernels the worker pool dispatches. */
+export const PARALLEL_KERNELS = {
+  packBT: 4,
+  linear: 7,
+  linearDx: 6,
+  linearDw: 6,
+  attnFwd: 6,
+  attnBwd: 7,
+  addRms: 5,
+  addRmsBwd: 6,
+  swiglu: 3,
+  swigluBwd: 4,
+} as const;
+
+export type ParallelKernel = keyof typeof PARALLEL_KERNELS;
