@@ -30,8 +30,11 @@ export const histogram = (values: readonly number[], edges: readonly number[]): 
     return { lo, hi, count: values.filter((v) => v >= lo && v <= hi).length };
   });
 
-/** Text lines "lo–hi  count  bar" for a histogram. */
-export const formatHistogram = (buckets: readonly Bucket[], width = 40): string[] => {
+/** Text lines "lo–hi  count  bar" for a histogram (empty buckets after the last non-empty one omitted). */
+export const formatHistogram = (all: readonly Bucket[], width = 40): string[] => {
+  let last = all.length - 1;
+  while (last > 0 && all[last].count === 0) last--;
+  const buckets = all.slice(0, last + 1);
   const max = Math.max(1, ...buckets.map((b) => b.count));
   const label = (b: Bucket): string => (b.hi === Infinity ? `${b.lo}+` : b.lo === b.hi ? `${b.lo}` : `${b.lo}–${b.hi}`);
   const w = Math.max(...buckets.map((b) => label(b).length));

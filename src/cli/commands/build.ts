@@ -1,0 +1,158 @@
+// `hrm build sudoku|maze|arc …`: generates or imports a dataset in the original on-disk format
+// (spec §6), with a progress bar on long phases and a summary at the end (counts, rating or path-
+// length histogram, time). Flag parsing and reporting only; the builders live in src/data.
+
+import * as fs from 'node:fs';
+import { ArgsError, helpText, parseFlags, type FlagSpec, type FlagValues } from '../../train/args.ts';
+import { ProgressBar, formatSummary } from '../progress.ts';
+import { RATING_EDGES, formatHistogram, histogram, summarize } from '../../data/stats.ts';
+import { defaultMinRating, generateSudokuDataset, importSudokuCsv, type Progress, type SplitReport } from '../../data/sudoku/build.ts';
+
+export const summary = 'generate or import a dataset (sudoku, maze, arc) in the original on-disk format';
+
+const COMMON: Record<string, FlagSpec> = {
+  out: { kind: 'string', help: 'output folder (required)' },
+  seed: { kind: 'int', help: 'random seed (default 0; ARC: 42)' },
+  quiet: { kind: 'boolean', help: 'no progress bar' },
+  force: { kind: 'boolean', help: 'write into a non-empty output folder' },
+  help: { kind: 'boolean', help: 'show this help' },
+};
+
+const SUDOKU: Record<string, FlagSpec> = {
+  input: { kind: 'string', help: 'folder with train.csv and test.csv (Sudoku-Extreme columns source,question,answer,rating) to import' },
+  generate: { kind: 'int', min: 1, help: 'generate N training puzzles instead of importing' },
+  'test-size': { kind: 'int', min: 1, help: 'generated test puzzles (default: same as --generate)' },
+  size: { kind: 'int', min: 4, help: 'side of generated puzzles: 4 (2×2 boxes), 6 (2×3) or 9 (default 9)' },
+  'min-rating': { kind: 'int', min: 0, help: 'hard filter for generated puzzles: solver backtracks ≥ N (default 20 for 9×9, 0 below)' },
+  'subsample-size': { kind: 'int', min: 1, help: 'import: keep N training puzzles, uniformly at random (seeded)' },
+  'min-difficulty': { kind: 'int', min: 0, help: 'import: keep rows with rating ≥ N (both splits)' },
+  'num-aug': { kind: 'int', min: 0, help: 'augmented copies per training puzzle (default 0)' },
+  ...COMMON,
+};
+
+const USAGE = [
+  'usage: hrm build sudoku (--generate N [--size 4|6|9] | --input DIR) --out DIR [options]',
+  '       hrm build maze   (--generate N [--size S] | --input DIR) --out DIR [options]',
+  '       hrm build arc    --input DIR[,DIR…] --out DIR [--num-aug N] [--seed N]',
+].join('\n');
+
+/** A progress callback drawing one bar per phase. */
+const progressReporter = (quiet: boolean, unit: string): { report: Progress; finish: () => void } => {
+  let bar: ProgressBar | null = null;
+  let phase = '';
+  return {
+    report: (p, done, total, fields) => {
+      if (quiet) return;
+      if (p !== phase) {
+        bar?.done();
+        phase = p;
+        bar = new ProgressBar(p, total, { unit });
+      }
+      bar!.update(done, fields, total);
+    },
+    finish: () => bar?.done(),
+  };
+};
+
+const requireOut = (flags: FlagValues, cmd: string): string => {
+  const out = flags.out as string | undefined;
+  if (!out) throw new ArgsError(`${cmd}: --out DIR is required`);
+  if (fs.existsSync(out) && fs.readdirSync(out).length > 0 && !flags.force) {
+    throw new ArgsError(`${cmd}: output folder '${out}' is not empty (use --force to write into it)`);
+  }
+  return out;
+};
+
+const splitLines = (r: SplitReport, what: string): Record<string, string | number | readonly string[]> => {
+  const s = summarize(r.ratings);
+  return {
+    groups: r.groups,
+    puzzles: r.puzzles,
+    examples: r.examples,
+    [`${what} min/median/mean/max`]: r.ratings.length ? `${s.min} / ${s.median} / ${s.mean.toFixed(1)} / ${s.max}` : '-',
+    [`${what} histogram`]: formatHistogram(histogram(r.ratings, RATING_EDGES)),
+  };
+};
+
+const buildSudoku = async (argv: readonly string[]): Promise<number> => {
+  const cmd = 'hrm build sudoku';
+  const { flags } = parseFlags(cmd, argv, SUDOKU);
+  if (flags.help) {
+    console.log(helpText(USAGE, SUDOKU, '\nRating = dead ends of the fixed solver in src/data/sudoku/solver.ts before its first solution.'));
+    return 0;
+  }
+  const generate = flags.generate as number | undefined;
+  const input = flags.input as string | undefined;
+  if ((generate === undefined) === (input === undefined)) throw new ArgsError(`${cmd}: give exactly one of --generate N or --input DIR`);
+  if (input !== undefined) {
+    for (const f of ['size', 'min-rating', 'test-size'] as const) if (flags[f] !== undefined) throw new ArgsError(`${cmd}: --${f} applies to --generate only`);
+  } else {
+    for (const f of ['subsample-size', 'min-difficulty'] as const) if (flags[f] !== undefined) throw new ArgsError(`${cmd}: --${f} applies to --input only`);
+  }
+  const out = requireOut(flags, cmd);
+  const seed = (flags.seed as number | undefined) ?? 0;
+  const numAug = (flags['num-aug'] as number | undefined) ?? 0;
+  const quiet = Boolean(flags.quiet);
+  const t0 = performance.now();
+  let reports: SplitReport[];
+  if (generate !== undefined) {
+    const size = (flags.size as number | undefined) ?? 9;
+    if (![4, 6, 9].includes(size)) throw new ArgsError(`${cmd}: --size must be 4, 6 or 9, got ${size}`);
+    const minRating = (flags['min-rating'] as number | undefined) ?? defaultMinRating(size);
+    const p = progressReporter(quiet, 'puzzles');
+    reports = await generateSudokuDataset({
+      out,
+      size,
+      trainSize: generate,
+      testSize: (flags['test-size'] as number | undefined) ?? generate,
+      minRating,
+      numAug,
+      seed,
+      progress: p.report,
+    });
+    p.finish();
+    console.log(`Sudoku ${size}×${size}: generated, min rating ${minRating}, ${numAug} augmentations per training puzzle, seed ${seed}`);
+  } else {
+    const p = progressReporter(quiet, 'rows');
+    reports = await importSudokuCsv({
+      input: input!,
+      out,
+      subsampleSize: flags['subsample-size'] as number | undefined,
+      minDifficulty: flags['min-difficulty'] as number | undefined,
+      numAug,
+      seed,
+      progress: p.report,
+    });
+    p.finish();
+    console.log(`Sudoku imported from ${input}, ${numAug} augmentations per training puzzle, seed ${seed}`);
+  }
+  for (const r of reports) console.log(formatSummary(`${r.split}:`, splitLines(r, 'rating')));
+  console.log(`wrote ${out} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return 0;
+};
+
+const BUILDERS: Record<string, (argv: readonly string[]) => Promise<number>> = {
+  sudoku: buildSudoku,
+};
+
+export const run = async (argv: readonly string[]): Promise<number> => {
+  const [kind, ...rest] = argv;
+  if (kind === undefined || kind === '--help' || kind === '-h') {
+    console.log(`${USAGE}\n\nRun \`hrm build <kind> --help\` for the options of a kind.`);
+    return kind === undefined ? 2 : 0;
+  }
+  const builder = BUILDERS[kind];
+  if (builder === undefined) {
+    console.error(`hrm build: unknown dataset kind '${kind}' (expected ${Object.keys(BUILDERS).join(', ')})`);
+    return 2;
+  }
+  try {
+    return await builder(rest);
+  } catch (e) {
+    if (e instanceof ArgsError) {
+      console.error(e.message);
+      return 2;
+    }
+    throw e;
+  }
+};
