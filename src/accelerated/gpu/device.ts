@@ -1,0 +1,248 @@
+// The device layer of the gpu backend: tensor handles, the compiled-kernel cache, dispatch, readback
+// and release, for one gpu.js mode. Kernel files describe *what* to compute (a body, an output size,
+// constants); this module decides *how* it runs: synchronously on cpu/webasm, or on webgpu as a
+// chain of queued calls whose results stay in device buffers until `read`. Not a kernel itself.
+
+import type { Shape } from '../../core/tensor.ts';
+import { numel, shapeToString } from '../../core/tensor.ts';
+import type {
+  CompiledKernel, GpuDeviceLike, GpuInstance, GpuJsMode, KernelArg, KernelBody, WebGpuBufferResult,
+} from './gpujs.ts';
+import { BUFFER_USAGE, EXPECTED_KERNEL_CLASS, MAP_MODE_READ } from './gpujs.ts';
+
+/** Values of one tensor: a host array (cpu/webasm), or a device buffer that may still be pending (webgpu). */
+type Storage =
+  | { readonly kind: 'host'; readonly data: Float32Array; refs: number }
+  | { readonly kind: 'device'; readonly buffer: Promise<WebGpuBufferResult | null>; refs: number };
+
+/** The gpu backend's tensor handle: a shape over shared, reference-counted storage. */
+export interface GpuTensor {
+  readonly shape: Shape;
+  /** @internal */ readonly storage: Storage;
+  /** @internal */ disposed: boolean;
+}
+
+/** One kernel launch: a body, its 1-D output length, compile-time constants and its arguments. */
+export interface Launch {
+  readonly name: string;
+  readonly body: KernelBody;
+  readonly constants?: Readonly<Record<string, number>>;
+  readonly args: readonly (GpuTensor | Float32Array | number)[];
+  readonly shape: Shape;
+}
+
+/** How many webgpu calls may be queued before the chain waits for the device to catch up. */
+const MAX_IN_FLIGHT = 128;
+
+export class Device {
+  private readonly cache = new Map<string, CompiledKernel>();
+  /** webgpu: every dispatch, release and readback runs in program order on this chain */
+  private tail: Promise<unknown> = Promise.resolve();
+  private sinceSync = 0;
+  /** number of live storages (what `dispose` has not yet released) */
+  live = 0;
+  /** number of kernel launches so far */
+  launches = 0;
+
+  constructor(
+    readonly mode: GpuJsMode,
+    private readonly gpu: GpuInstance,
+    private readonly webgpu: GpuDeviceLike | null,
+  ) {}
+
+  // ---- handles ------------------------------------------------------------------------------
+
+  private wrap(shape: Shape, storage: Storage): GpuTensor {
+    this.live++;
+    return { shape: Object.freeze([...shape]), storage, disposed: false };
+  }
+
+  /** Throws when a handle was already released. */
+  check(t: GpuTensor, kernel: string, argument: string): GpuTensor {
+    if (t.disposed) throw new Error(`${kernel}: argument '${argument}' ${shapeToString(t.shape)} was used after dispose`);
+    return t;
+  }
+
+  /** A new handle on the same storage under another shape (same element count). */
+  alias(t: GpuTensor, shape: Shape): GpuTensor {
+    t.storage.refs++;
+    return { shape: Object.freeze([...shape]), storage: t.storage, disposed: false };
+  }
+
+  /** Uploads host values as float32 (copied). On webgpu one copy kernel places them in a device buffer. */
+  upload(shape: Shape, data: ArrayLike<number>): GpuTensor {
+    const n = numel(shape);
+    if (data.length !== n) {
+      throw new Error(`fromArray: data has ${data.length} elements, shape ${shapeToString(shape)} needs ${n}`);
+    }
+    const host = Float32Array.from(data as ArrayLike<number>);
+    if (this.webgpu === null || n === 0) return this.wrap(shape, { kind: 'host', data: host, refs: 1 });
+    return this.run({ name: 'upload', body: copyBody, args: [host], shape });
+  }
+
+  /** Releases one handle; the storage goes when its last handle goes. */
+  release(t: GpuTensor): void {
+    if (t.disposed) throw new Error(`dispose: tensor ${shapeToString(t.shape)} was already disposed`);
+    t.disposed = true;
+    const s = t.storage;
+    if (--s.refs > 0) return;
+    this.live--;
+    if (s.kind === 'device') {
+      const buffer = s.buffer;
+      this.tail = this.tail.then(() => buffer).then((b) => b?.delete(), () => undefined);
+    }
+  }
+
+  /** Downloads float32 values. On webgpu this waits for the queued work that produces them. */
+  async download(t: GpuTensor): Promise<Float32Array> {
+    this.check(t, 'read', 't');
+    const s = t.storage;
+    if (s.kind === 'host') return s.data;
+    const buffer = await s.buffer;
+    if (buffer === null) return new Float32Array(0);
+    return this.readBuffer(buffer, numel(t.shape));
+  }
+
+  private async readBuffer(result: WebGpuBufferResult, n: number): Promise<Float32Array> {
+    const device = this.webgpu as GpuDeviceLike;
+    const bytes = n * 4;
+    const staging = device.createBuffer({ size: bytes, usage: BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST });
+    const encoder = device.createCommandEncoder();
+    encoder.copyBufferToBuffer(result.buffer, 0, staging, 0, bytes);
+    device.queue.submit([encoder.finish()]);
+    this.sinceSync = 0;
+    try {
+      await staging.mapAsync(MAP_MODE_READ, 0, bytes);
+      return new Float32Array(staging.getMappedRange(0, bytes).slice(0));
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  // ---- kernels ------------------------------------------------------------------------------
+
+  /**
+   * The compiled kernel for a launch. cpu/webasm: one per body, output length, constants and
+   * argument lengths (their compiles are cheap and sizes bake in). webgpu: one per body, sizes
+   * dynamic and the constants passed as trailing scalar arguments (see `dynamicSource`), because a
+   * WGSL pipeline compile costs 0.1–1 s on a software adapter.
+   */
+  private kernelFor(launch: Launch, n: number): CompiledKernel {
+    const dynamic = this.webgpu !== null;
+    const lengths = launch.args.map((a) =>
+      typeof a === 'number' ? 's' : a instanceof Float32Array ? `${a.length}` : `${numel((a as GpuTensor).shape)}`,
+    );
+    const key = dynamic ? launch.name : `${launch.name}|${n}|${JSON.stringify(launch.constants ?? {})}|${lengths.join(',')}`;
+    let k = this.cache.get(key);
+    if (k === undefined) {
+      const settings = { output: [n], pipeline: true, immutable: true, tactic: 'precision', loopMaxIterations: 1 << 30 } as const;
+      k = dynamic
+        ? this.gpu.createKernel(dynamicSource(launch.body, constantNames(launch)), { ...settings, dynamicOutput: true, dynamicArguments: true })
+        : this.gpu.createKernel(launch.body, { ...settings, constants: launch.constants ?? {} });
+      this.cache.set(key, k);
+    }
+    if (dynamic && k.output[0] !== n) k.setOutput([n]);
+    return k;
+  }
+
+  /** Fails when gpu.js ran something other than the mode's kernel class (a fallback). */
+  private verify(k: CompiledKernel, name: string): void {
+    const ran = k.kernel.constructor.name;
+    const expected = EXPECTED_KERNEL_CLASS[this.mode];
+    if (ran !== expected) {
+      const why = k.kernel.fallbackReason ? `: ${k.kernel.fallbackReason}` : '';
+      throw new Error(`gpu backend (${this.mode}): kernel '${name}' ran on ${ran}, not ${expected}${why}`);
+    }
+  }
+
+  /** Launches one kernel with a 1-D output of numel(shape) cells and returns the result handle. */
+  run(launch: Launch): GpuTensor {
+    launch.args.forEach((a, i) => {
+      if (typeof a === 'object' && !(a instanceof Float32Array)) this.check(a, launch.name, `#${i}`);
+    });
+    const n = numel(launch.shape);
+    this.launches++;
+    if (n === 0) {
+      const empty: Storage = this.webgpu === null
+        ? { kind: 'host', data: new Float32Array(0), refs: 1 }
+        : { kind: 'device', buffer: Promise.resolve(null), refs: 1 };
+      return this.wrap(launch.shape, empty);
+    }
+    if (this.webgpu === null) {
+      const args = launch.args.map((a) => {
+        if (typeof a === 'number' || a instanceof Float32Array) return a;
+        const s = (a as GpuTensor).storage;
+        return s.kind === 'host' ? s.data : new Float32Array(0);
+      });
+      const k = this.kernelFor(launch, n);
+      const out = k(...args) as Float32Array;
+      this.verify(k, launch.name);
+      return this.wrap(launch.shape, { kind: 'host', data: out, refs: 1 });
+    }
+    // webgpu: host arrays are copied now (the call runs later); device inputs are awaited in order
+    const snap = launch.args.map((a) => (a instanceof Float32Array ? a.slice() : a));
+    const buffer = this.tail.then(async () => {
+      const args: KernelArg[] = [];
+      for (const a of snap) {
+        if (typeof a === 'number' || a instanceof Float32Array) args.push(a);
+        else {
+          const s = (a as GpuTensor).storage;
+          const b = s.kind === 'host' ? s.data : await s.buffer;
+          args.push(b ?? new Float32Array(0));
+        }
+      }
+      if (++this.sinceSync >= MAX_IN_FLIGHT) {
+        this.sinceSync = 0;
+        await (this.webgpu as GpuDeviceLike).queue.onSubmittedWorkDone();
+      }
+      const k = this.kernelFor(launch, n);
+      for (const c of constantNames(launch)) args.push((launch.constants as Record<string, number>)[c]);
+      const out = await (k(...args) as Promise<WebGpuBufferResult>);
+      this.verify(k, launch.name);
+      return out;
+    });
+    buffer.catch(() => undefined); // failures surface at `read`; the chain itself continues
+    this.tail = buffer.then(() => undefined, () => undefined);
+    return this.wrap(launch.shape, { kind: 'device', buffer, refs: 1 });
+  }
+
+  /** Waits until every queued call has run (webgpu); immediate elsewhere. */
+  async flush(): Promise<void> {
+    await this.tail;
+    if (this.webgpu !== null) await this.webgpu.queue.onSubmittedWorkDone();
+  }
+
+  /** Releases every compiled kernel and the gpu.js instance. */
+  async close(): Promise<void> {
+    await this.flush();
+    for (const k of this.cache.values()) k.destroy();
+    this.cache.clear();
+    await this.gpu.destroy();
+  }
+}
+
+const constantNames = (launch: Launch): string[] => Object.keys(launch.constants ?? {}).sort();
+
+/**
+ * The body's source with every `this.constants.X` turned into a trailing scalar parameter `c_X`
+ * (in `names` order), so one compiled kernel serves every size.
+ */
+const dynamicSource = (body: KernelBody, names: readonly string[]): string => {
+  const src = body.toString();
+  const open = src.indexOf('(');
+  const close = src.indexOf(')', open);
+  if (!src.startsWith('function') || open < 0 || close < 0) throw new Error(`gpu backend: kernel body is not a plain function: ${src.slice(0, 60)}`);
+  const params = src.slice(open + 1, close).trim();
+  const extra = names.map((c) => `c_${c}`);
+  const header = `${src.slice(0, open + 1)}${[params, ...extra].filter((p) => p.length > 0).join(', ')}${src.slice(close, src.indexOf('{', close) + 1)}`;
+  const rest = src.slice(src.indexOf('{', close) + 1).replace(/this\.constants\.([A-Za-z_][A-Za-z0-9_]*)/g, (_, c: string) => {
+    if (!names.includes(c)) throw new Error(`gpu backend: kernel body uses constant '${c}' that the launch does not give`);
+    return `c_${c}`;
+  });
+  return header + rest;
+};
+
+/** y[i] = a[i]: the upload kernel (host array → device buffer). */
+function copyBody(this: { thread: { x: number } }, a: Float32Array): number {
+  return a[this.thread.x];
+}

@@ -1,0 +1,55 @@
+// Elementwise and broadcast kernels on gpu.js (float32): add, scale, addBroadcast, sumBatch.
+// Their backwards are each other (add: dy to both; scale: s·dy; addBroadcast's y: sumBatch(dy)).
+// Legend: B the leading (batch) axis, R the number of cells after it.
+
+import { shapes } from '../../core/shapes.ts';
+import { numel } from '../../core/tensor.ts';
+import type { Device, GpuTensor } from './device.ts';
+import type { KernelThis } from './gpujs.ts';
+
+/** y[i] = a[i] + b[i]. */
+function addBody(this: KernelThis<object>, a: Float32Array, b: Float32Array): number {
+  return a[this.thread.x] + b[this.thread.x];
+}
+
+/** y[i] = s·a[i]. */
+function scaleBody(this: KernelThis<object>, a: Float32Array, s: number): number {
+  return s * a[this.thread.x];
+}
+
+/** y[b·R + r] = x[b·R + r] + p[r]; thread i = b·R + r. */
+function addBroadcastBody(this: KernelThis<{ R: number }>, x: Float32Array, p: Float32Array): number {
+  const i = this.thread.x;
+  const b = Math.floor((i + 0.5) / this.constants.R);
+  return x[i] + p[i - b * this.constants.R];
+}
+
+/** y[r] = Σ_b x[b·R + r]. */
+function sumBatchBody(this: KernelThis<{ R: number; B: number }>, x: Float32Array): number {
+  const r = this.thread.x;
+  let acc = 0;
+  for (let b = 0; b < this.constants.B; b++) {
+    acc += x[b * this.constants.R + r];
+  }
+  return acc;
+}
+
+/** a + b, same shapes. */
+export const add = (dev: Device, a: GpuTensor, b: GpuTensor): GpuTensor =>
+  dev.run({ name: 'add', body: addBody, args: [a, b], shape: shapes.add(a.shape, b.shape) });
+
+/** s·a. */
+export const scale = (dev: Device, a: GpuTensor, s: number): GpuTensor =>
+  dev.run({ name: 'scale', body: scaleBody, args: [a, s], shape: shapes.scale(a.shape) });
+
+/** x[B,S,D] + p[S,D] broadcast over B. */
+export const addBroadcast = (dev: Device, x: GpuTensor, p: GpuTensor): GpuTensor => {
+  const shape = shapes.addBroadcast(x.shape, p.shape);
+  return dev.run({ name: 'addBroadcast', body: addBroadcastBody, constants: { R: numel(p.shape) }, args: [x, p], shape });
+};
+
+/** Σ over the leading axis: x[B,...] → [...]. */
+export const sumBatch = (dev: Device, x: GpuTensor): GpuTensor => {
+  const shape = shapes.sumBatch(x.shape);
+  return dev.run({ name: 'sumBatch', body: sumBatchBody, constants: { R: numel(shape), B: x.shape[0] }, args: [x], shape });
+};

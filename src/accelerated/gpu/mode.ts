@@ -1,0 +1,172 @@
+// Choosing and proving the gpu.js mode: which modes can run here and why not, the WebGPU adapter
+// (and whether it is a software rasterizer), and a probe launch that checks the kernel class that
+// actually ran. Effects live here (navigator.gpu, optional native modules); kernels never see them.
+
+import { createRequire } from 'node:module';
+import type { GpuAdapterInfoLike, GpuDeviceLike, GpuInstance, GpuJsMode } from './gpujs.ts';
+import { EXPECTED_KERNEL_CLASS, gpujs, webGpuContext } from './gpujs.ts';
+
+const require = createRequire(import.meta.url);
+
+export interface ModeProbe {
+  readonly mode: GpuJsMode;
+  readonly gpu: GpuInstance;
+  /** the WebGPU device gpu.js runs on (webgpu mode only) */
+  readonly device: GpuDeviceLike | null;
+  /** e.g. 'webgpu on mesa llvmpipe (software)' */
+  readonly description: string;
+}
+
+export class ModeUnavailableError extends Error {
+  constructor(mode: GpuJsMode, why: string) {
+    super(`gpu.js mode '${mode}' is not available: ${why}`);
+    this.name = 'ModeUnavailableError';
+  }
+}
+
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|softpipe|software|warp/i;
+
+/** A readable adapter name and whether it is a software (CPU) implementation. */
+export const describeAdapter = (info: GpuAdapterInfoLike | undefined): { name: string; software: boolean } => {
+  const fields = [info?.vendor, info?.architecture, info?.device, info?.description].filter((f): f is string => !!f);
+  const name = [info?.vendor, info?.description || info?.device].filter((f) => !!f).join(' ') || 'unnamed adapter';
+  const software = info?.isFallbackAdapter === true || fields.some((f) => SOFTWARE_ADAPTER.test(f));
+  return { name, software };
+};
+
+/** Installs `navigator.gpu` from the `webgpu` package (Dawn) once; returns why not when it cannot load. */
+const installNavigatorGpu = async (): Promise<string | null> => {
+  const g = globalThis as { navigator?: { gpu?: unknown } };
+  if (g.navigator?.gpu) return null;
+  try {
+    const webgpu = (await import('webgpu')) as { create: (flags: string[]) => unknown; globals: Record<string, unknown> };
+    Object.assign(globalThis, webgpu.globals);
+    const gpu = webgpu.create([]);
+    if (g.navigator === undefined) {
+      Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+    } else {
+      Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+    }
+    return null;
+  } catch (e) {
+    return `the 'webgpu' package (Dawn) did not load: ${(e as Error).message}`;
+  }
+};
+
+/** WebGPU adapter and device as gpu.js will use them, or the reason there is none. */
+const webGpuAdapter = async (): Promise<{ device: GpuDeviceLike; name: string; software: boolean } | string> => {
+  const why = await installNavigatorGpu();
+  if (why !== null) return why;
+  try {
+    const ctx = await webGpuContext().acquire();
+    const { name, software } = describeAdapter(ctx.adapter.info);
+    return { device: ctx.device, name, software };
+  } catch (e) {
+    return `no WebGPU adapter answered (${(e as Error).message}); on Linux this needs a Vulkan driver (libvulkan1 + an ICD: the GPU vendor's, or Mesa lavapipe ≥ 25 for a CPU)`;
+  }
+};
+
+/** Why headless GL cannot run here, or null when a GL context can be created. */
+const headlessGlProblem = (): string | null => {
+  let gl: (w: number, h: number) => unknown;
+  try {
+    gl = require('gl') as (w: number, h: number) => unknown;
+  } catch {
+    return "the optional native package 'gl' is not installed (it builds from source and needs an X display, e.g. Xvfb)";
+  }
+  try {
+    const ctx = gl(1, 1);
+    if (!ctx) return "the 'gl' package is installed but created no GL context (no X display; run under Xvfb)";
+  } catch (e) {
+    return `the 'gl' package failed to create a context: ${(e as Error).message}`;
+  }
+  return null;
+};
+
+/** y[i] = 2·x[i]: the probe kernel. */
+function probeBody(this: { thread: { x: number } }, x: Float32Array): number {
+  return 2 * x[this.thread.x];
+}
+
+/** Runs a probe kernel in `mode` and checks both its result and the kernel class that ran. */
+const probe = async (gpu: GpuInstance, mode: GpuJsMode): Promise<void> => {
+  const k = gpu.createKernel(probeBody, { output: [4], pipeline: false, immutable: false });
+  const x = new Float32Array([1, 2, 3, -4]);
+  const out = await Promise.resolve(k(x) as unknown as Float32Array | Promise<Float32Array>);
+  const ran = k.kernel.constructor.name;
+  k.destroy();
+  if (ran !== EXPECTED_KERNEL_CLASS[mode]) {
+    throw new ModeUnavailableError(mode, `gpu.js ran the probe on ${ran} instead of ${EXPECTED_KERNEL_CLASS[mode]} (a silent fallback)`);
+  }
+  const got = Array.from(out as ArrayLike<number>);
+  if (got.join(',') !== '2,4,6,-8') throw new ModeUnavailableError(mode, `the probe kernel computed [${got.join(', ')}] instead of [2, 4, 6, -8]`);
+};
+
+export interface SelectOptions {
+  readonly gpuMode?: GpuJsMode;
+  readonly requireHardwareAdapter?: boolean;
+}
+
+/** Why `mode` cannot run here (null when it can). Cheap enough for listing targets. */
+export const modeProblem = async (mode: GpuJsMode, requireHardwareAdapter = false): Promise<string | null> => {
+  switch (mode) {
+    case 'cpu':
+      return null;
+    case 'webasm':
+      return typeof (globalThis as { WebAssembly?: unknown }).WebAssembly === 'object' ? null : 'this JavaScript engine has no WebAssembly';
+    case 'headlessgl':
+      return headlessGlProblem();
+    case 'webgpu': {
+      const a = await webGpuAdapter();
+      if (typeof a === 'string') return a;
+      if (requireHardwareAdapter && a.software) return `the only WebGPU adapter is a software rasterizer (${a.name})`;
+      return null;
+    }
+  }
+};
+
+/**
+ * Picks the mode (explicit, else webgpu when an adapter answers, else webasm), creates the gpu.js
+ * instance and proves it with a probe launch. Never falls back from an explicit request.
+ */
+export const selectMode = async (options: SelectOptions, log: (m: string) => void): Promise<ModeProbe> => {
+  const requireHw = options.requireHardwareAdapter === true;
+  let mode: GpuJsMode;
+  let reason: string;
+  if (options.gpuMode !== undefined) {
+    mode = options.gpuMode;
+    reason = 'requested';
+  } else {
+    const webgpuProblem = await modeProblem('webgpu', requireHw);
+    if (webgpuProblem === null) {
+      mode = 'webgpu';
+      reason = 'a WebGPU adapter answered';
+    } else if (requireHw) {
+      throw new ModeUnavailableError('webgpu', `${webgpuProblem}; a hardware adapter was required`);
+    } else {
+      mode = 'webasm';
+      reason = `webgpu not used: ${webgpuProblem}`;
+    }
+  }
+  const problem = await modeProblem(mode, requireHw);
+  if (problem !== null) throw new ModeUnavailableError(mode, problem);
+  let device: GpuDeviceLike | null = null;
+  let description: string = mode;
+  if (mode === 'webgpu') {
+    const a = await webGpuAdapter();
+    if (typeof a === 'string') throw new ModeUnavailableError(mode, a);
+    device = a.device;
+    description = `webgpu on ${a.name}${a.software ? ' (software)' : ''}`;
+  } else if (mode === 'webasm') {
+    description = 'webasm (gpu.js WebAssembly, 1 thread)';
+  } else if (mode === 'cpu') {
+    description = 'cpu (gpu.js plain JavaScript)';
+  } else {
+    description = 'headlessgl (gpu.js WebGL via the gl package)';
+  }
+  const { GPU } = gpujs();
+  const gpu = new GPU({ mode });
+  await probe(gpu, mode);
+  log(`gpu backend: mode ${mode} (${reason}); ${description}`);
+  return { mode, gpu, device, description };
+};

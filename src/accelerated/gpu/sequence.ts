@@ -1,0 +1,92 @@
+// Sequence plumbing on gpu.js (float32): concatenation and slicing along the sequence axis, the
+// slice's backward, and the per-row reset of recurrent states. Pure data movement; a zero-length
+// operand is handled by aliasing the other one instead of launching over nothing.
+// Legend: B batch, S (= P + T) sequence, D width.
+
+import { shapes } from '../../core/shapes.ts';
+import type { Device, GpuTensor } from './device.ts';
+import type { KernelThis } from './gpujs.ts';
+
+type Dims = KernelThis<{ S: number; D: number; P: number; T: number }>;
+
+/** y[b,s,d] = s < P ? a[b,s,d] : c[b,s−P,d]; thread i = (b·S + s)·D + d. */
+function concatBody(this: Dims, a: Float32Array, c: Float32Array): number {
+  const i = this.thread.x;
+  const row = Math.floor((i + 0.5) / this.constants.D);
+  const d = i - row * this.constants.D;
+  const b = Math.floor((row + 0.5) / this.constants.S);
+  const s = row - b * this.constants.S;
+  if (s < this.constants.P) {
+    return a[(b * this.constants.P + s) * this.constants.D + d];
+  }
+  return c[(b * this.constants.T + s - this.constants.P) * this.constants.D + d];
+}
+
+/** y[b,s,d] = x[b,start+s,d] (here S = len and T = the full length). */
+function sliceBody(this: Dims, x: Float32Array, start: number): number {
+  const i = this.thread.x;
+  const row = Math.floor((i + 0.5) / this.constants.D);
+  const d = i - row * this.constants.D;
+  const b = Math.floor((row + 0.5) / this.constants.S);
+  const s = row - b * this.constants.S;
+  return x[(b * this.constants.T + start + s) * this.constants.D + d];
+}
+
+/** y[b,s,d] = dy[b,s−start,d] for start ≤ s < start+T, else 0 (here T = len). */
+function sliceBackwardBody(this: Dims, dy: Float32Array, start: number): number {
+  const i = this.thread.x;
+  const row = Math.floor((i + 0.5) / this.constants.D);
+  const d = i - row * this.constants.D;
+  const b = Math.floor((row + 0.5) / this.constants.S);
+  const s = row - b * this.constants.S;
+  if (s >= start && s < start + this.constants.T) {
+    return dy[(b * this.constants.T + s - start) * this.constants.D + d];
+  }
+  return 0;
+}
+
+/** y[b,s,d] = mask[b] ≠ 0 ? init[d] : state[b,s,d]. */
+function resetBody(this: Dims, state: Float32Array, init: Float32Array, mask: Float32Array): number {
+  const i = this.thread.x;
+  const row = Math.floor((i + 0.5) / this.constants.D);
+  const d = i - row * this.constants.D;
+  const b = Math.floor((row + 0.5) / this.constants.S);
+  if (mask[b] !== 0) {
+    return init[d];
+  }
+  return state[i];
+}
+
+/** [B,P,D] ++ [B,T,D] → [B,P+T,D]. */
+export const concatSeq = (dev: Device, a: GpuTensor, c: GpuTensor): GpuTensor => {
+  const shape = shapes.concatSeq(a.shape, c.shape);
+  const [, P, D] = a.shape;
+  const T = c.shape[1];
+  if (P === 0) return dev.alias(dev.check(c, 'concatSeq', 'b'), shape);
+  if (T === 0) return dev.alias(dev.check(a, 'concatSeq', 'a'), shape);
+  return dev.run({ name: 'concatSeq', body: concatBody, constants: { S: P + T, D, P, T }, args: [a, c], shape });
+};
+
+/** x[:, start:start+len, :]. */
+export const sliceSeq = (dev: Device, x: GpuTensor, start: number, len: number): GpuTensor => {
+  const shape = shapes.sliceSeq(x.shape, start, len);
+  if (start === 0 && len === x.shape[1]) return dev.alias(dev.check(x, 'sliceSeq', 'x'), shape);
+  return dev.run({ name: 'sliceSeq', body: sliceBody, constants: { S: len, D: x.shape[2], P: 0, T: x.shape[1] }, args: [x, start], shape });
+};
+
+/** dy[B,len,D] placed at `start` in zeros of [B,fullLen,D]. */
+export const sliceSeqBackward = (dev: Device, dy: GpuTensor, fullLen: number, start: number): GpuTensor => {
+  const shape = shapes.sliceSeqBackward(dy.shape, fullLen, start);
+  const len = dy.shape[1];
+  if (start === 0 && len === fullLen) return dev.alias(dev.check(dy, 'sliceSeqBackward', 'dy'), shape);
+  if (len === 0) return dev.upload(shape, new Float32Array(shape[0] * shape[1] * shape[2]));
+  const constants = { S: fullLen, D: dy.shape[2], P: 0, T: len };
+  return dev.run({ name: 'sliceSeqBackward', body: sliceBackwardBody, constants, args: [dy, start], shape });
+};
+
+/** Rows b with mask[b] ≠ 0 become init broadcast over S; the others are copied. */
+export const resetRows = (dev: Device, state: GpuTensor, init: GpuTensor, mask: Uint8Array): GpuTensor => {
+  const shape = shapes.resetRows(state.shape, init.shape, mask.length);
+  const constants = { S: shape[1], D: shape[2], P: 0, T: 0 };
+  return dev.run({ name: 'resetRows', body: resetBody, constants, args: [state, init, Float32Array.from(mask)], shape });
+};
