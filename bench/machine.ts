@@ -14,6 +14,8 @@ export interface MachineInfo {
   readonly v8: string;
   readonly platform: string;
   readonly arch: string;
+  /** 1-minute load average when the run started: other work on the machine skews timings */
+  readonly loadAverage: number;
 }
 
 /** CPU model name and SIMD-relevant flags from /proc/cpuinfo (empty strings where unreadable). */
@@ -40,9 +42,11 @@ export const machineInfo = (): MachineInfo => {
     v8: process.versions.v8,
     platform: process.platform,
     arch: process.arch,
+    loadAverage: Math.round(os.loadavg()[0] * 100) / 100,
   };
 };
 
 /** One line for tables: "AMD EPYC, 2 cores (avx2 fma avx512f), 23.4 GiB, Node v20.20.2". */
 export const machineLine = (m: MachineInfo): string =>
-  `${m.cpuModel}, ${m.cores} cores${m.cpuFlags.length ? ` (${m.cpuFlags.join(' ')})` : ''}, ${m.memoryGiB} GiB, Node ${m.node}`;
+  `${m.cpuModel}, ${m.cores} cores${m.cpuFlags.length ? ` (${m.cpuFlags.join(' ')})` : ''}, ${m.memoryGiB} GiB, Node ${m.node}, ` +
+  `load average ${m.loadAverage} at the start`;

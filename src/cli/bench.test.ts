@@ -1,0 +1,141 @@
+// The bench is kept working, not timed: the pure pieces (statistics, anchors' work formulas, the
+// repetition planner, memory flatness, the timing proxy) are checked on exact values, and one smoke
+// run of `hrm bench` must produce well-formed JSON and markdown tables. No assertion is on speed.
+
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { ANCHORS, evalGflop, stepGflop, trainableParams } from '../../bench/anchors.ts';
+import { flatness, type MemorySample } from '../../bench/memory.ts';
+import { decideSteps } from '../../bench/plan.ts';
+import { REPORT_SCHEMA, type BenchReport } from '../../bench/report.ts';
+import { summarize } from '../../bench/stats.ts';
+import { breakdownRows } from '../../bench/steps.ts';
+import { withTiming } from '../../bench/timing-proxy.ts';
+import { referenceBackend } from '../reference/backend.ts';
+import { run } from './commands/bench.ts';
+
+describe('bench statistics', () => {
+  it('summarises medians, extremes and means', () => {
+    expect(summarize([5, 1, 3])).toEqual({ reps: 3, medianMs: 3, minMs: 1, maxMs: 5, meanMs: 3 });
+    expect(summarize([4, 1, 3, 2]).medianMs).toBe(2.5);
+    expect(() => summarize([])).toThrow(/no samples/);
+  });
+});
+
+describe('anchor configurations', () => {
+  it('reproduce the anchors\' parameter counts and matmul work', () => {
+    for (const a of Object.values(ANCHORS)) {
+      expect(trainableParams(a.sizes)).toBe(a.trainableParams);
+      // the anchors round to 2–3 significant digits
+      expect(Math.abs(stepGflop(a.sizes) - a.stepGflop) / a.stepGflop).toBeLessThan(0.01);
+      expect(evalGflop(a.sizes)).toBeLessThan(stepGflop(a.sizes) / 2);
+    }
+  });
+});
+
+describe('repetition planner', () => {
+  const limits = { reps: 5, caseBudgetMs: 60_000, maxStepMs: 120_000 };
+  it('measures first when nothing is known', () => {
+    expect(decideSteps(undefined, false, 1e6, limits, '')).toEqual({ run: true, warmup: 1, reps: 5 });
+  });
+  it('cuts repetitions of slow calls and says so', () => {
+    const d = decideSteps(25_000, true, 1e6, limits, 'x');
+    expect(d).toMatchObject({ run: true, warmup: 0, reps: 2 });
+    expect(d.run && d.note).toMatch(/2 repetitions instead of 5/);
+  });
+  it('skips a call over the limit or over the remaining budget, naming why', () => {
+    const over = decideSteps(500_000, true, 1e7, limits, '0.6 GFLOP/s measured on small');
+    expect(over.run).toBe(false);
+    expect(!over.run && over.why).toMatch(/0\.6 GFLOP\/s measured on small\) exceeds the 120 s limit/);
+    const late = decideSteps(50_000, true, 20_000, limits, 'b');
+    expect(!late.run && late.why).toMatch(/left of the run budget/);
+  });
+});
+
+describe('memory flatness', () => {
+  const sample = (peak: number): MemorySample => ({ hCycles: 1, lCycles: 1, peakRssMb: peak, setupRssMb: 80, setupPeakRssMb: 80 });
+  it('is flat within 10% and flags more', () => {
+    expect(flatness([sample(100), sample(109)]).flat).toBe(true);
+    const f = flatness([sample(100), sample(130), sample(105)]);
+    expect(f.flat).toBe(false);
+    expect(f.growth).toBeCloseTo(0.3, 12);
+  });
+});
+
+describe('timing proxy', () => {
+  it('forwards results unchanged and counts calls per kernel', async () => {
+    const proxy = withTiming(referenceBackend);
+    const b = proxy.backend;
+    const x = b.fromArray([2, 3], [1, 2, 3, 4, 5, 6]);
+    const w = b.fromArray([2, 3], [1, 0, 0, 0, 1, 1]);
+    const y = b.linear(x, w);
+    b.linear(x, w);
+    expect(Array.from((await b.read(y)).data)).toEqual([1, 5, 4, 11]);
+    expect(b.name).toBe(referenceBackend.name);
+    const stats = proxy.stats();
+    expect(stats.get('linear')?.calls).toBe(2);
+    expect(stats.get('fromArray')?.calls).toBe(2);
+    expect(stats.get('read')?.calls).toBe(1);
+    expect(stats.has('shape')).toBe(false);
+    proxy.reset();
+    expect(proxy.stats().size).toBe(0);
+  });
+  it('breakdown rows add up to the step time', () => {
+    const rows = breakdownRows(new Map([['linear', { calls: 4, ms: 60 }], ['attention', { calls: 2, ms: 20 }]]), 2, 100);
+    expect(rows.map((r) => r.kernel)).toEqual(['linear', 'attention', 'outside kernels']);
+    expect(rows[0]).toMatchObject({ callsPerStep: 2, msPerStep: 30, fraction: 0.6 });
+    expect(rows[2].msPerStep).toBeCloseTo(10, 12);
+    expect(rows.reduce((a, r) => a + r.fraction, 0)).toBeCloseTo(1, 12);
+  });
+});
+
+describe('hrm bench --smoke', () => {
+  it('produces well-formed JSON and markdown tables', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hrm-bench-'));
+    const json = join(dir, 'bench.json');
+    const results = join(dir, 'RESULTS.md');
+    const printed: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void printed.push(a.join(' ')));
+    let code: number;
+    try {
+      code = await run(['--smoke', '--quiet', '--json', json, '--results', results]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(code).toBe(0);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as BenchReport;
+    expect(report.schema).toBe(REPORT_SCHEMA);
+    expect(report.smoke).toBe(true);
+    expect(report.machine.cores).toBeGreaterThan(0);
+    expect(report.machine.node).toBe(process.version);
+    const ref = report.variants.find((v) => v.id === 'reference');
+    expect(ref?.available).toBe(true);
+    // every variant is either measured or carries the reason it is not
+    for (const v of report.variants) expect(v.available || (v.reason ?? '').length > 0).toBe(true);
+    const available = report.variants.filter((v) => v.available).map((v) => v.id);
+    for (const id of available) {
+      const k = report.kernels.find((r) => r.variant === id);
+      expect(k?.results.map((r) => r.kernel)).toContain('attention');
+      for (const r of k!.results) {
+        expect(Number.isFinite(r.forward.medianMs) && r.forward.medianMs > 0).toBe(true);
+        expect(r.forward.reps).toBeGreaterThanOrEqual(1);
+      }
+      const s = report.steps.find((r) => r.variant === id);
+      expect(s?.train?.reps).toBe(1);
+      expect(s!.train!.minMs).toBeLessThanOrEqual(s!.train!.maxMs);
+      expect(s?.eval?.medianMs).toBeGreaterThan(0);
+      expect(s?.breakdown?.some((row) => row.kernel === 'linear')).toBe(true);
+    }
+    expect(report.memory.length).toBeGreaterThanOrEqual(1);
+    expect(report.memory[0].samples.length).toBe(2);
+    expect(report.memory[0].samples[0].peakRssMb).toBeGreaterThan(0);
+    const md = printed.join('\n');
+    expect(md).toMatch(/\| backend \| config \| train step \|/);
+    expect(md).toMatch(/\| reference \| smoke \|/);
+    expect(md).toMatch(/\| kernel \| smoke fwd \| smoke bwd \|/);
+    expect(md).toMatch(/H×L cycles/);
+    expect(existsSync(results) && readFileSync(results, 'utf8')).toContain('(smoke run: not a measurement)');
+  });
+});
