@@ -18,6 +18,8 @@ export interface BackendOptions {
   readonly simd?: SimdVariant;
   /** gpu.js mode (default: webgpu when an adapter answers, else webasm) */
   readonly gpuMode?: GpuMode;
+  /** gpu only: refuse software WebGPU adapters (lavapipe/llvmpipe/SwiftShader); `auto` sets it */
+  readonly requireHardwareAdapter?: boolean;
   /** where the chosen mode is reported (default: stderr) */
   readonly log?: (message: string) => void;
 }
@@ -35,8 +37,9 @@ const factories: Record<Exclude<BackendName, 'auto'>, Factory> = {
     const { createSimdBackend } = await import('../accelerated/simd/backend.ts');
     return (await createSimdBackend({ threads: options.threads, simd: options.simd, log: options.log })) as Backend<unknown>;
   },
-  gpu: async () => {
-    throw new Error("backend 'gpu' is not available in this build");
+  gpu: async (options) => {
+    const { createGpuBackend } = await import('../accelerated/gpu/backend.ts');
+    return (await createGpuBackend({ gpuMode: options.gpuMode, requireHardwareAdapter: options.requireHardwareAdapter, log: options.log })) as Backend<unknown>;
   },
 };
 
@@ -46,7 +49,7 @@ export const createBackend = async (name: string, options: BackendOptions = {}):
   if (name === 'auto') {
     for (const candidate of ['gpu', 'simd'] as const) {
       try {
-        const b = await factories[candidate]({ ...options, log: () => {} });
+        const b = await factories[candidate]({ ...options, requireHardwareAdapter: candidate === 'gpu', log: () => {} });
         log(`backend auto: using ${b.name} (${b.description})`);
         return b;
       } catch (e) {
@@ -66,7 +69,22 @@ export const createBackend = async (name: string, options: BackendOptions = {}):
 export const conformanceTargets = async (): Promise<ConformanceTarget[]> => [
   { id: 'reference', create: async () => referenceBackend as Backend<unknown> },
   ...(await simdTargets()),
+  ...(await gpuTargets()),
 ];
+
+/** gpu.js in each mode it has; a mode that cannot run here is listed with the reason. */
+const gpuTargets = async (): Promise<ConformanceTarget[]> => {
+  const { createGpuBackend } = await import('../accelerated/gpu/backend.ts');
+  const { modeProblem } = await import('../accelerated/gpu/mode.ts');
+  const targets: ConformanceTarget[] = [];
+  for (const mode of ['webasm', 'webgpu', 'cpu', 'headlessgl'] as const) {
+    const id = `gpu-${mode}`;
+    const problem = await modeProblem(mode);
+    if (problem !== null) targets.push({ id, unavailable: problem });
+    else targets.push({ id, create: async () => (await createGpuBackend({ gpuMode: mode, log: () => {} })) as Backend<unknown> });
+  }
+  return targets;
+};
 
 /** The CPU engine in both SIMD variants on 1 and 2 threads; relaxed is unavailable where V8 refuses it. */
 const simdTargets = async (): Promise<ConformanceTarget[]> => {
