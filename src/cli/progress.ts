@@ -72,6 +72,7 @@ export class ProgressBar {
     this.tty = Boolean(this.stream.isTTY);
     this.now = options.now ?? (() => performance.now());
     this.start = this.now();
+    if (!this.tty) this.lastDraw = this.start; // plain mode: first line after one interval
   }
 
   /** Seconds since the bar was created. */

@@ -6,6 +6,8 @@ import * as fs from 'node:fs';
 import { ArgsError, helpText, parseFlags, type FlagSpec, type FlagValues } from '../../train/args.ts';
 import { ProgressBar, formatSummary } from '../progress.ts';
 import { RATING_EDGES, formatHistogram, histogram, summarize } from '../../data/stats.ts';
+import { generateMazeDataset, importMazeCsv } from '../../data/maze/build.ts';
+import { defaultMinPathLength } from '../../data/maze/generate.ts';
 import { defaultMinRating, generateSudokuDataset, importSudokuCsv, type Progress, type SplitReport } from '../../data/sudoku/build.ts';
 
 export const summary = 'generate or import a dataset (sudoku, maze, arc) in the original on-disk format';
@@ -27,6 +29,18 @@ const SUDOKU: Record<string, FlagSpec> = {
   'subsample-size': { kind: 'int', min: 1, help: 'import: keep N training puzzles, uniformly at random (seeded)' },
   'min-difficulty': { kind: 'int', min: 0, help: 'import: keep rows with rating ≥ N (both splits)' },
   'num-aug': { kind: 'int', min: 0, help: 'augmented copies per training puzzle (default 0)' },
+  ...COMMON,
+};
+
+const MAZE: Record<string, FlagSpec> = {
+  input: { kind: 'string', help: 'folder with train.csv and test.csv (Maze-Hard columns source,question,answer,rating) to import' },
+  generate: { kind: 'int', min: 1, help: 'generate N training mazes instead of importing' },
+  'test-size': { kind: 'int', min: 1, help: 'generated test mazes (default: same as --generate)' },
+  size: { kind: 'int', min: 4, help: 'side of generated mazes (default 30; 9 or 15 for CPU runs)' },
+  'min-path-length': { kind: 'int', min: 1, help: 'hard filter: shortest S→G path ≥ N moves (default 111 on 30×30, scaled by area)' },
+  loops: { kind: 'string', help: 'fraction of cells reopened to create cycles in generated mazes (default 0.02)' },
+  'subsample-size': { kind: 'int', min: 1, help: 'import: keep N training mazes, uniformly at random (seeded)' },
+  aug: { kind: 'boolean', help: 'training mazes as groups of their 8 dihedral transforms' },
   ...COMMON,
 };
 
@@ -63,14 +77,14 @@ const requireOut = (flags: FlagValues, cmd: string): string => {
   return out;
 };
 
-const splitLines = (r: SplitReport, what: string): Record<string, string | number | readonly string[]> => {
+const splitLines = (r: SplitReport, what: string, edges: readonly number[] = RATING_EDGES): Record<string, string | number | readonly string[]> => {
   const s = summarize(r.ratings);
   return {
     groups: r.groups,
     puzzles: r.puzzles,
     examples: r.examples,
     [`${what} min/median/mean/max`]: r.ratings.length ? `${s.min} / ${s.median} / ${s.mean.toFixed(1)} / ${s.max}` : '-',
-    [`${what} histogram`]: formatHistogram(histogram(r.ratings, RATING_EDGES)),
+    [`${what} histogram`]: formatHistogram(histogram(r.ratings, edges)),
   };
 };
 
@@ -131,8 +145,50 @@ const buildSudoku = async (argv: readonly string[]): Promise<number> => {
   return 0;
 };
 
+const buildMaze = async (argv: readonly string[]): Promise<number> => {
+  const cmd = 'hrm build maze';
+  const { flags } = parseFlags(cmd, argv, MAZE);
+  if (flags.help) {
+    console.log(helpText(USAGE, MAZE, '\nLabels mark the unique shortest S→G path (generated mazes are kept only when it is unique).'));
+    return 0;
+  }
+  const generate = flags.generate as number | undefined;
+  const input = flags.input as string | undefined;
+  if ((generate === undefined) === (input === undefined)) throw new ArgsError(`${cmd}: give exactly one of --generate N or --input DIR`);
+  if (input !== undefined) {
+    for (const f of ['size', 'min-path-length', 'test-size', 'loops'] as const) if (flags[f] !== undefined) throw new ArgsError(`${cmd}: --${f} applies to --generate only`);
+  } else if (flags['subsample-size'] !== undefined) throw new ArgsError(`${cmd}: --subsample-size applies to --input only`);
+  const out = requireOut(flags, cmd);
+  const seed = (flags.seed as number | undefined) ?? 0;
+  const aug = Boolean(flags.aug);
+  const t0 = performance.now();
+  let reports: SplitReport[];
+  if (generate !== undefined) {
+    const n = (flags.size as number | undefined) ?? 30;
+    const minPathLength = (flags['min-path-length'] as number | undefined) ?? defaultMinPathLength(n);
+    let loopFraction: number | undefined;
+    if (flags.loops !== undefined) {
+      loopFraction = Number(flags.loops);
+      if (!(loopFraction >= 0 && loopFraction < 0.5)) throw new ArgsError(`${cmd}: --loops expects a fraction in [0, 0.5), got '${flags.loops}'`);
+    }
+    const p = progressReporter(Boolean(flags.quiet), 'mazes');
+    reports = generateMazeDataset({ out, n, trainSize: generate, testSize: (flags['test-size'] as number | undefined) ?? generate, minPathLength, loopFraction, aug, seed, progress: p.report });
+    p.finish();
+    console.log(`Maze ${n}×${n}: generated, shortest path ≥ ${minPathLength} moves, unique; ${aug ? '8 dihedral copies per training maze' : 'no augmentation'}; seed ${seed}`);
+  } else {
+    const p = progressReporter(Boolean(flags.quiet), 'mazes');
+    reports = await importMazeCsv({ input: input!, out, subsampleSize: flags['subsample-size'] as number | undefined, aug, seed, progress: p.report });
+    p.finish();
+    console.log(`Maze imported from ${input}; ${aug ? '8 dihedral copies per training maze' : 'no augmentation'}`);
+  }
+  for (const r of reports) console.log(formatSummary(`${r.split}:`, splitLines(r, 'path length', [0, 10, 20, 40, 60, 80, 100, 111, 130, 150, 200])));
+  console.log(`wrote ${out} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return 0;
+};
+
 const BUILDERS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   sudoku: buildSudoku,
+  maze: buildMaze,
 };
 
 export const run = async (argv: readonly string[]): Promise<number> => {

@@ -247,9 +247,8 @@ export const generateSudokuDataset = async (o: SudokuGenerateOptions): Promise<S
     ['train', o.trainSize],
     ['test', o.testSize],
   ] as const) {
-    const t0 = Date.now();
     const pairs = generatePairs(shape, count, o.minRating, rng, seen, Math.max(10_000, count * perPuzzle), (k, attempts) =>
-      o.progress?.(`generating ${split}`, k, count, { tried: attempts, 'puzzles/s': (k / Math.max(1e-3, (Date.now() - t0) / 1000)).toFixed(1) }),
+      o.progress?.(`generating ${split}`, k, count, { tried: attempts }),
     );
     writeRawCsv(path.join(o.out, 'raw', `${split}.csv`), shape, pairs);
     reports.push(await writeSudokuSplit(o.out, split, shape, pairs, split === 'train' ? o.numAug : 0, rng, o.progress && { total: count, report: o.progress }));
