@@ -242,7 +242,7 @@ export const KERNEL_CASES: readonly KernelCase<unknown>[] = [
       .record({ B: dim(1, 3), S: dim(1, 5), D: dim(1, 4), u: fc.double({ min: 0, max: 1, noNaN: true }), v: fc.double({ min: 0, max: 1, noNaN: true }) })
       .chain(({ B, S, D, u, v }) => {
         const start = Math.min(S - 1, Math.floor(u * S));
-        const len = Math.floor(v * (S - start + 1));
+        const len = Math.min(S - start, Math.floor(v * (S - start + 1)));
         return tensorOf([B, S, D]).map((x) => ({ tensors: { x }, host: {}, params: { start, len } }));
       }),
     consumed: [],

@@ -1,0 +1,42 @@
+// Every conformance target (src/backends/registry.ts) against the float64 reference, every kernel,
+// forward and backward, under the tolerance table of src/verify/tolerances.ts; and every target
+// leaves its arguments bit-identical. An unavailable target is skipped with its reason in the title
+// (and printed). Run count: HRM_PROP_RUNS (default 100).
+
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import type { Backend } from '../src/core/backend.ts';
+import { conformanceTargets } from '../src/backends/registry.ts';
+import { propRuns } from '../src/verify/arbitraries.ts';
+import { KERNEL_CASES } from '../src/verify/cases.ts';
+import { conformanceProperty, immutabilityProperty } from './props.ts';
+
+const runs = propRuns(100);
+const targets = await conformanceTargets();
+
+for (const target of targets) {
+  if ('unavailable' in target) {
+    console.warn(`conformance: target '${target.id}' skipped: ${target.unavailable}`);
+    describe.skip(`target ${target.id} (unavailable: ${target.unavailable})`, () => {
+      it('is not run', () => {});
+    });
+    continue;
+  }
+  describe(`target ${target.id} vs reference (${runs} runs per kernel)`, () => {
+    let backend: Backend<unknown>;
+    beforeAll(async () => {
+      backend = await target.create();
+    });
+    afterAll(async () => {
+      await backend?.close?.();
+    });
+    for (const c of KERNEL_CASES) {
+      it(`${c.kernel} matches the reference`, async () => {
+        await fc.assert(conformanceProperty(backend, c), { numRuns: runs });
+      });
+      it(`${c.kernel} leaves its arguments bit-identical${c.consumed.length ? ` (except consumed ${c.consumed.join(', ')})` : ''}`, async () => {
+        await fc.assert(immutabilityProperty(backend, c), { numRuns: runs });
+      });
+    }
+  });
+}
