@@ -1,0 +1,81 @@
+// `hrm trace <case-dir> --out <dir> [--backend reference|simd|gpu|auto] [--compare] [--no-probe]`:
+// runs the official-parity trace procedure (src/model/trace.ts) on a fixture-shaped folder and
+// writes eval.*, train_step{k}.* and train_step1_probe.* into --out. With --compare, the outputs
+// are checked against the reference files in <case-dir> under the README's tolerances (and the
+// optimizer-alone check), the report is printed, and the exit code is 1 on any failure.
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createBackend } from '../../backends/registry.ts';
+import { readTraceCase, readTraceOutputs, runTrace, writeTraceOutputs } from '../../model/trace.ts';
+import { compareTraces, formatChecks, optimizerAloneChecks } from '../../model/parity.ts';
+
+export const summary = 'run the official-parity trace procedure on a fixture-shaped folder';
+
+const USAGE = `usage: hrm trace <case-dir> --out <dir> [--backend reference|simd|gpu|auto] [--compare] [--no-probe]
+
+  <case-dir>   a folder with config.json, weights.safetensors (or checkpoint), batch.safetensors
+  --out        where eval.*, train_step{k}.* and train_step1_probe.* are written
+  --backend    the engine to run (default: reference, float64)
+  --compare    compare with the reference traces in <case-dir> (tolerances of the fixture README)
+  --no-probe   skip the probe of the first training segment`;
+
+export const run = async (argv: readonly string[]): Promise<number> => {
+  let caseDir: string | undefined;
+  let out: string | undefined;
+  let backendName = 'reference';
+  let compare = false;
+  let probe = true;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (flag: string): string => {
+      const eq = a.indexOf('=');
+      if (eq >= 0) return a.slice(eq + 1);
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`option '${flag}' needs a value`);
+      return v;
+    };
+    if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      return 0;
+    } else if (a === '--out' || a.startsWith('--out=')) out = value('--out');
+    else if (a === '--backend' || a.startsWith('--backend=')) backendName = value('--backend');
+    else if (a === '--compare') compare = true;
+    else if (a === '--no-probe') probe = false;
+    else if (a.startsWith('-')) {
+      console.error(`hrm trace: unknown option '${a}'\n\n${USAGE}`);
+      return 2;
+    } else if (caseDir === undefined) caseDir = a;
+    else {
+      console.error(`hrm trace: unexpected argument '${a}'\n\n${USAGE}`);
+      return 2;
+    }
+  }
+  if (caseDir === undefined || out === undefined) {
+    console.error(`hrm trace: ${caseDir === undefined ? '<case-dir>' : '--out'} is required\n\n${USAGE}`);
+    return 2;
+  }
+  if (!existsSync(join(caseDir, 'config.json'))) {
+    console.error(`hrm trace: ${join(caseDir, 'config.json')} does not exist`);
+    return 2;
+  }
+  const c = readTraceCase(caseDir);
+  const backend = await createBackend(backendName);
+  try {
+    const t0 = Date.now();
+    const outputs = await runTrace(c, backend, { probe });
+    const files = writeTraceOutputs(out, outputs);
+    console.log(`trace ${c.name} on ${backend.name} (${backend.description}): ${files.length} files in ${out} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    if (!compare) return 0;
+    const fixture = readTraceOutputs(caseDir, c.lrPerStep.length);
+    if (fixture.size === 0) {
+      console.error(`hrm trace: --compare: ${caseDir} holds no reference traces`);
+      return 2;
+    }
+    const checks = [...compareTraces(readTraceOutputs(out, c.lrPerStep.length), fixture), ...(await optimizerAloneChecks(c, fixture, backend))];
+    console.log(formatChecks(checks));
+    return checks.every((k) => k.pass) ? 0 : 1;
+  } finally {
+    await backend.close?.();
+  }
+};
