@@ -2,8 +2,8 @@
 // WebAssembly.Memory. Heavy kernels (the three products of a linear layer, attention forward and
 // backward, residual + RMSNorm, SwiGLU) run as WebAssembly SIMD (wat.ts) on the worker pool
 // (pool.ts); the small ones (sequence plumbing, losses, optimizers) run here in JS over Float32Array
-// views of the same memory, without host copies. Handles are arena blocks with reference counts
-// (reshape aliases a block; the block is returned once every handle on it is disposed). A weight's
+// views of the same memory, without host copies. Handles are arena blocks
+// (reshape aliases a block; disposing any one handle of a block releases it: "dispose either one"). A weight's
 // packed copy for the forward product is cached per handle and dropped when the handle is disposed.
 
 import os from 'node:os';
@@ -48,7 +48,8 @@ export interface SimdBackend extends Backend<SimdTensor> {
 interface Block {
   readonly offset: number;
   readonly bytes: number;
-  refs: number;
+  /** every live handle on this block (a tensor and its reshapes) */
+  readonly handles: Set<SimdTensor>;
 }
 
 const IGNORE_LABEL = -100;
@@ -91,33 +92,57 @@ export const createSimdBackend = async (options: SimdOptions = {}): Promise<Simd
 const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description: string): SimdBackend => {
   const MR = microRows(variant);
   const gemmScratch = gemmScratchBytes(variant);
-  const live = new Map<number, Block>();
-  const packed = new Map<number, Block>();
+  const live = new WeakMap<SimdTensor, Block>();
+  // aliases whose block was released through another handle: disposing them too is harmless
+  const releasedAliases = new WeakSet<SimdTensor>();
+  const packed = new Map<SimdTensor, Block>();
   let nextId = 1;
   let closed = false;
 
   // ---- handles ------------------------------------------------------------------------------
-  const block = (bytes: number): Block => ({ offset: arena.alloc(bytes), bytes, refs: 1 });
+  const block = (bytes: number): Block => ({ offset: arena.alloc(bytes), bytes, handles: new Set() });
   const handle = (shape: Shape, b: Block): SimdTensor => {
     const t: SimdTensor = Object.freeze({ id: nextId++, shape: Object.freeze([...shape]), offset: b.offset });
-    live.set(t.id, b);
+    live.set(t, b);
+    b.handles.add(t);
     return t;
   };
   const alloc = (shape: Shape): SimdTensor => handle(shape, block(numel(shape) * 4));
   const check = (kernel: string, arg: string, t: SimdTensor): void => {
     if (closed) throw new Error(`simd ${kernel}: the backend is closed`);
-    if (t === undefined || !live.has(t.id)) throw new Error(`simd ${kernel}: argument '${arg}' is a disposed or foreign tensor`);
+    if (t === undefined || t === null || !live.has(t)) throw new Error(`simd ${kernel}: argument '${arg}' is a disposed or foreign tensor`);
   };
-  const release = (t: SimdTensor): void => {
-    const b = live.get(t.id);
-    if (b === undefined) throw new Error(`simd dispose: tensor #${t?.id} is already disposed or foreign`);
-    live.delete(t.id);
-    const p = packed.get(t.id);
+  const dropPacked = (t: SimdTensor): void => {
+    const p = packed.get(t);
     if (p !== undefined) {
-      packed.delete(t.id);
+      packed.delete(t);
       arena.release(p.offset, p.bytes);
     }
-    if (--b.refs === 0) arena.release(b.offset, b.bytes);
+  };
+  /** Stops `t` from being usable without releasing its block (its memory lives on in another handle). */
+  const retire = (t: SimdTensor): void => {
+    const b = live.get(t) as Block;
+    live.delete(t);
+    b.handles.delete(t);
+    dropPacked(t);
+  };
+  /** Releases t's block; every alias of it (reshape) becomes unusable, and disposing one later is a no-op. */
+  const release = (t: SimdTensor): void => {
+    const b = live.get(t);
+    if (b === undefined) {
+      if (t !== null && typeof t === 'object' && releasedAliases.has(t)) {
+        releasedAliases.delete(t);
+        return;
+      }
+      throw new Error(`simd dispose: tensor #${t?.id} is already disposed or foreign`);
+    }
+    for (const h of b.handles) {
+      live.delete(h);
+      dropPacked(h);
+      if (h !== t) releasedAliases.add(h);
+    }
+    b.handles.clear();
+    arena.release(b.offset, b.bytes);
   };
   /** Float32 index of element 0. */
   const at = (t: SimdTensor): number => t.offset >> 2;
@@ -125,13 +150,13 @@ const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description
 
   /** B = wᵀ packed in 8-column panels for the forward product (cached per handle). */
   const packedWeight = (w: SimdTensor): number => {
-    const cached = packed.get(w.id);
+    const cached = packed.get(w);
     if (cached !== undefined) return cached.offset;
     const [M, K] = w.shape;
     const panels = Math.ceil(M / 8);
     const b = block(panels * K * 8 * 4);
     pool.run('packBT', [w.offset, M, K, b.offset], panels, 0);
-    packed.set(w.id, b);
+    packed.set(w, b);
     return b.offset;
   };
 
@@ -195,9 +220,7 @@ const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description
       if (numel(shape) !== numel(t.shape)) {
         throw new ShapeError('reshape', 't', t.shape, `${numel(shape)} elements to become ${shapeToString(shape)}`);
       }
-      const b = live.get(t.id) as Block;
-      b.refs++;
-      return handle(shape, b);
+      return handle(shape, live.get(t) as Block);
     },
     async close(): Promise<void> {
       if (closed) return;
@@ -600,9 +623,9 @@ const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description
         x[im + i] = mi;
         x[iv + i] = vi;
       }
-      release(state.param);
-      release(state.m);
-      release(state.v);
+      retire(state.param);
+      retire(state.m);
+      retire(state.v);
       return { param: p, m, v: vv };
     },
     signSgdRows(table: SimdTensor, grads: SimdTensor, ids: Int32Array, lr: number, weightDecay: number): SimdTensor {
@@ -631,7 +654,7 @@ const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description
           v[at(out) + u * E + e] = f(v[at(table) + u * E + e] * decay) + step * sign;
         }
       }
-      release(table);
+      retire(table);
       return out;
     },
     ema(e: SimdTensor, p: SimdTensor, decay: number): SimdTensor {
@@ -643,19 +666,15 @@ const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description
       const n = numel(shape);
       const w = 1 - decay;
       for (let i = 0; i < n; i++) v[at(out) + i] = decay * v[at(e) + i] + w * v[at(p) + i];
-      release(e);
+      retire(e);
       return out;
     },
   };
 
-  /** A new handle that may reuse a consumed tensor's block (only when nothing else aliases it). */
+  /** A new handle that reuses a consumed tensor's block when nothing else aliases it (the caller then retires the old handle). */
   function consume(t: SimdTensor, shape: Shape): SimdTensor {
-    const b = live.get(t.id) as Block;
-    if (b.refs === 1) {
-      b.refs++;
-      return handle(shape, b);
-    }
-    return alloc(shape);
+    const b = live.get(t) as Block;
+    return b.handles.size === 1 ? handle(shape, b) : alloc(shape);
   }
 
   /** RoPE (dir 1) or its transpose (dir −1) on the first rotatedHeads heads of x[B,S,W]; other channels copied. */
