@@ -42,6 +42,8 @@ export interface RowOutput {
 
 export interface EvalOptions {
   readonly haltMaxSteps: number;
+  /** evaluate the EMA copy of the weights (only for configs with EMA) */
+  readonly weights?: 'live' | 'ema';
   /** keep every real row's final outputs (memory: B·T ints per batch) */
   readonly keepOutputs?: boolean;
   /** called after each batch with the rows done so far */
@@ -82,7 +84,7 @@ export const evaluate = async (
     const exactAtHalt = new Uint8Array(B);
     let segment = 0;
     for (;;) {
-      const { carry: next, result } = await hrm.evalStep(carry, batch, { haltMaxSteps: M });
+      const { carry: next, result } = await hrm.evalStep(carry, batch, { haltMaxSteps: M, ...(options.weights ? { weights: options.weights } : {}) });
       carry = next;
       segment += 1;
       if (segment > M) throw new Error(`evaluate: the model did not halt after halt_max_steps = ${M} segments`);

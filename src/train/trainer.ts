@@ -32,7 +32,7 @@ export interface SavePoint {
   readonly step: number;
   /** iterations fully done (evaluated) */
   readonly iteration: number;
-  /** state of the data stream of the iteration in progress (null once it is done) */
+  /** state of the data stream after the last batch used (continues exactly from there) */
   readonly dataState: unknown;
   readonly carry: Carry | undefined;
   readonly lastEval?: EvalSummary;
@@ -80,8 +80,7 @@ export const train = async (o: TrainerOptions): Promise<TrainOutcome> => {
     if (path !== undefined) lastCheckpoint = path;
   };
   for (let iteration = o.start.iteration; iteration < o.totalIterations; iteration++) {
-    const resuming = iteration === o.start.iteration && o.start.dataState !== undefined && o.start.dataState !== null;
-    const stream = o.data.open(iteration, resuming ? o.start.dataState : undefined);
+    const stream = o.data.open(iteration, iteration === o.start.iteration ? o.start.dataState : undefined);
     for (;;) {
       if (step >= o.totalSteps) break;
       const batch = stream.next();
@@ -142,12 +141,8 @@ export const train = async (o: TrainerOptions): Promise<TrainOutcome> => {
       },
       summary,
     );
-    await saveNow(iteration + 1 === o.totalIterations ? 'final' : 'eval', iteration + 1, null);
+    await saveNow(iteration + 1 === o.totalIterations ? 'final' : 'eval', iteration + 1, stream.state());
     if (o.stopRequested?.() === true) return { status: 'interrupted', step, checkpoint: lastCheckpoint };
   }
   return { status: 'done', step, lastEval, checkpoint: lastCheckpoint };
 };
-
-/** total_steps of the original (spec §5.6). */
-export const totalSteps = (epochs: number, totalGroups: number, meanPuzzleExamples: number, globalBatchSize: number): number =>
-  Math.floor((epochs * totalGroups * meanPuzzleExamples) / globalBatchSize);

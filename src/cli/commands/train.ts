@@ -1,0 +1,147 @@
+// `hrm train`: validates flags, config and dataset before any compute, then runs (or resumes) a
+// training session in the run directory with a progress bar; Ctrl-C saves a checkpoint and exits.
+// Exit codes: 0 done, 2 bad flags/config/dataset, 1 failure (e.g. a diverging loss), 130 Ctrl-C.
+
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { createBackend, BACKEND_NAMES } from '../../backends/registry.ts';
+import { readSplit } from '../../data/format.ts';
+import { ConfigError } from '../../model/codec.ts';
+import type { HrmConfig } from '../../model/config.ts';
+import { ArgsError, helpText, parseFlags, type FlagSpec } from '../../train/args.ts';
+import { assembleConfig, datasetProblems, resolveConfigPath } from '../../train/run-config.ts';
+import { readRunConfig, runSession } from '../../train/session.ts';
+import { TrainProgress } from '../../train/progress-report.ts';
+
+export const summary = 'train HRM with deep supervision and ACT';
+
+const FLAGS: Record<string, FlagSpec> = {
+  config: { kind: 'string', help: 'preset name (configs/<name>.json) or a JSON config file' },
+  data: { kind: 'string', help: 'dataset directory (train/ and test/ splits, as `hrm build` writes)' },
+  backend: { kind: 'string', help: 'compute backend', choices: BACKEND_NAMES },
+  threads: { kind: 'int', help: 'worker threads of the CPU engine', min: 1 },
+  'gpu-mode': { kind: 'string', help: 'gpu.js mode', choices: ['webgpu', 'webasm', 'headlessgl', 'cpu'] },
+  out: { kind: 'string', help: 'run directory (default runs/<dataset>-<time>)' },
+  resume: { kind: 'boolean', help: "continue the run in --out from its latest checkpoint" },
+  'checkpoint-every': { kind: 'int', help: 'also save every N steps (default: only after each evaluation)', min: 0 },
+  keep: { kind: 'int', help: 'checkpoints kept (default 3)', min: 1 },
+  'stop-after': { kind: 'int', help: 'stop after step N with a checkpoint (resume later with --resume)', min: 1 },
+  quiet: { kind: 'boolean', help: 'no progress bar; a line per evaluation only' },
+  help: { kind: 'boolean', help: 'this text' },
+};
+
+const USAGE = 'usage: hrm train --config <preset|file> --data <dir> [options] [--key=value …]';
+const EXTRA = '\nConfig overrides: --lr=3e-4, --arch.hidden_size=128, --train.epochs=2000, … (validated by the config codec).';
+
+const timestamp = (): string => new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+
+export const run = async (argv: readonly string[]): Promise<number> => {
+  let parsed;
+  try {
+    parsed = parseFlags('hrm train', argv, FLAGS, true);
+  } catch (e) {
+    if (e instanceof ArgsError) {
+      console.error(`${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+  const f = parsed.flags;
+  if (f.help) {
+    console.log(helpText(USAGE, FLAGS, EXTRA));
+    return 0;
+  }
+  // ---- everything is validated before any compute -----------------------------------------
+  let config: HrmConfig;
+  let dataDir: string;
+  let runDir: string;
+  let trainSplit;
+  let testSplit;
+  try {
+    if (f.resume) {
+      if (typeof f.out !== 'string') throw new ArgsError('hrm train: --resume needs --out <run dir>');
+      if (parsed.overrides.length > 0 || f.config !== undefined) throw new ArgsError(`hrm train: --resume continues with the run's saved config; drop --config and overrides (${parsed.overrides.join(' ')})`);
+      if (!existsSync(path.join(f.out, 'config.json'))) throw new ArgsError(`hrm train: --resume: ${f.out} is not a run directory (no config.json)`);
+      const saved = readRunConfig(f.out);
+      config = saved.config;
+      dataDir = typeof f.data === 'string' ? f.data : saved.dataDir;
+      runDir = f.out;
+      trainSplit = readSplit(dataDir, 'train');
+      testSplit = readSplit(dataDir, 'test');
+    } else {
+      if (typeof f.config !== 'string') throw new ArgsError('hrm train: --config is required (a preset name or a JSON file)');
+      if (typeof f.data !== 'string') throw new ArgsError('hrm train: --data is required (a dataset directory)');
+      dataDir = f.data;
+      if (!existsSync(dataDir)) throw new ArgsError(`hrm train: --data: ${dataDir} does not exist (build one with \`hrm build\`)`);
+      trainSplit = readSplit(dataDir, 'train');
+      testSplit = readSplit(dataDir, 'test');
+      config = assembleConfig(resolveConfigPath(f.config), trainSplit.metadata, parsed.overrides);
+      runDir = typeof f.out === 'string' ? f.out : path.join('runs', `${path.basename(path.resolve(dataDir))}-${timestamp()}`);
+      if (existsSync(path.join(runDir, 'checkpoints')) && existsSync(path.join(runDir, 'config.json'))) {
+        throw new ArgsError(`hrm train: ${runDir} already holds a run; pass --resume to continue it or choose another --out`);
+      }
+    }
+    const problems = datasetProblems(config, trainSplit.metadata, testSplit.metadata, dataDir, trainSplit.sets.all?.numExamples ?? 0);
+    if (problems.length > 0) throw new ConfigError(problems);
+  } catch (e) {
+    if (e instanceof ArgsError || e instanceof ConfigError) {
+      console.error(e.message);
+      return 2;
+    }
+    console.error(`hrm train: ${(e as Error).message}`);
+    return 2;
+  }
+  mkdirSync(runDir, { recursive: true });
+  const backend = await createBackend(String(f.backend ?? 'auto'), {
+    ...(typeof f.threads === 'number' ? { threads: f.threads } : {}),
+    ...(typeof f['gpu-mode'] === 'string' ? { gpuMode: f['gpu-mode'] as 'webgpu' } : {}),
+  });
+
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts += 1;
+    if (interrupts === 1) process.stderr.write('\nCtrl-C: finishing this step and saving a checkpoint (press again to quit without saving)\n');
+    else process.exit(130);
+  };
+  process.on('SIGINT', onSigint);
+  const progress = new TrainProgress({ quiet: f.quiet === true });
+  console.error(`run directory: ${runDir}\nbackend: ${backend.name} (${backend.description})`);
+  try {
+    const r = await runSession({
+      config,
+      dataDir,
+      trainSplit,
+      testSplit,
+      backend,
+      runDir,
+      resume: f.resume === true,
+      checkpointEvery: typeof f['checkpoint-every'] === 'number' ? f['checkpoint-every'] : 0,
+      keep: typeof f.keep === 'number' ? f.keep : 3,
+      stopAfterSteps: typeof f['stop-after'] === 'number' ? f['stop-after'] : undefined,
+      stopRequested: () => interrupts > 0,
+      onStep: (rec, total) => progress.step(rec, total),
+      onEval: (rec, s) => progress.eval(rec, s),
+      onEvalProgress: (done, total) => progress.evalProgress(done, total),
+      log: (m) => progress.log(m),
+    });
+    progress.end();
+    const o = r.outcome;
+    if (o.status === 'diverged') {
+      console.error(o.message);
+      return 1;
+    }
+    if (o.status === 'interrupted') {
+      console.error(`stopped at step ${o.step}/${r.totalSteps}; checkpoint ${o.checkpoint ?? '(none)'}; continue with: hrm train --resume --out ${runDir}`);
+      return interrupts > 0 ? 130 : 0;
+    }
+    const e = o.lastEval;
+    console.error(
+      `done: ${o.step} steps; test exact accuracy ${e ? (100 * e.exact_accuracy).toFixed(2) : '?'}%, token accuracy ${e ? (100 * e.accuracy).toFixed(2) : '?'}%; ` +
+        `checkpoint ${o.checkpoint ?? '(none)'}; curves ${path.join(runDir, 'curves.svg')}`,
+    );
+    return 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await backend.close?.();
+  }
+};
