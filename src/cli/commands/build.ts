@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import { ArgsError, helpText, parseFlags, type FlagSpec, type FlagValues } from '../../train/args.ts';
 import { ProgressBar, formatSummary } from '../progress.ts';
 import { RATING_EDGES, formatHistogram, histogram, summarize } from '../../data/stats.ts';
+import { buildArcDataset } from '../../data/arc/build.ts';
 import { generateMazeDataset, importMazeCsv } from '../../data/maze/build.ts';
 import { defaultMinPathLength } from '../../data/maze/generate.ts';
 import { defaultMinRating, generateSudokuDataset, importSudokuCsv, type Progress, type SplitReport } from '../../data/sudoku/build.ts';
@@ -41,6 +42,13 @@ const MAZE: Record<string, FlagSpec> = {
   loops: { kind: 'string', help: 'fraction of cells reopened to create cycles in generated mazes (default 0.02)' },
   'subsample-size': { kind: 'int', min: 1, help: 'import: keep N training mazes, uniformly at random (seeded)' },
   aug: { kind: 'boolean', help: 'training mazes as groups of their 8 dihedral transforms' },
+  ...COMMON,
+};
+
+const ARC: Record<string, FlagSpec> = {
+  input: { kind: 'string', help: 'dataset folders, comma-separated, each holding subset folders (e.g. arc-agi-1/data,concept-arc/corpus)' },
+  'num-aug': { kind: 'int', min: 0, help: 'augmentations per task (default 1000)' },
+  'skip-invalid': { kind: 'boolean', help: 'skip invalid task files (listed at the end) instead of stopping' },
   ...COMMON,
 };
 
@@ -186,7 +194,44 @@ const buildMaze = async (argv: readonly string[]): Promise<number> => {
   return 0;
 };
 
+const buildArc = async (argv: readonly string[]): Promise<number> => {
+  const cmd = 'hrm build arc';
+  const { flags } = parseFlags(cmd, argv, ARC);
+  if (flags.help) {
+    console.log(helpText(USAGE, ARC, '\nSubset folders named `evaluation` send their test pairs to the test split; everything else trains.'));
+    return 0;
+  }
+  const input = flags.input as string | undefined;
+  if (!input) throw new ArgsError(`${cmd}: --input DIR[,DIR…] is required`);
+  const inputs = input.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  for (const d of inputs) if (!fs.existsSync(d)) throw new ArgsError(`${cmd}: --input folder '${d}' does not exist`);
+  const out = requireOut(flags, cmd);
+  const seed = (flags.seed as number | undefined) ?? 42;
+  const numAug = (flags['num-aug'] as number | undefined) ?? 1000;
+  const p = progressReporter(Boolean(flags.quiet), 'tasks');
+  const warnings: string[] = [];
+  const t0 = performance.now();
+  const r = buildArcDataset({ inputs, out, numAug, seed, skipInvalid: Boolean(flags['skip-invalid']), progress: p.report, warn: (m) => warnings.push(m) });
+  p.finish();
+  for (const w of warnings.slice(0, 20)) console.warn(w);
+  if (warnings.length > 20) console.warn(`… and ${warnings.length - 20} more tasks with incomplete augmentation`);
+  console.log(`ARC: ${r.tasks} tasks, ${numAug} augmentations per task, seed ${seed}`);
+  console.log(formatSummary('subsets:', Object.fromEntries(r.subsets.map((s) => [`${s.dataset}/${s.subset}`, `${s.tasks} tasks`]))));
+  for (const s of r.splits) {
+    console.log(formatSummary(`${s.split}:`, { groups: s.groups, puzzles: s.puzzles, examples: s.examples, 'mean examples per puzzle': s.metadata.mean_puzzle_examples.toFixed(3) }));
+  }
+  console.log(`identifiers (incl. <blank>): ${r.identifiers}`);
+  if (r.incomplete > 0) console.log(`tasks with fewer than ${numAug} distinct augmentations: ${r.incomplete}`);
+  if (r.skipped.length > 0) {
+    console.log(`skipped ${r.skipped.length} invalid task file(s):`);
+    for (const s of r.skipped) console.log(`  ${s}`);
+  }
+  console.log(`wrote ${out} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return 0;
+};
+
 const BUILDERS: Record<string, (argv: readonly string[]) => Promise<number>> = {
+  arc: buildArc,
   sudoku: buildSudoku,
   maze: buildMaze,
 };
