@@ -122,10 +122,11 @@ export const buildArcDataset = (o: ArcBuildOptions): ArcBuildReport => {
         else throw e;
       }
     }
-    rng.shuffleInPlace(tasks);
+    const order = rng.permutation(tasks.length);
+    const shuffled = Array.from(order, (i) => tasks[i]);
     subsets.push({ dataset, subset, tasks: tasks.length });
     const evaluation = subset === 'evaluation';
-    for (const task of tasks) {
+    for (const task of shuffled) {
       const { augs, complete } = planAugmentations(task, o.numAug, rng);
       if (!complete) {
         incomplete++;
