@@ -130,6 +130,8 @@ export interface KernelReport {
 export interface VerifyOptions {
   readonly runs: number;
   readonly seed: number;
+  /** replay only this fast-check path (from a failure report) */
+  readonly path?: string;
   /** also require the arguments to be left bit-identical (default true) */
   readonly immutability?: boolean;
   readonly tolerance?: Tolerance;
@@ -149,7 +151,7 @@ export const verifyKernel = async <T>(target: Backend<T>, c: KernelCase<unknown>
       if (!ok) lastFailure = `${describeCheck(c.kernel, r)} (inputs: ${shapesOf(input)})`;
       return ok;
     }),
-    { numRuns: options.runs, seed: options.seed },
+    { numRuns: options.runs, seed: options.seed, ...(options.path !== undefined ? { path: options.path } : {}) },
   );
   if (!details.failed) return { kernel: c.kernel, runs: details.numRuns, pass: true, worst, seed: details.seed };
   const thrown = details.errorInstance instanceof Error ? details.errorInstance.message : undefined;
