@@ -3,10 +3,12 @@
 // what GPU training writes (`_orig_mod.model.inner.` keys, BFloat16Storage, cuda:0, any stem),
 // shared storages, offsets, non-contiguous strides; broken files fail with clear messages.
 
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { readTorchCheckpoint, stripKeyPrefix } from './torch-checkpoint.ts';
+import { readTorchCheckpoint, readTorchCheckpointFile, stripKeyPrefix } from './torch-checkpoint.ts';
 import { readSafetensors } from './safetensors.ts';
 import { writeZip } from './zip.ts';
 
@@ -119,6 +121,24 @@ describe('official checkpoints', () => {
   }
 });
 
+describe('reading from disk entry by entry', () => {
+  it('readTorchCheckpointFile gives the same tensors as reading the bytes, and names a truncated file', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'hrm-torch-'));
+    try {
+      const file = `${FIXTURES}sudoku-rope/checkpoint`;
+      const fromDisk = readTorchCheckpointFile(file);
+      const fromBytes = readTorchCheckpoint(readFileSync(file), file);
+      expect([...fromDisk.keys()]).toEqual([...fromBytes.keys()]);
+      for (const [k, t] of fromDisk) expect(t, k).toEqual(fromBytes.get(k));
+      const cut = path.join(dir, 'cut');
+      writeFileSync(cut, readFileSync(file).subarray(0, 5000));
+      expect(() => readTorchCheckpointFile(cut)).toThrow(/cut: truncated zip archive/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('synthetic GPU-style checkpoint', () => {
   const hInit = [0.5, -1.25, 3, 1e-3, -0]; // bf16 of 1e-3 is inexact: compare with its bf16 value
   const weight = [1, 2, 3, 4, 5, 6]; // [2, 3]
@@ -150,6 +170,17 @@ describe('synthetic GPU-style checkpoint', () => {
     expect(ck.get('row1')).toEqual({ shape: [3], data: new Float32Array([4, 5, 6]) });
     expect(ck.get('lm_head_t')).toEqual({ shape: [3, 2], data: new Float32Array([1, 4, 2, 5, 3, 6]) });
     expect(ck.get('scalar')).toEqual({ shape: [], data: new Float32Array([-5]) });
+  });
+
+  it('returned arrays are owned: they neither alias the input bytes nor each other', () => {
+    const single: SynthTensor[] = [tensors[1], { ...tensors[1], key: 'copy' }, { ...tensors[0], key: 'sole', storageClass: 'FloatStorage', storageKey: '3', storageNumel: 2, size: [2] }];
+    const fileList = [...files('o', stateDictPickle(single)), { name: 'o/data/3', data: f32Bytes([7, 8]) }];
+    const bytes = writeZip(fileList);
+    const ck = readTorchCheckpoint(bytes, 'owned');
+    bytes.fill(0);
+    expect(Array.from(ck.get('sole')!.data)).toEqual([7, 8]);
+    ck.get('lm_head.weight')!.data[0] = 99;
+    expect(ck.get('copy')!.data[0]).toBe(1);
   });
 
   it('reads deflated entries and a data.pkl at the archive root', () => {

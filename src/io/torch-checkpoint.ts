@@ -10,7 +10,8 @@
 // wrappers), so keys come out as the model's own parameter names.
 // Not here: the legacy (pre-1.6, non-zip) torch format, optimizer state, anything executable.
 
-import { readZip, type ZipArchive } from './zip.ts';
+import { readZip, type ByteSource, type ZipArchive } from './zip.ts';
+import { withFileSource } from './file-source.ts';
 import { unpickle, type PyValue } from './pickle.ts';
 import { bf16ToFloat32 } from './safetensors.ts';
 
@@ -58,8 +59,12 @@ const halfToFloat32 = (bits: Uint16Array): Float32Array => {
   return out;
 };
 
-/** Decodes a storage's raw bytes to float32 (copying, so the result is aligned and owned). */
-const storageToFloat32 = (raw: Uint8Array, ref: StorageRef): Float32Array => {
+/**
+ * Decodes a storage's raw bytes to float32. `owned` says the bytes are a fresh array nobody else
+ * holds: float32 storages are then wrapped without a copy (when aligned).
+ */
+const storageToFloat32 = (raw: Uint8Array, ref: StorageRef, owned: boolean): Float32Array => {
+  if (ref.kind === 'float32' && owned && raw.byteOffset % 4 === 0) return new Float32Array(raw.buffer, raw.byteOffset, raw.length / 4);
   const copy = new Uint8Array(raw.length);
   copy.set(raw);
   switch (ref.kind) {
@@ -111,7 +116,14 @@ export const stripKeyPrefix = (key: string): string => {
  * Materializes a tensor [size] from a flat storage with an element offset and strides
  * (row-major output). Contiguous tensors are one copy; other strides are gathered.
  */
-const materialize = (storage: Float32Array, offset: number, size: readonly number[], stride: readonly number[], where: string): Float32Array => {
+const materialize = (
+  storage: Float32Array,
+  offset: number,
+  size: readonly number[],
+  stride: readonly number[],
+  where: string,
+  soleUser: boolean,
+): Float32Array => {
   const n = size.reduce((a, b) => a * b, 1);
   if (n === 0) return new Float32Array(0);
   let last = offset; // the largest element index touched
@@ -124,7 +136,7 @@ const materialize = (storage: Float32Array, offset: number, size: readonly numbe
     if (size[d] !== 1 && stride[d] !== expect) contiguous = false;
     expect *= size[d];
   }
-  if (contiguous) return storage.slice(offset, offset + n);
+  if (contiguous) return soleUser && offset === 0 && n === storage.length ? storage : storage.slice(offset, offset + n);
   const out = new Float32Array(n);
   const idx = new Array<number>(size.length).fill(0);
   for (let i = 0; i < n; i++) {
@@ -147,12 +159,12 @@ const intTuple = (v: PyValue, what: string, where: string): number[] => {
 };
 
 /**
- * Reads a PyTorch zip checkpoint holding a state dict of floating tensors. Returns the tensors
- * under their stripped keys, in the file's order, each as row-major float32. Errors name the file
- * and, where it applies, the key.
+ * Reads a PyTorch zip checkpoint holding a state dict of floating tensors, from memory or a
+ * ByteSource. Returns the tensors under their stripped keys, in the file's order, each as its own
+ * row-major float32 array. Errors name the file and, where it applies, the key.
  */
-export const readTorchCheckpoint = (bytes: Uint8Array, fileName: string): Map<string, CheckpointTensor> => {
-  const zip = readZip(bytes, fileName);
+export const readTorchCheckpoint = (input: Uint8Array | ByteSource, fileName: string): Map<string, CheckpointTensor> => {
+  const zip = readZip(input, fileName);
   const { pkl, prefix } = findPickle(zip);
   const storages = new Map<string, Float32Array>();
   const root = unpickle(zip.read(pkl), {
@@ -175,10 +187,22 @@ export const readTorchCheckpoint = (bytes: Uint8Array, fileName: string): Map<st
     if (raw.length !== ref.numel * bytesPer) {
       throw new Error(`${where}: storage '${entry}' has ${raw.length} bytes, expected ${ref.numel} × ${bytesPer} = ${ref.numel * bytesPer} (${ref.className})`);
     }
-    const data = storageToFloat32(raw, ref);
+    const data = storageToFloat32(raw, ref, zip.freshReads || zip.entries.find((e) => e.name === entry)!.method !== 0);
     storages.set(ref.key, data);
     return data;
   };
+  // How many tensors use each storage: a tensor that alone covers its whole storage takes the
+  // decoded array itself instead of a copy (halves peak memory on multi-GB puzzle tables).
+  const users = new Map<string, number>();
+  for (const value of root.entries.values()) {
+    if (value !== null && typeof value === 'object' && value.kind === 'call') {
+      const s = value.args[0];
+      if (s !== null && typeof s === 'object' && s.kind === 'external') {
+        const key = (s.value as StorageRef).key;
+        users.set(key, (users.get(key) ?? 0) + 1);
+      }
+    }
+  }
   const out = new Map<string, CheckpointTensor>();
   const original = new Map<string, string>();
   for (const [rawKey, value] of root.entries) {
@@ -198,7 +222,8 @@ export const readTorchCheckpoint = (bytes: Uint8Array, fileName: string): Map<st
     const shape = intTuple(size, 'size', where);
     const strides = intTuple(stride, 'stride', where);
     if (strides.length !== shape.length) throw new Error(`${where}: size has ${shape.length} dims but stride has ${strides.length}`);
-    const data = materialize(loadStorage(storage.value as StorageRef, where), offset, shape, strides, where);
+    const ref = storage.value as StorageRef;
+    const data = materialize(loadStorage(ref, where), offset, shape, strides, where, users.get(ref.key) === 1);
     const key = stripKeyPrefix(rawKey);
     if (out.has(key)) throw new Error(`${where}: after prefix stripping it collides with '${original.get(key)}' (both become '${key}')`);
     original.set(key, rawKey);
@@ -206,3 +231,7 @@ export const readTorchCheckpoint = (bytes: Uint8Array, fileName: string): Map<st
   }
   return out;
 };
+
+/** Reads a PyTorch checkpoint from disk entry by entry (no 2 GiB file limit; no whole-file copy). */
+export const readTorchCheckpointFile = (path: string): Map<string, CheckpointTensor> =>
+  withFileSource(path, (src) => readTorchCheckpoint(src, path));

@@ -6,6 +6,7 @@
 // Not here: encryption, multi-disk archives, data descriptors' own sizes (the central
 // directory's sizes are authoritative, as in every reader).
 
+import * as zlib from 'node:zlib';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 export interface ZipEntry {
@@ -23,8 +24,10 @@ export interface ZipArchive {
   readonly fileName: string;
   /** entries in central-directory order */
   readonly entries: readonly ZipEntry[];
-  /** the entry's uncompressed bytes, CRC-32 checked; stored entries are views into the archive */
+  /** the entry's uncompressed bytes, CRC-32 checked; stored entries from memory are views (do not write) */
   read(entry: ZipEntry | string): Uint8Array;
+  /** whether read() of a stored entry returns an array the caller owns (deflated ones always are) */
+  readonly freshReads: boolean;
 }
 
 const SIG_LOCAL = 0x04034b50;
@@ -39,38 +42,49 @@ const CENTRAL_SIZE = 46;
 const LOCAL_SIZE = 30;
 
 // ---------------------------------------------------------------------------------------------
-// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), slicing by 4 for speed on large storages
+// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), slicing by 8 for speed on large storages
 
-const CRC_TABLES: Uint32Array[] = (() => {
-  const t0 = new Uint32Array(256);
+// Tables are Int32Array so every value stays a small integer in V8 (Uint32 values above 2^31
+// would be boxed as doubles and make the loop several times slower).
+const CRC_TABLES: Int32Array[] = (() => {
+  const t0 = new Int32Array(256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t0[n] = c >>> 0;
+    t0[n] = c;
   }
   const tables = [t0];
-  for (let s = 1; s < 4; s++) {
+  for (let s = 1; s < 8; s++) {
     const prev = tables[s - 1];
-    const t = new Uint32Array(256);
+    const t = new Int32Array(256);
     for (let n = 0; n < 256; n++) t[n] = (prev[n] >>> 8) ^ t0[prev[n] & 0xff];
     tables.push(t);
   }
   return tables;
 })();
 
-/** CRC-32 of `bytes` (the checksum zip stores), as an unsigned 32-bit integer. */
-export const crc32 = (bytes: Uint8Array): number => {
-  const [t0, t1, t2, t3] = CRC_TABLES;
-  let c = 0xffffffff;
+/** CRC-32 of `bytes` (the checksum zip stores), as an unsigned 32-bit integer (slicing by 8). */
+export const crc32Portable = (bytes: Uint8Array): number => {
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = CRC_TABLES;
+  let c = -1;
   let i = 0;
-  const n4 = bytes.length - (bytes.length % 4);
-  for (; i < n4; i += 4) {
-    c ^= bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
-    c = t3[c & 0xff] ^ t2[(c >>> 8) & 0xff] ^ t1[(c >>> 16) & 0xff] ^ t0[c >>> 24];
+  const n8 = bytes.length - (bytes.length % 8);
+  for (; i < n8; i += 8) {
+    const lo = c ^ (bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24));
+    const hi = bytes[i + 4] | (bytes[i + 5] << 8) | (bytes[i + 6] << 16) | (bytes[i + 7] << 24);
+    c =
+      t7[lo & 0xff] ^ t6[(lo >>> 8) & 0xff] ^ t5[(lo >>> 16) & 0xff] ^ t4[lo >>> 24] ^
+      t3[hi & 0xff] ^ t2[(hi >>> 8) & 0xff] ^ t1[(hi >>> 16) & 0xff] ^ t0[hi >>> 24];
   }
   for (; i < bytes.length; i++) c = t0[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  return (c ^ -1) >>> 0;
 };
+
+/** node:zlib's native crc32 where this Node has it (≥ 20.15, ≥ 22.2), about 10× faster. */
+const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+
+/** CRC-32 of `bytes`: native when available, else the portable implementation (same values). */
+export const crc32: (bytes: Uint8Array) => number = nativeCrc32 !== undefined ? (b) => nativeCrc32(b) >>> 0 : crc32Portable;
 
 // ---------------------------------------------------------------------------------------------
 // Reader
@@ -96,48 +110,77 @@ const findExtra = (view: DataView, at: number, len: number, id: number): { start
   return undefined;
 };
 
-/** Finds the end-of-central-directory record: scans back over at most a 64 KiB comment. */
-const findEocd = (view: DataView, fileName: string): number => {
-  const len = view.byteLength;
-  const stop = Math.max(0, len - EOCD_SIZE - 0xffff);
-  for (let p = len - EOCD_SIZE; p >= stop; p--) {
-    if (view.getUint32(p, true) === SIG_EOCD && p + EOCD_SIZE + view.getUint16(p + 20, true) === len) return p;
+/** Random access to the bytes of an archive: memory (memorySource) or an open file (file-source.ts). */
+export interface ByteSource {
+  readonly size: number;
+  /** true when every read returns a newly allocated array the caller may keep and write */
+  readonly fresh?: boolean;
+  /** the bytes [offset, offset + length), fewer only past the end; may be a view (do not write) */
+  read(offset: number, length: number): Uint8Array;
+}
+
+/** A ByteSource over bytes in memory (reads are views, no copies). */
+export const memorySource = (bytes: Uint8Array): ByteSource => ({
+  size: bytes.length,
+  read: (offset, length) => bytes.subarray(offset, offset + length),
+});
+
+const viewOf = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
+
+/** Finds the end-of-central-directory record in the archive's tail (after at most a 64 KiB comment). */
+const findEocd = (src: ByteSource, fileName: string): number => {
+  const tailStart = Math.max(0, src.size - EOCD_SIZE - 0xffff);
+  const tail = src.read(tailStart, src.size - tailStart);
+  const view = viewOf(tail);
+  for (let p = tail.length - EOCD_SIZE; p >= 0; p--) {
+    if (view.getUint32(p, true) === SIG_EOCD && p + EOCD_SIZE + view.getUint16(p + 20, true) === tail.length) return tailStart + p;
   }
-  const startsLikeZip = len >= 4 && view.getUint32(0, true) === SIG_LOCAL;
+  const head = src.read(0, 4);
+  const startsLikeZip = head.length === 4 && viewOf(head).getUint32(0, true) === SIG_LOCAL;
   throw new Error(
     startsLikeZip
       ? `${fileName}: truncated zip archive (starts with a local header but has no end-of-central-directory record)`
-      : `${fileName}: not a zip archive (no end-of-central-directory record in ${len} bytes)`,
+      : `${fileName}: not a zip archive (no end-of-central-directory record in ${src.size} bytes)`,
   );
 };
 
 /**
- * Opens a zip archive held in memory. Structure is checked up front (every central entry and its
- * local header, sizes within the file, no encryption, known methods); data is
- * decompressed and CRC-checked when an entry is read. Errors name `fileName` and the entry.
+ * Opens a zip archive, held in memory or behind a ByteSource (so files larger than one Buffer can
+ * be read entry by entry). Structure is checked up front (every central entry and its local
+ * header, sizes within the file, no encryption, known methods); data is read, decompressed and
+ * CRC-checked when an entry is read. Errors name `fileName` and the entry.
  */
-export const readZip = (bytes: Uint8Array, fileName: string): ZipArchive => {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < EOCD_SIZE) {
-    throw new Error(`${fileName}: not a zip archive (${bytes.length} bytes, smaller than an end-of-central-directory record)`);
+export const readZip = (input: Uint8Array | ByteSource, fileName: string): ZipArchive => {
+  const src = input instanceof Uint8Array ? memorySource(input) : input;
+  if (src.size < EOCD_SIZE) {
+    throw new Error(`${fileName}: not a zip archive (${src.size} bytes, smaller than an end-of-central-directory record)`);
   }
-  const eocd = findEocd(view, fileName);
-  const disk = view.getUint16(eocd + 4, true);
-  const cdDisk = view.getUint16(eocd + 6, true);
-  let count = view.getUint16(eocd + 10, true);
-  let cdSize = view.getUint32(eocd + 12, true);
-  let cdOffset = view.getUint32(eocd + 16, true);
+  const exact = (offset: number, length: number, what: string): DataView => {
+    const b = src.read(offset, length);
+    if (b.length !== length) throw new Error(`${fileName}: truncated or corrupt zip archive: ${what} at [${offset}, ${offset + length}) lies past the end (${src.size} bytes)`);
+    return viewOf(b);
+  };
+  const eocd = findEocd(src, fileName);
+  const ev = exact(eocd, EOCD_SIZE, 'end record');
+  const disk = ev.getUint16(4, true);
+  const cdDisk = ev.getUint16(6, true);
+  let count = ev.getUint16(10, true);
+  let cdSize = ev.getUint32(12, true);
+  let cdOffset = ev.getUint32(16, true);
   if (disk !== 0 || cdDisk !== 0) throw new Error(`${fileName}: multi-disk zip archives are not supported`);
   // zip64 end records (PyTorch always writes them): their 64-bit fields replace the 16/32-bit ones.
   let cdLimit = eocd;
-  if (eocd >= ZIP64_LOCATOR_SIZE && view.getUint32(eocd - ZIP64_LOCATOR_SIZE, true) === SIG_ZIP64_LOCATOR) {
-    const at = u64(view, eocd - ZIP64_LOCATOR_SIZE + 8, `${fileName}: zip64 end-record offset`);
-    if (at + ZIP64_EOCD_SIZE > eocd - ZIP64_LOCATOR_SIZE || view.getUint32(at, true) !== SIG_ZIP64_EOCD) {
+  const locatorAt = eocd - ZIP64_LOCATOR_SIZE;
+  const locator = locatorAt >= 0 ? exact(locatorAt, ZIP64_LOCATOR_SIZE, 'zip64 locator') : undefined;
+  if (locator !== undefined && locator.getUint32(0, true) === SIG_ZIP64_LOCATOR) {
+    const at = u64(locator, 8, `${fileName}: zip64 end-record offset`);
+    const rec = at + ZIP64_EOCD_SIZE <= locatorAt ? exact(at, ZIP64_EOCD_SIZE, 'zip64 end record') : undefined;
+    if (rec === undefined || rec.getUint32(0, true) !== SIG_ZIP64_EOCD) {
       throw new Error(`${fileName}: corrupt zip archive: the zip64 locator points to offset ${at}, where there is no zip64 end record`);
     }
-    count = u64(view, at + 32, `${fileName}: zip64 entry count`);
-    cdSize = u64(view, at + 40, `${fileName}: zip64 central-directory size`);
-    cdOffset = u64(view, at + 48, `${fileName}: zip64 central-directory offset`);
+    count = u64(rec, 32, `${fileName}: zip64 entry count`);
+    cdSize = u64(rec, 40, `${fileName}: zip64 central-directory size`);
+    cdOffset = u64(rec, 48, `${fileName}: zip64 central-directory offset`);
     cdLimit = at;
   } else if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
     throw new Error(`${fileName}: corrupt zip archive: saturated end-record fields but no zip64 locator`);
@@ -145,11 +188,13 @@ export const readZip = (bytes: Uint8Array, fileName: string): ZipArchive => {
   if (cdOffset + cdSize > cdLimit) {
     throw new Error(`${fileName}: truncated or corrupt zip archive: central directory [${cdOffset}, ${cdOffset + cdSize}) runs past its end record at ${cdLimit}`);
   }
+  const cdBytes = src.read(cdOffset, cdSize);
+  const view = viewOf(cdBytes); // offsets below are relative to the central directory
   const entries: ZipEntry[] = [];
-  let p = cdOffset;
+  let p = 0;
   for (let i = 0; i < count; i++) {
-    if (p + CENTRAL_SIZE > cdOffset + cdSize || view.getUint32(p, true) !== SIG_CENTRAL) {
-      throw new Error(`${fileName}: corrupt zip archive: central directory entry ${i} of ${count} is missing at offset ${p}`);
+    if (p + CENTRAL_SIZE > cdSize || view.getUint32(p, true) !== SIG_CENTRAL) {
+      throw new Error(`${fileName}: corrupt zip archive: central directory entry ${i} of ${count} is missing at offset ${cdOffset + p}`);
     }
     const flags = view.getUint16(p + 8, true);
     const method = view.getUint16(p + 10, true);
@@ -160,11 +205,12 @@ export const readZip = (bytes: Uint8Array, fileName: string): ZipArchive => {
     const extraLen = view.getUint16(p + 30, true);
     const commentLen = view.getUint16(p + 32, true);
     let localOffset = view.getUint32(p + 42, true);
-    const name = decodeName(bytes.subarray(p + CENTRAL_SIZE, p + CENTRAL_SIZE + nameLen), (flags & 0x800) !== 0);
-    const where = `${fileName}: zip entry '${name}'`;
-    if (p + CENTRAL_SIZE + nameLen + extraLen + commentLen > cdOffset + cdSize) {
-      throw new Error(`${where}: corrupt zip archive: central directory entry runs past the directory's end`);
+    if (p + CENTRAL_SIZE + nameLen + extraLen + commentLen > cdSize) {
+      throw new Error(`${fileName}: corrupt zip archive: central directory entry ${i} runs past the directory's end`);
     }
+    const utf8 = (flags & 0x800) !== 0;
+    const name = decodeName(cdBytes.subarray(p + CENTRAL_SIZE, p + CENTRAL_SIZE + nameLen), utf8);
+    const where = `${fileName}: zip entry '${name}'`;
     if (size === 0xffffffff || compressedSize === 0xffffffff || localOffset === 0xffffffff) {
       // zip64 extended information (extra field 0x0001): the saturated fields, in this order, as u64
       const z = findExtra(view, p + CENTRAL_SIZE + nameLen, extraLen, 0x0001);
@@ -185,13 +231,14 @@ export const readZip = (bytes: Uint8Array, fileName: string): ZipArchive => {
     if (method === 0 && compressedSize !== size) {
       throw new Error(`${where}: stored entry has compressed size ${compressedSize} but size ${size}`);
     }
-    if (localOffset + LOCAL_SIZE > cdOffset || view.getUint32(localOffset, true) !== SIG_LOCAL) {
+    const local = localOffset + LOCAL_SIZE <= cdOffset ? exact(localOffset, LOCAL_SIZE, 'local header') : undefined;
+    if (local === undefined || local.getUint32(0, true) !== SIG_LOCAL) {
       throw new Error(`${where}: corrupt zip archive: no local header at offset ${localOffset}`);
     }
-    const localNameLen = view.getUint16(localOffset + 26, true);
-    const localExtraLen = view.getUint16(localOffset + 28, true);
+    const localNameLen = local.getUint16(26, true);
+    const localExtraLen = local.getUint16(28, true);
     const dataOffset = localOffset + LOCAL_SIZE + localNameLen + localExtraLen;
-    const localName = decodeName(bytes.subarray(localOffset + LOCAL_SIZE, localOffset + LOCAL_SIZE + localNameLen), (flags & 0x800) !== 0);
+    const localName = decodeName(src.read(localOffset + LOCAL_SIZE, localNameLen), utf8);
     if (localName !== name) throw new Error(`${where}: local header names '${localName}' instead`);
     if (dataOffset + compressedSize > cdOffset) {
       throw new Error(`${where}: truncated or corrupt zip archive: data [${dataOffset}, ${dataOffset + compressedSize}) runs into the central directory at ${cdOffset}`);
@@ -207,7 +254,8 @@ export const readZip = (bytes: Uint8Array, fileName: string): ZipArchive => {
   const read = (which: ZipEntry | string): Uint8Array => {
     const e = typeof which === 'string' ? byName.get(which) : which;
     if (e === undefined) throw new Error(`${fileName}: no zip entry '${String(which)}'`);
-    const raw = bytes.subarray(e.dataOffset, e.dataOffset + e.compressedSize);
+    const raw = src.read(e.dataOffset, e.compressedSize);
+    if (raw.length !== e.compressedSize) throw new Error(`${fileName}: zip entry '${e.name}': truncated (${raw.length} of ${e.compressedSize} bytes)`);
     let data: Uint8Array;
     if (e.method === 0) {
       data = raw;
@@ -225,7 +273,7 @@ export const readZip = (bytes: Uint8Array, fileName: string): ZipArchive => {
     }
     return data;
   };
-  return Object.freeze({ fileName, entries: Object.freeze(entries), read });
+  return Object.freeze({ fileName, entries: Object.freeze(entries), read, freshReads: src.fresh === true });
 };
 
 const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
