@@ -206,6 +206,11 @@ export class Device {
     return this.wrap(launch.shape, { kind: 'device', buffer, refs: 1 });
   }
 
+  /** The kernel class gpu.js actually ran for each compiled kernel (e.g. 'WebGPUKernel'). */
+  kernelClasses(): Set<string> {
+    return new Set([...this.cache.values()].map((k) => k.kernel.constructor.name));
+  }
+
   /** Waits until every queued call has run (webgpu); immediate elsewhere. */
   async flush(): Promise<void> {
     await this.tail;

@@ -24,14 +24,22 @@ function addBroadcastBody(this: KernelThis<{ R: number }>, x: Float32Array, p: F
   return x[i] + p[i - b * this.constants.R];
 }
 
-/** y[r] = Σ_b x[b·R + r]. */
+/** y[r] = Σ_b x[b·R + r], compensated (Neumaier) so cancellation costs no more than one rounding. */
 function sumBatchBody(this: KernelThis<{ R: number; B: number }>, x: Float32Array): number {
   const r = this.thread.x;
   let acc = 0;
+  let comp = 0;
   for (let b = 0; b < this.constants.B; b++) {
-    acc += x[b * this.constants.R + r];
+    const v = x[b * this.constants.R + r];
+    const t = acc + v;
+    if (Math.abs(acc) >= Math.abs(v)) {
+      comp += (acc - t) + v;
+    } else {
+      comp += (v - t) + acc;
+    }
+    acc = t;
   }
-  return acc;
+  return acc + comp;
 }
 
 /** a + b, same shapes. */
