@@ -52,7 +52,5 @@ export const arcVotes = (
   return { scores, submission: submission(scores) };
 };
 
-/** The dataset code's crop and inverse transforms. */
-export const arcTransforms = async (): Promise<ArcTransforms> => {
-  throw new Error('ARC evaluation needs the ARC inverse transforms of src/data, which this build does not have yet');
-};
+/** The dataset code's crop and inverse transforms (src/data/arc/transforms.ts). */
+export const arcTransforms = async (): Promise<ArcTransforms> => (await import('../data/arc/transforms.ts')).arcTransforms;

@@ -89,7 +89,8 @@ export const run = async (argv: readonly string[]): Promise<number> => {
     const levels = Array.isArray(f.scaling) ? f.scaling : [typeof f['halt-max-steps'] === 'number' ? f['halt-max-steps'] : a.halt_max_steps];
     const arc = isArcDataset(dataDir, m);
     const weights = checkpoint.config.train.ema ? 'ema' : 'live';
-    const outDir = typeof f.out === 'string' ? f.out : path.join(path.dirname(file), `eval-${path.basename(file).replace(/\.safetensors$/, '')}`);
+    const home = path.basename(path.dirname(file)) === 'checkpoints' ? path.dirname(path.dirname(file)) : path.dirname(file);
+    const outDir = typeof f.out === 'string' ? f.out : path.join(home, `eval-${path.basename(file).replace(/\.safetensors$/, '')}`);
     mkdirSync(outDir, { recursive: true });
     const rows: EvalSummary[] = [];
     const total = test.sets.all?.numExamples ?? 0;
