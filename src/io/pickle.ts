@@ -1,5 +1,5 @@
-// A restricted unpickler: turns a Python pickle (protocols 2–4, the subset torch.save emits for
-// state dicts) into plain data. It never executes anything: GLOBAL only names a whitelisted
+// A restricted unpickler: turns a Python pickle (the protocol-2 subset torch.save emits for state
+// dicts, plus the framing and memo opcodes of protocols 4–5) into plain data. It never executes anything: GLOBAL only names a whitelisted
 // class or function, REDUCE on a whitelisted function yields a `call` record for the caller to
 // interpret, and persistent ids are handed to a caller-supplied loader. Any other global or any
 // opcode outside the supported set is an error naming it and its byte offset.

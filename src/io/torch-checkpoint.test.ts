@@ -8,10 +8,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { readTorchCheckpoint, readTorchCheckpointFile, stripKeyPrefix } from './torch-checkpoint.ts';
 import { readSafetensors } from './safetensors.ts';
 import { writeZip } from './zip.ts';
 
+const RUNS = Number(process.env.HRM_PROP_RUNS ?? 100);
 const FIXTURES = fileURLToPath(new URL('../../fixtures/official-parity/', import.meta.url));
 
 /** Emits pickle opcodes (protocol 2), the way torch.save lays out a state dict. */
@@ -183,7 +185,11 @@ describe('synthetic GPU-style checkpoint', () => {
     expect(ck.get('copy')!.data[0]).toBe(1);
   });
 
-  it('reads deflated entries and a data.pkl at the archive root', () => {
+  it('reads deflated entries, a data.pkl at the archive root, and checks a byteorder entry', () => {
+    const little = [...files('b'), { name: 'b/byteorder', data: new TextEncoder().encode('little') }];
+    expect(readTorchCheckpoint(writeZip(little), 'little').size).toBe(5);
+    const big = [...files('b'), { name: 'b/byteorder', data: new TextEncoder().encode('big') }];
+    expect(() => readTorchCheckpoint(writeZip(big), 'big.ckpt')).toThrow(/big\.ckpt: b\/byteorder says 'big', expected 'little'/);
     const deflated = files('x').map((f) => ({ ...f, deflate: true }));
     expect(readTorchCheckpoint(writeZip(deflated), 'deflated').get('lm_head.weight')!.data).toEqual(new Float32Array(weight));
     const root = files('').map((f) => ({ ...f, name: f.name.replace(/^\//, '') }));
@@ -222,6 +228,38 @@ describe('synthetic GPU-style checkpoint', () => {
     expect(() => readTorchCheckpoint(writeZip([{ name: 'a/other.pkl', data: new Uint8Array(1) }]), 'nopkl.ckpt')).toThrow(/nopkl\.ckpt: expected exactly one entry ending in data\.pkl, found none \(entries: a\/other\.pkl\)/);
     const twice = stateDictPickle([tensors[1], { ...tensors[1], key: 'model.inner.lm_head.weight' }]);
     expect(() => readTorchCheckpoint(writeZip(files('t', twice)), 'twice.ckpt')).toThrow(/twice\.ckpt: tensor 'model\.inner\.lm_head\.weight': after prefix stripping it collides with '_orig_mod\.model\.inner\.lm_head\.weight'/);
+  });
+
+  it('materializes any permuted-stride view with an offset exactly (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 }).chain((size) =>
+          fc.tuple(fc.constant(size), fc.shuffledSubarray([...size.keys()], { minLength: size.length }), fc.integer({ min: 0, max: 5 })),
+        ),
+        ([size, perm, offset]) => {
+          // the storage holds a contiguous tensor of shape size[perm]; the view reads it as `size`
+          const n = size.reduce((a, b) => a * b, 1);
+          const stored = perm.map((d) => size[d]);
+          const storedStride = stored.map((_, i) => stored.slice(i + 1).reduce((a, b) => a * b, 1));
+          const stride = size.map((_, d) => storedStride[perm.indexOf(d)]);
+          const values = Array.from({ length: n + offset }, (_, i) => i * 0.5 - 3);
+          const pkl = stateDictPickle([{ key: 'v', storageClass: 'FloatStorage', storageKey: '0', storageNumel: n + offset, offset, size, stride }]);
+          const got = readTorchCheckpoint(writeZip([{ name: 'p/data.pkl', data: pkl }, { name: 'p/data/0', data: f32Bytes(values) }]), 'perm').get('v')!;
+          expect(got.shape).toEqual(size);
+          // row-major walk of `size`: element i has multi-index idx; source = offset + Σ idx·stride
+          for (let i = 0; i < n; i++) {
+            let rem = i;
+            let src = offset;
+            for (let d = size.length - 1; d >= 0; d--) {
+              src += (rem % size[d]) * stride[d];
+              rem = Math.floor(rem / size[d]);
+            }
+            expect(got.data[i]).toBe(values[src]);
+          }
+        },
+      ),
+      { numRuns: Math.max(10, Math.floor(RUNS / 2)) },
+    );
   });
 
   it('strips only the first matching documented prefix', () => {

@@ -5,7 +5,8 @@
 // whose storages are persistent ids `('storage', <torch.XStorage>, key, location, numel)`.
 // Storages: FloatStorage, BFloat16Storage (bf16 = upper 16 bits of an f32) and HalfStorage are
 // widened exactly to float32; Long/Int storages are recognized and refused with the tensor named.
-// Locations (`cpu`, `cuda:0`, ...) are ignored. Key prefixes are stripped: the first match of
+// Locations (`cpu`, `cuda:0`, ...) are ignored; a `<stem>/byteorder` entry, if present, must say
+// `little`. Key prefixes are stripped: the first match of
 // `_orig_mod.model.inner.`, `model.inner.`, `_orig_mod.` (torch.compile and the ACT loss head
 // wrappers), so keys come out as the model's own parameter names.
 // Not here: the legacy (pre-1.6, non-zip) torch format, optimizer state, anything executable.
@@ -166,6 +167,11 @@ const intTuple = (v: PyValue, what: string, where: string): number[] => {
 export const readTorchCheckpoint = (input: Uint8Array | ByteSource, fileName: string): Map<string, CheckpointTensor> => {
   const zip = readZip(input, fileName);
   const { pkl, prefix } = findPickle(zip);
+  // Newer torch versions record the storages' byte order; only little-endian is read.
+  if (zip.entries.some((e) => e.name === `${prefix}byteorder`)) {
+    const order = new TextDecoder().decode(zip.read(`${prefix}byteorder`)).trim();
+    if (order !== 'little') throw new Error(`${fileName}: ${prefix}byteorder says '${order}', expected 'little'`);
+  }
   const storages = new Map<string, Float32Array>();
   const root = unpickle(zip.read(pkl), {
     fileName: `${fileName}: ${pkl}`,
