@@ -46,8 +46,9 @@ export const headsBackward = <T>(ctx: ModelContext<T>, tape: HeadsTape<T>, dlogi
   const qb = b.linearBackward(dq, tape.z0, ctx.w('q_head.weight'), true);
   addGrad(b, grads, 'q_head.weight', qb.dw);
   addGrad(b, grads, 'q_head.bias', qb.db as T);
-  const dz0 = b.sliceSeqBackward(b.reshape(qb.dx, [B, 1, D]), S, 0);
-  b.dispose(qb.dx);
+  const dz0view = b.reshape(qb.dx, [B, 1, D]); // aliases qb.dx: release through the view only
+  const dz0 = b.sliceSeqBackward(dz0view, S, 0);
+  b.dispose(dz0view);
   const out = b.add(dzH, dz0);
   disposeAll(b, dzH, dz0, tape.zTok ?? undefined, tape.z0);
   return out;
