@@ -1,0 +1,97 @@
+// Sudoku datasets end to end: generated 4×4 / 6×6 datasets have the documented metadata (vocab
+// n + 2, seq_len n², identifiers all 0, groups of 1 + num_aug puzzles of one example), distinct
+// puzzles across both splits, valid token ranges; the CSV import applies --min-difficulty to both
+// splits, --subsample-size (seeded, train only) and --num-aug (train only).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { generateSudokuDataset, importSudokuCsv } from '../src/data/sudoku/build.ts';
+import { readIdentifiers, readSplit } from '../src/data/format.ts';
+import { isSolutionOf, shapeForSize, tokensToBoard } from '../src/data/sudoku/grid.ts';
+import { SudokuSolver } from '../src/data/sudoku/solver.ts';
+import { shuffleSudoku } from '../src/data/sudoku/augment.ts';
+import { generateMinimalPuzzle } from '../src/data/sudoku/generate.ts';
+import { formatBoard } from '../src/data/sudoku/grid.ts';
+import { Rng } from '../src/core/rng.ts';
+
+let dir: string;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hrm-sud-'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe.each([4, 6])('generated dataset of side %i', (size) => {
+  it('has the documented layout and valid, distinct, uniquely solvable puzzles', async () => {
+    const out = path.join(dir, `gen${size}`);
+    const numAug = 2;
+    await generateSudokuDataset({ out, size, trainSize: 40, testSize: 10, minRating: 0, numAug, seed: 5 });
+    const shape = shapeForSize(size);
+    const solver = new SudokuSolver(shape);
+    const train = readSplit(out, 'train');
+    const test = readSplit(out, 'test');
+    expect(readIdentifiers(out)).toEqual(['<blank>']);
+    for (const [s, groups, per] of [
+      [train, 40, numAug + 1],
+      [test, 10, 1],
+    ] as const) {
+      expect(s.metadata).toMatchObject({ vocab_size: size + 2, seq_len: size * size, num_puzzle_identifiers: 1, total_groups: groups, mean_puzzle_examples: 1 });
+      const set = s.sets.all;
+      expect(set.numExamples).toBe(groups * per);
+      expect(Array.from(set.groupIndices)).toEqual(Array.from({ length: groups + 1 }, (_, g) => g * per));
+      expect(set.puzzleIdentifiers.every((x) => x === 0)).toBe(true);
+      for (let e = 0; e < set.numExamples; e++) {
+        const T = size * size;
+        const q = tokensToBoard(set.inputs.subarray(e * T, (e + 1) * T));
+        const a = tokensToBoard(set.labels.subarray(e * T, (e + 1) * T));
+        expect(Math.min(...set.labels.subarray(e * T, (e + 1) * T))).toBeGreaterThanOrEqual(2); // labels never 0 or blank
+        expect(isSolutionOf(shape, q, a)).toBe(true);
+        expect(solver.solve(q).count).toBe(1);
+      }
+    }
+    // originals (first puzzle of each group) are distinct across train and test
+    const originals = new Set<string>();
+    for (const s of [train, test]) {
+      const set = s.sets.all;
+      for (let g = 0; g + 1 < set.groupIndices.length; g++) {
+        const e = set.puzzleIndices[set.groupIndices[g]];
+        originals.add(Array.from(set.inputs.subarray(e * size * size, (e + 1) * size * size)).join(''));
+      }
+    }
+    expect(originals.size).toBe(50);
+  });
+});
+
+describe('Sudoku-Extreme CSV import', () => {
+  it('applies --min-difficulty to both splits, --subsample-size (seeded) and --num-aug to train only', async () => {
+    const shape = shapeForSize(9);
+    const solver = new SudokuSolver(shape);
+    const rng = Rng.fromSeed(9);
+    const rows = (n: number, tag: string) =>
+      Array.from({ length: n }, (_, k) => {
+        const g = generateMinimalPuzzle(solver, rng);
+        const a = shuffleSudoku(shape, g.puzzle, g.solution, rng);
+        return `${tag}${k},${formatBoard(shape, a.puzzle)},${formatBoard(shape, a.solution)},${k % 4}`;
+      });
+    const d = path.join(dir, 'csv');
+    fs.mkdirSync(d, { recursive: true });
+    fs.writeFileSync(path.join(d, 'train.csv'), ['source,question,answer,rating', ...rows(20, 'tr')].join('\n') + '\n');
+    fs.writeFileSync(path.join(d, 'test.csv'), ['source,question,answer,rating', ...rows(8, 'te')].join('\r\n') + '\r\n');
+    const build = (out: string, seed: number) => importSudokuCsv({ input: d, out: path.join(dir, out), subsampleSize: 6, minDifficulty: 2, numAug: 3, seed });
+    const r = await build('imp-a', 1);
+    // ratings k % 4 ≥ 2 keep half of the rows: 10 train → subsample 6; 4 test
+    expect(r.map((s) => [s.groups, s.puzzles, s.examples])).toEqual([
+      [6, 24, 24],
+      [4, 4, 4],
+    ]);
+    expect(r[0].ratings.every((x) => x >= 2)).toBe(true);
+    await build('imp-b', 1);
+    await build('imp-c', 2);
+    const bytes = (o: string) => fs.readFileSync(path.join(dir, o, 'train', 'all__inputs.npy'));
+    expect(bytes('imp-a').equals(bytes('imp-b'))).toBe(true);
+    expect(bytes('imp-a').equals(bytes('imp-c'))).toBe(false);
+    expect(fs.readFileSync(path.join(dir, 'imp-a', 'train', 'dataset.json'), 'utf8')).toBe(
+      '{"pad_id": 0, "ignore_label_id": 0, "blank_identifier_id": 0, "vocab_size": 11, "seq_len": 81, "num_puzzle_identifiers": 1, "total_groups": 6, "mean_puzzle_examples": 1.0, "sets": ["all"]}',
+    );
+  });
+});
