@@ -579,10 +579,11 @@ const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description
       check('bceWithLogits', 'target', target);
       return map2(x, target, shapes.bceWithLogits(x.shape, target.shape), (p, q) => Math.max(p, 0) - p * q + Math.log1p(Math.exp(-Math.abs(p))));
     },
+    /** σ is rounded to float32 exactly as `sigmoid` stores it, so σ(x) − sigmoid(x) is exactly 0. */
     bceWithLogitsBackward(x: SimdTensor, target: SimdTensor, s: number): SimdTensor {
       check('bceWithLogitsBackward', 'x', x);
       check('bceWithLogitsBackward', 'target', target);
-      return map2(x, target, shapes.bceWithLogitsBackward(x.shape, target.shape), (p, q) => s * (sigmoidScalar(p) - q));
+      return map2(x, target, shapes.bceWithLogitsBackward(x.shape, target.shape), (p, q) => s * (f(sigmoidScalar(p)) - q));
     },
 
     // ---- optimizers ---------------------------------------------------------------------------

@@ -66,6 +66,8 @@ export class Pool {
     const ready: Promise<void>[] = [];
     for (let tid = 1; tid < options.threads; tid++) {
       const w = new Worker(url, {
+        // worker.mjs is plain JS: the parent's flags (loaders, --input-type, …) are not for it
+        execArgv: [],
         workerData: { module, memory: arena.memory, relaxed: options.relaxed, names: KERNEL_NAMES, tid, spinMs: options.spinMs ?? 2 },
       });
       pool.workers.push(w);
