@@ -14,6 +14,8 @@ export interface KernelPlan {
   readonly targetMs: number;
   /** no more than this much time per case and direction (ms), at least one sample */
   readonly budgetMs: number;
+  /** once one configuration's cases took this long (ms), its remaining cases are skipped */
+  readonly configBudgetMs: number;
 }
 
 export interface KernelDirectionResult extends Summary {
@@ -64,11 +66,18 @@ export const benchKernels = async <T>(
   z: BenchSizes,
   plan: KernelPlan,
   log: (m: string) => void = () => {},
+  skipped: (kernel: string, why: string) => void = () => {},
 ): Promise<KernelResult[]> => {
   const cases = kernelCases(b, z);
   const results: KernelResult[] = [];
+  const start = now();
   try {
     for (const c of cases) {
+      const spent = now() - start;
+      if (spent > plan.configBudgetMs) {
+        skipped(c.name, `the ${z.name} kernel cases already took ${(spent / 1000).toFixed(0)} s (limit ${(plan.configBudgetMs / 1000).toFixed(0)} s per configuration)`);
+        continue;
+      }
       const forward = await timeDirection(b, c.forward, c.forwardFlops, c.keepsOutputs === true, plan);
       const backward = c.backward === undefined ? undefined : await timeDirection(b, c.backward, c.backwardFlops, false, plan);
       results.push({ kernel: c.name, shapes: c.shapes, flopNote: c.flopNote, forward, ...(backward ? { backward } : {}) });

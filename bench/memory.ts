@@ -24,7 +24,7 @@ export interface MemorySample {
   /** resident set size after the backend and model were created, before the first step */
   readonly setupRssMb: number;
   readonly setupPeakRssMb: number;
-  /** the backend's own figure (arena or device bytes) when it reports one */
+  /** the backend's own figure (live arena or device bytes, largest seen after a step) when it reports one */
   readonly backendMb?: number;
 }
 
@@ -43,12 +43,14 @@ export const CYCLE_POINTS: ReadonlyArray<readonly [number, number]> = [
 export const FLAT_TOLERANCE = 0.1;
 
 /**
- * Bytes a backend reports holding (arena or device memory), if it exposes `memoryBytes()` or
- * `memoryStats()` with a `bytes`/`peakBytes` field; undefined otherwise.
+ * Bytes a backend reports holding (arena or device memory), if it exposes `memoryBytes()`,
+ * `liveBytes()` (the SIMD engine: bytes of live tensors and caches) or `memoryStats()` with a
+ * `bytes`/`peakBytes` field; undefined otherwise.
  */
 export const backendMemory = (backend: unknown): number | undefined => {
-  const b = backend as { memoryBytes?: () => number; memoryStats?: () => { bytes?: number; peakBytes?: number } };
+  const b = backend as { memoryBytes?: () => number; liveBytes?: () => number; memoryStats?: () => { bytes?: number; peakBytes?: number } };
   if (typeof b.memoryBytes === 'function') return b.memoryBytes();
+  if (typeof b.liveBytes === 'function') return b.liveBytes();
   if (typeof b.memoryStats === 'function') {
     const s = b.memoryStats();
     return s.peakBytes ?? s.bytes;

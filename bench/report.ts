@@ -37,6 +37,8 @@ export interface StepRecord {
   readonly train?: PhaseRecord;
   readonly eval?: PhaseRecord;
   readonly breakdown?: readonly BreakdownRow[];
+  /** see StepBenchResult.breakdownAttributable */
+  readonly breakdownAttributable?: boolean;
   readonly skipped?: string;
 }
 
@@ -93,7 +95,7 @@ export const renderMarkdown = (r: BenchReport): string => {
   // ---- training and eval steps ----
   lines.push('### Training step and evaluation segment');
   lines.push('');
-  lines.push('Median (min–max, n = timed repetitions after warm-up). Ratio = PyTorch time / our time at the same thread count (> 1 is faster than PyTorch).');
+  lines.push('Median (min–max, n = timed repetitions after warm-up). Ratio = PyTorch time / our time at the same thread count (> 1 is faster than PyTorch). CPU/wall = process CPU time over wall time while timing (≈ threads busy; below the thread count when other work on the machine took CPU).');
   lines.push('');
   const stepRows = r.steps.map((s) => {
     const v = variants.get(s.variant);
@@ -104,12 +106,13 @@ export const renderMarkdown = (r: BenchReport): string => {
       num(s.train?.gflops, 1),
       s.train?.pytorchMs !== undefined ? `${ms(s.train.pytorchMs)} (${v?.ratioThreads ?? '?'}t)` : '–',
       num(s.train?.ratio),
+      num(s.train?.cpuPerWall),
       phaseCell(s.eval),
       num(s.eval?.ratio),
       [s.skipped, s.train?.note, s.eval?.note ? `eval: ${s.eval.note}` : undefined].filter(Boolean).join('; '),
     ];
   });
-  lines.push(...table(['backend', 'config', 'train step', 'GFLOP/s', 'PyTorch', 'ratio', 'eval segment', 'eval ratio', 'notes'], stepRows));
+  lines.push(...table(['backend', 'config', 'train step', 'GFLOP/s', 'PyTorch', 'ratio', 'CPU/wall', 'eval segment', 'eval ratio', 'notes'], stepRows));
   lines.push('');
 
   // ---- kernels: one table per variant, configs as column groups ----
@@ -146,6 +149,10 @@ export const renderMarkdown = (r: BenchReport): string => {
   for (const s of withBreakdown) {
     lines.push(`\`${s.variant}\`, ${s.config}: step ${ms(s.train!.medianMs)}`);
     lines.push('');
+    if (s.breakdownAttributable === false) {
+      lines.push('Not attributable: this backend queues its work and finishes it later, so the calls below are submission costs and the device work is waited for inside `read` (overlapping reads can add up to more than the step).');
+      lines.push('');
+    }
     const rows = s.breakdown!.filter((b) => b.fraction >= 0.005 || b.kernel === 'outside kernels').map((b) => [
       b.kernel,
       b.callsPerStep > 0 ? b.callsPerStep.toFixed(0) : '–',
@@ -170,7 +177,7 @@ export const renderMarkdown = (r: BenchReport): string => {
         i === 0 ? `${m.flat ? 'flat' : '**NOT FLAT**'} (+${pct(m.growth)})` : '',
       ]),
     );
-    lines.push(...table(['backend', 'H×L cycles', 'peak RSS MiB', 'peak − setup RSS MiB', 'backend MiB', 'verdict'], rows));
+    lines.push(...table(['backend', 'H×L cycles', 'peak RSS MiB', 'peak − setup RSS MiB', 'backend live MiB after a step', 'verdict'], rows));
     lines.push('');
   }
 

@@ -108,7 +108,8 @@ export const runBench = async (o: BenchOptions): Promise<BenchReport> => {
     caseBudgetMs: o.smoke ? 0 : 60_000,
     maxStepMs: o.maxStepSeconds * 1000,
   };
-  const kernelPlan: KernelPlan = o.smoke ? { reps: 1, targetMs: 0, budgetMs: 0 } : { reps: o.reps, targetMs: 20, budgetMs: 2_000 };
+  const kernelPlan: KernelPlan = o.smoke ? { reps: 1, targetMs: 0, budgetMs: 0, configBudgetMs: Infinity }
+    : { reps: o.reps, targetMs: 20, budgetMs: 2_000, configBudgetMs: 90_000 };
 
   for (const v of variantsOf(o, machine.cores)) {
     let backend: Backend<unknown>;
@@ -118,6 +119,14 @@ export const runBench = async (o: BenchOptions): Promise<BenchReport> => {
       const reason = (e as Error).message;
       variantRecords.push({ ...v.record, available: false, reason });
       skip(`backend ${v.record.id}`, reason);
+      continue;
+    }
+    const actualMode = (backend as { mode?: string }).mode;
+    if (v.record.mode !== undefined && actualMode !== undefined && actualMode !== v.record.mode) {
+      const reason = `requested gpu.js mode '${v.record.mode}' but the backend runs '${actualMode}'`;
+      variantRecords.push({ ...v.record, available: false, reason });
+      skip(`backend ${v.record.id}`, reason);
+      await backend.close?.();
       continue;
     }
     variantRecords.push({ ...v.record, available: true, description: backend.description });
@@ -130,7 +139,7 @@ export const runBench = async (o: BenchOptions): Promise<BenchReport> => {
             skip(`kernels ${v.record.id} ${z.name}`, 'run budget spent (--budget-min)');
             continue;
           }
-          const results = await benchKernels(backend, z, kernelPlan, log);
+          const results = await benchKernels(backend, z, kernelPlan, log, (kernel, why) => skip(`kernel ${kernel} on ${v.record.id} ${z.name}`, why));
           kernels.push({ variant: v.record.id, config: z.name, results });
         }
       }
@@ -178,7 +187,7 @@ export const runBench = async (o: BenchOptions): Promise<BenchReport> => {
                   ...(evalDecision.run && evalDecision.note ? { note: evalDecision.note } : {}),
                 };
           if (!evalDecision.run) skip(`eval ${v.record.id} ${z.name}`, evalDecision.why);
-          steps.push({ variant: v.record.id, config: z.name, train, ...(evalRec ? { eval: evalRec } : {}), breakdown: r.breakdown });
+          steps.push({ variant: v.record.id, config: z.name, train, ...(evalRec ? { eval: evalRec } : {}), breakdown: r.breakdown, breakdownAttributable: r.breakdownAttributable });
           log(
             `  ${v.record.id} ${z.name}: train ${r.train.medianMs.toFixed(1)} ms (n=${r.train.reps}, ${r.train.gflops.toFixed(2)} GFLOP/s` +
               (train.ratio !== undefined ? `, ×${train.ratio.toFixed(3)} PyTorch` : '') +

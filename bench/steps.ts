@@ -22,6 +22,11 @@ export interface StepPlan {
 export interface TimedPhase extends Summary {
   /** effective GFLOP/s at the median, from the matmul work of the phase */
   readonly gflops: number;
+  /**
+   * process CPU time (all threads) over wall time during the timed calls: ≈ threads used when the
+   * machine is otherwise idle; lower means the run was starved by other work
+   */
+  readonly cpuPerWall: number;
 }
 
 export interface BreakdownRow {
@@ -37,7 +42,23 @@ export interface StepBenchResult {
   readonly eval?: TimedPhase;
   /** per kernel over the timed training steps, largest first; 'outside kernels' is the rest */
   readonly breakdown: readonly BreakdownRow[];
+  /**
+   * false when the backend queues its work and finishes it later: then the kernel times are
+   * submission costs, the device work is waited for inside `read`, and the shares do not say
+   * where the time goes
+   */
+  readonly breakdownAttributable: boolean;
 }
+
+/**
+ * Whether per-call times attribute a step's time to kernels: not when waiting in `read` (several
+ * reads may overlap) takes over a third of the step, or the calls add up to more than the step.
+ */
+export const attributable = (rows: readonly BreakdownRow[]): boolean => {
+  const read = rows.find((r) => r.kernel === 'read')?.fraction ?? 0;
+  const outside = rows.find((r) => r.kernel === 'outside kernels')?.fraction ?? 0;
+  return read < 1 / 3 && outside > -0.05;
+};
 
 /** Per-kernel rows from the proxy's table over `steps` steps of total time `totalMs`. */
 export const breakdownRows = (table: ReadonlyMap<string, KernelTiming>, steps: number, totalMs: number): BreakdownRow[] => {
@@ -54,11 +75,17 @@ export const breakdownRows = (table: ReadonlyMap<string, KernelTiming>, steps: n
   return rows;
 };
 
-/** Times `run` per `plan` (each call one sample); returns the samples in ms. */
-const timeCalls = async (run: () => Promise<void>, plan: StepPlan, onWarm?: () => void): Promise<number[]> => {
+/** Times `run` per `plan` (each call one sample); returns the samples (ms) and CPU time per wall time. */
+const timeCalls = async (
+  run: () => Promise<void>,
+  plan: StepPlan,
+  onWarm?: () => void,
+): Promise<{ samples: number[]; cpuPerWall: number }> => {
   for (let i = 0; i < plan.warmup; i++) await run();
   onWarm?.();
   const samples: number[] = [];
+  const cpu0 = process.cpuUsage();
+  const wall0 = now();
   let spent = 0;
   while (samples.length < Math.max(1, plan.reps) && (samples.length === 0 || spent < plan.budgetMs)) {
     const t0 = now();
@@ -67,7 +94,8 @@ const timeCalls = async (run: () => Promise<void>, plan: StepPlan, onWarm?: () =
     samples.push(dt);
     spent += dt;
   }
-  return samples;
+  const cpu = process.cpuUsage(cpu0);
+  return { samples, cpuPerWall: (cpu.user + cpu.system) / 1000 / (now() - wall0) };
 };
 
 /**
@@ -89,7 +117,7 @@ export const benchSteps = async (
   const rates = { lr: config.train.lr, puzzleEmbLr: config.train.puzzle_emb_lr };
   try {
     let carry: Carry = hrm.initialCarry(z.batchSize, batch.seqLen);
-    const trainSamples = await timeCalls(
+    const { samples: trainSamples, cpuPerWall: trainCpu } = await timeCalls(
       async () => {
         const r = await hrm.trainStep(carry, batch, rates, z.batchSize);
         carry = r.carry;
@@ -101,16 +129,17 @@ export const benchSteps = async (
     hrm.disposeCarry(carry);
     const trainSummary = summarize(trainSamples);
     const breakdown = breakdownRows(table, trainSamples.length, trainSamples.reduce((a, b) => a + b, 0));
-    const train = { ...trainSummary, gflops: gflops(work.trainGflop * 1e9, trainSummary.medianMs) };
-    if (evalPlan === null) return { train, breakdown };
+    const train = { ...trainSummary, gflops: gflops(work.trainGflop * 1e9, trainSummary.medianMs), cpuPerWall: trainCpu };
+    const breakdownAttributable = attributable(breakdown);
+    if (evalPlan === null) return { train, breakdown, breakdownAttributable };
     let evalCarry: Carry = hrm.initialCarry(z.batchSize, batch.seqLen);
-    const evalSamples = await timeCalls(async () => {
+    const { samples: evalSamples, cpuPerWall: evalCpu } = await timeCalls(async () => {
       const r = await hrm.evalStep(evalCarry, batch);
       evalCarry = r.carry;
     }, evalPlan);
     hrm.disposeCarry(evalCarry);
     const evalSummary = summarize(evalSamples);
-    return { train, eval: { ...evalSummary, gflops: gflops(work.evalGflop * 1e9, evalSummary.medianMs) }, breakdown };
+    return { train, eval: { ...evalSummary, gflops: gflops(work.evalGflop * 1e9, evalSummary.medianMs), cpuPerWall: evalCpu }, breakdown, breakdownAttributable };
   } finally {
     await hrm.dispose();
   }
