@@ -136,6 +136,26 @@ describe('training iterator', () => {
     }
   });
 
+  it('after the last batch of an iteration the state already says finished, so a resume starts the next one', () => {
+    const opts = { globalBatchSize: 2, seed: 4, epochsPerIteration: 2 };
+    const ref = new TrainIterator(set, meta, opts);
+    const first = [...ref.iteration()].map((b) => Array.from(b.batch.inputs));
+    const second = [...ref.iteration()].map((b) => Array.from(b.batch.inputs));
+    const a = new TrainIterator(set, meta, opts);
+    let n = 0;
+    let state = a.state();
+    for (const _ of a.iteration()) {
+      n++;
+      state = a.state();
+      if (n < first.length) expect(state.rng).not.toBeNull();
+    }
+    expect(n).toBe(first.length);
+    expect(state.rng).toBeNull();
+    expect(state.iteration).toBe(1);
+    const b = new TrainIterator(set, meta, opts, state);
+    expect([...b.iteration()].map((x) => Array.from(x.batch.inputs))).toEqual(second);
+  });
+
   it('gives each rank its slice of the global batch', () => {
     const full = [...new TrainIterator(set, meta, { globalBatchSize: 4, seed: 2 }).iteration()];
     const r1 = [...new TrainIterator(set, meta, { globalBatchSize: 4, seed: 2, rank: 1, worldSize: 2 }).iteration()];

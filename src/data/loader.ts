@@ -91,7 +91,7 @@ export const collate = (set: PuzzleSet, meta: DatasetMetadata, rows: ArrayLike<n
 export class TrainIterator {
   private iter: number;
   private cursor: number;
-  private rng: Rng | null;
+  private rngState: RngState | null;
   private readonly local: number;
   private readonly rank: number;
 
@@ -105,15 +105,17 @@ export class TrainIterator {
     if (state !== undefined && state.seed !== options.seed) throw new Error(`TrainIterator: state seed ${state.seed} differs from seed ${options.seed}`);
     this.iter = state?.iteration ?? 0;
     this.cursor = state?.cursor ?? 0;
-    this.rng = state?.rng ? Rng.fromState(state.rng) : null;
+    this.rngState = state?.rng ?? null;
   }
 
-  /** The state after the last batch handed out. */
+  /**
+   * The state after the last batch handed out. After the last batch of an iteration it already
+   * says "iteration finished" (rng null), so a resumed run starts the next iteration directly.
+   */
   state(): TrainIteratorState {
-    return { seed: this.options.seed, iteration: this.iter, cursor: this.cursor, rng: this.rng ? this.rng.state() : null };
+    return { seed: this.options.seed, iteration: this.iter, cursor: this.cursor, rng: this.rngState };
   }
 
-  /** Number of full global batches in one iteration is data-dependent (ARC); this bounds it. */
   get numGroups(): number {
     return this.set.groupIndices.length - 1;
   }
@@ -130,23 +132,24 @@ export class TrainIterator {
 
   /**
    * Yields the batches of the current iteration (continuing a resumed one), then moves to the next.
-   * Each batch is the rank's slice of a full global batch.
+   * Each batch is the rank's slice of a full global batch. One batch is built ahead, so the state
+   * after the last batch of an iteration is already "finished".
    */
   *iteration(): Generator<TrainBatch> {
-    const resuming = this.rng !== null && this.iter > 0;
+    const resuming = this.rngState !== null && this.iter > 0;
     if (!resuming) {
       this.iter += 1;
       this.cursor = 0;
     }
     const { order, rng: fresh } = this.orderOf(this.iter);
-    const rng = resuming ? (this.rng as Rng) : fresh;
-    this.rng = rng;
+    const rng = resuming ? Rng.fromState(this.rngState as RngState) : fresh;
     const { groupIndices: gi, puzzleIndices: pi, puzzleIdentifiers: ids } = this.set;
     const Bg = this.options.globalBatchSize;
-    const rows = new Int32Array(Bg);
-    const rowIds = new Int32Array(Bg);
     let i = this.cursor;
-    while (i < order.length) {
+    // one full global batch from position i (null when the groups left cannot fill one)
+    const build = (): { rows: Int32Array; rowIds: Int32Array } | null => {
+      const rows = new Int32Array(Bg);
+      const rowIds = new Int32Array(Bg);
       let n = 0;
       while (i < order.length && n < Bg) {
         const g = order[i++];
@@ -167,18 +170,29 @@ export class TrainIterator {
           n++;
         }
       }
-      if (n < Bg) break; // drop the last partial batch
-      this.cursor = i;
-      const lo = this.rank * this.local;
+      return n < Bg ? null : { rows, rowIds }; // the last partial batch is dropped
+    };
+    const lo = this.rank * this.local;
+    let cur = build();
+    while (cur !== null) {
+      const snapshot = { cursor: i, rng: rng.state() };
+      const next = build();
+      if (next === null) {
+        this.cursor = order.length;
+        this.rngState = null;
+      } else {
+        this.cursor = snapshot.cursor;
+        this.rngState = snapshot.rng;
+      }
       yield {
         set: this.options.setName ?? 'all',
-        batch: collate(this.set, this.meta, rows.subarray(lo, lo + this.local), rowIds.subarray(lo, lo + this.local)),
+        batch: collate(this.set, this.meta, cur.rows.subarray(lo, lo + this.local), cur.rowIds.subarray(lo, lo + this.local)),
         globalBatchSize: Bg,
       };
+      cur = next;
     }
-    // iteration finished: the next call starts a fresh one
     this.cursor = order.length;
-    this.rng = null;
+    this.rngState = null;
   }
 }
 
