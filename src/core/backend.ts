@@ -8,7 +8,8 @@
 //   accelerated engines). Shapes are row-major; the last axis is the contiguous one.
 // - Kernels never modify their arguments; they return fresh handles. The only exceptions are the
 //   optimizer kernels marked CONSUMES, which may reuse the memory of the handles they are given
-//   (the caller must not use those handles afterwards; the reference simply returns new arrays).
+//   (the caller must neither use nor dispose those handles afterwards; the reference simply returns
+//   new arrays).
 // - Integer inputs (token ids, labels, masks) are host arrays: they come from the data loader.
 // - Handles that are no longer needed are released with `dispose` (a no-op for the reference).
 // - Graph building is synchronous; only `read` is asynchronous (a GPU backend resolves it after
