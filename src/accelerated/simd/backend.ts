@@ -43,6 +43,7 @@ export interface SimdBackend extends Backend<SimdTensor> {
   readonly threads: number;
   /** bytes held by live tensors and caches */
   liveBytes(): number;
+  close(): Promise<void>;
 }
 
 interface Block {
