@@ -33,6 +33,9 @@ export interface PhaseRecord extends TimedPhase {
 
 export interface StepRecord {
   readonly variant: string;
+  readonly backend: string;
+  readonly mode?: string;
+  readonly threads?: number;
   readonly config: string;
   readonly train?: PhaseRecord;
   readonly eval?: PhaseRecord;

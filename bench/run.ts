@@ -145,6 +145,12 @@ export const runBench = async (o: BenchOptions): Promise<BenchReport> => {
       }
       // ---- training steps and eval segments ----
       if (o.steps) {
+        const who = {
+          variant: v.record.id,
+          backend: v.record.backend,
+          ...(v.record.mode !== undefined ? { mode: v.record.mode } : {}),
+          ...(v.record.threads !== undefined ? { threads: v.record.threads } : {}),
+        };
         let measuredGflops: { gflops: number; config: string } | undefined;
         let warm = o.kernels;
         for (const z of configs) {
@@ -159,7 +165,7 @@ export const runBench = async (o: BenchOptions): Promise<BenchReport> => {
             basis,
           );
           if (!trainDecision.run) {
-            steps.push({ variant: v.record.id, config: z.name, skipped: trainDecision.why });
+            steps.push({ ...who, config: z.name, skipped: trainDecision.why });
             skip(`steps ${v.record.id} ${z.name}`, trainDecision.why);
             continue;
           }
@@ -187,7 +193,7 @@ export const runBench = async (o: BenchOptions): Promise<BenchReport> => {
                   ...(evalDecision.run && evalDecision.note ? { note: evalDecision.note } : {}),
                 };
           if (!evalDecision.run) skip(`eval ${v.record.id} ${z.name}`, evalDecision.why);
-          steps.push({ variant: v.record.id, config: z.name, train, ...(evalRec ? { eval: evalRec } : {}), breakdown: r.breakdown, breakdownAttributable: r.breakdownAttributable });
+          steps.push({ ...who, config: z.name, train, ...(evalRec ? { eval: evalRec } : {}), breakdown: r.breakdown, breakdownAttributable: r.breakdownAttributable });
           log(
             `  ${v.record.id} ${z.name}: train ${r.train.medianMs.toFixed(1)} ms (n=${r.train.reps}, ${r.train.gflops.toFixed(2)} GFLOP/s` +
               (train.ratio !== undefined ? `, ×${train.ratio.toFixed(3)} PyTorch` : '') +
