@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The GPU check, in one go, for a Linux x64 machine with an NVIDIA GPU but no Node and no network.
+# Carry: this repository's working tree and bench/gpu-check/bundle/ made by pack.sh (Node 20 binary,
+# gpu.js, webgpu's linux-x64 dawn.node, tsx/esbuild, fp-ts, io-ts, wabt). The machine needs the
+# Vulkan loader (Debian/Ubuntu: libvulkan1) and the NVIDIA driver's Vulkan ICD JSON; both are
+# looked for in the usual places and reported. Then it runs
+#   1. the kernel-vs-reference check of every kernel on gpu.js webgpu (bench/gpu-check/conformance.ts),
+#   2. the training-step benchmark on tiny/small/medium (`hrm bench --backend gpu --gpu-modes webgpu`),
+# and prints a short table last. Output also goes to bench/gpu-check/out/ (or $OUT when set).
+#   bash bench/gpu-check/run.sh [--configs tiny,small,medium] [--reps N]
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+configs="tiny,small,medium"; reps=3
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --configs) configs="$2"; shift 2 ;;
+    --reps) reps="$2"; shift 2 ;;
+    *) echo "run.sh: unknown flag $1 (expected --configs LIST or --reps N)" >&2; exit 2 ;;
+  esac
+done
+out="${OUT:-$here/out}"; mkdir -p "$out"
+log() { echo "[gpu-check] $*" | tee -a "$out/summary.txt"; }
+: > "$out/summary.txt"
+
+# ---- Node and packages ----------------------------------------------------------------------
+work="${TMPDIR:-/tmp}/hrm-gpu-check"; mkdir -p "$work"
+node="$(command -v node || true)"
+if [ -z "$node" ] || ! "$node" --version | grep -q '^v2[0-2]\.'; then
+  [ -f "$here/bundle/node.xz" ] || { log "no Node 20 here and no bundle/node.xz (run pack.sh where npm ci ran)"; exit 1; }
+  xz -dc "$here/bundle/node.xz" > "$work/node" && chmod +x "$work/node"; node="$work/node"
+fi
+log "node: $node $("$node" --version)"
+if [ ! -e "$root/node_modules/gpu.js" ] || [ ! -e "$root/node_modules/tsx" ]; then
+  [ -f "$here/bundle/node_modules.tar.xz" ] || { log "no node_modules and no bundle/node_modules.tar.xz"; exit 1; }
+  (cd "$root" && xz -dc "$here/bundle/node_modules.tar.xz" | tar -xf -)
+fi
+
+# ---- Vulkan loader and the NVIDIA ICD --------------------------------------------------------
+loader=""
+for f in /usr/lib/x86_64-linux-gnu/libvulkan.so.1 /usr/lib64/libvulkan.so.1 /usr/lib/libvulkan.so.1 /usr/local/lib/libvulkan.so.1; do
+  [ -e "$f" ] && { loader="$f"; break; }
+done
+[ -z "$loader" ] && loader="$(ldconfig -p 2>/dev/null | awk '/libvulkan\.so\.1/ {print $NF; exit}')"
+log "vulkan loader: ${loader:-NOT FOUND (install libvulkan1)}"
+icd=""
+for f in ${VK_ICD_FILENAMES:-} ${VK_DRIVER_FILES:-} /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json \
+         /usr/local/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.x86_64.json /etc/vulkan/icd.d/nvidia_icd.x86_64.json; do
+  [ -f "$f" ] && { icd="$f"; break; }
+done
+if [ -z "$icd" ]; then
+  glvnd="$(ls /usr/lib/x86_64-linux-gnu/libGLX_nvidia.so.0 /usr/lib64/libGLX_nvidia.so.0 2>/dev/null | head -n 1)"
+  if [ -n "$glvnd" ]; then
+    # the driver is there but its ICD JSON is not: write one pointing at the driver library
+    icd="$work/nvidia_icd.json"
+    printf '{"file_format_version":"1.0.0","ICD":{"library_path":"%s","api_version":"1.3"}}\n' "$glvnd" > "$icd"
+    log "nvidia ICD JSON not found; wrote $icd for $glvnd"
+  fi
+fi
+log "vulkan ICD: ${icd:-NOT FOUND (nvidia_icd.json of the NVIDIA driver)}"
+[ -n "$icd" ] && export VK_ICD_FILENAMES="$icd"
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | sed 's/^/[gpu-check] gpu: /' | tee -a "$out/summary.txt"
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$work/xdg}"; mkdir -p "$XDG_RUNTIME_DIR"; chmod 700 "$XDG_RUNTIME_DIR"
+
+cd "$root"
+# ---- 1. conformance on webgpu ----------------------------------------------------------------
+log "conformance: every kernel on webgpu vs the float64 reference"
+"$node" --import tsx bench/gpu-check/conformance.ts --mode webgpu --size model 2>&1 | grep -v '^Warning: max' | tee "$out/conformance.txt"
+conf=${PIPESTATUS[0]}
+# ---- 2. training steps -----------------------------------------------------------------------
+log "training steps: gpu webgpu on $configs ($reps reps)"
+"$node" bin/hrm.mjs bench --backend gpu --gpu-modes webgpu --configs "$configs" --reps "$reps" \
+  --no-kernels --no-memory --no-results --json "$out/steps.json" 2>&1 | grep -v '^Warning: max' | tee "$out/steps.txt"
+steps=${PIPESTATUS[0]}
+
+# ---- summary, last -----------------------------------------------------------------------------
+echo
+echo "==== GPU check summary ===="
+grep '^\[gpu-check\] \(node\|vulkan\|gpu\)' "$out/summary.txt"
+grep -m1 '^gpu backend: mode' "$out/conformance.txt" || true
+grep -E '^(all [0-9]+ kernels|[0-9]+ kernel\(s\) over)' "$out/conformance.txt" || echo "conformance: no verdict (exit $conf)"
+grep -E '^\|.*(config|tiny|small|medium|paper)' "$out/steps.txt" | head -n 12 || echo "steps: no table (exit $steps)"
+echo "conformance exit $conf, steps exit $steps; full logs in $out"
+[ "$conf" = 0 ] && [ "$steps" = 0 ]
