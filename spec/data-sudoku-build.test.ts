@@ -25,7 +25,7 @@ describe.each([4, 6])('generated dataset of side %i', (size) => {
   it('has the documented layout and valid, distinct, uniquely solvable puzzles', async () => {
     const out = path.join(dir, `gen${size}`);
     const numAug = 2;
-    await generateSudokuDataset({ out, size, trainSize: 40, testSize: 10, minRating: 0, numAug, seed: 5 });
+    await generateSudokuDataset({ out, size, trainSize: 40, testSize: 10, minRating: 0, numAug, seed: 5, threads: 1 });
     const shape = shapeForSize(size);
     const solver = new SudokuSolver(shape);
     const train = readSplit(out, 'train');
@@ -59,6 +59,21 @@ describe.each([4, 6])('generated dataset of side %i', (size) => {
       }
     }
     expect(originals.size).toBe(50);
+  });
+});
+
+describe('parallel generation', () => {
+  it('writes the same dataset with 1 and 2 worker threads', async () => {
+    const build = (threads: number) => generateSudokuDataset({ out: path.join(dir, `thr${threads}`), size: 6, trainSize: 30, testSize: 10, minRating: 1, numAug: 1, seed: 3, threads });
+    await build(1);
+    await build(2);
+    for (const f of ['train/all__inputs.npy', 'train/all__labels.npy', 'test/all__inputs.npy', 'raw/train.csv']) {
+      expect(fs.readFileSync(path.join(dir, 'thr2', f)).equals(fs.readFileSync(path.join(dir, 'thr1', f)))).toBe(true);
+    }
+    // the hard filter held: every rating ≥ 1
+    const ratings = fs.readFileSync(path.join(dir, 'thr1', 'raw/train.csv'), 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[3]));
+    expect(ratings.length).toBe(30);
+    expect(Math.min(...ratings)).toBeGreaterThanOrEqual(1);
   });
 });
 

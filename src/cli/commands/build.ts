@@ -30,6 +30,7 @@ const SUDOKU: Record<string, FlagSpec> = {
   'subsample-size': { kind: 'int', min: 1, help: 'import: keep N training puzzles, uniformly at random (seeded)' },
   'min-difficulty': { kind: 'int', min: 0, help: 'import: keep rows with rating ≥ N (both splits)' },
   'num-aug': { kind: 'int', min: 0, help: 'augmented copies per training puzzle (default 0)' },
+  threads: { kind: 'int', min: 1, help: 'worker threads for --generate (default: all cores; the output does not depend on it)' },
   ...COMMON,
 };
 
@@ -107,7 +108,7 @@ const buildSudoku = async (argv: readonly string[]): Promise<number> => {
   const input = flags.input as string | undefined;
   if ((generate === undefined) === (input === undefined)) throw new ArgsError(`${cmd}: give exactly one of --generate N or --input DIR`);
   if (input !== undefined) {
-    for (const f of ['size', 'min-rating', 'test-size'] as const) if (flags[f] !== undefined) throw new ArgsError(`${cmd}: --${f} applies to --generate only`);
+    for (const f of ['size', 'min-rating', 'test-size', 'threads'] as const) if (flags[f] !== undefined) throw new ArgsError(`${cmd}: --${f} applies to --generate only`);
   } else {
     for (const f of ['subsample-size', 'min-difficulty'] as const) if (flags[f] !== undefined) throw new ArgsError(`${cmd}: --${f} applies to --input only`);
   }
@@ -130,6 +131,7 @@ const buildSudoku = async (argv: readonly string[]): Promise<number> => {
       minRating,
       numAug,
       seed,
+      threads: flags.threads as number | undefined,
       progress: p.report,
     });
     p.finish();

@@ -12,8 +12,7 @@ import { SplitWriter, writeIdentifiers, type DatasetMetadata, type SplitName } f
 import { csvLine, readCsv } from '../csv.ts';
 import { boardToTokens, formatBoard, isSolutionOf, parseBoard, shapeForSize, type SudokuShape } from './grid.ts';
 import { shuffleSudoku } from './augment.ts';
-import { SudokuSolver } from './solver.ts';
-import { generateMinimalPuzzle } from './generate.ts';
+import { generateHardPuzzles } from './parallel.ts';
 
 export const SUDOKU_CSV_HEADER = ['source', 'question', 'answer', 'rating'] as const;
 
@@ -201,57 +200,44 @@ export interface SudokuGenerateOptions {
   readonly numAug: number;
   readonly seed: number;
   readonly progress?: Progress;
-  /** give up after this many candidate puzzles per kept puzzle on average (default 1000) */
+  /** give up on a puzzle slot after this many rejected candidates (default 100 000) */
   readonly maxAttemptsPerPuzzle?: number;
+  /** worker threads (default: available cores); the output does not depend on it */
+  readonly threads?: number;
 }
 
 /** Default hard filter per side: 9×9 keeps rating ≥ 20; smaller grids are rarely harder than singles. */
 export const defaultMinRating = (size: number): number => (size >= 9 ? 20 : 0);
 
 /**
- * Generates `count` distinct hard puzzles (rating ≥ minRating, none in `seen`, which it extends).
- * Throws when the space looks exhausted (too many rejected candidates).
+ * Generates train and test puzzles (distinct across both splits) and writes the dataset. The output
+ * depends only on the options, not on the number of threads: each split draws its puzzle slots
+ * from its own fork of Rng(seed), and the augmentations from a third fork.
  */
-export const generatePairs = (shape: SudokuShape, count: number, minRating: number, rng: Rng, seen: Set<string>, maxAttempts: number, onPuzzle?: (k: number, attempts: number) => void): SudokuPair[] => {
-  const solver = new SudokuSolver(shape);
-  const out: SudokuPair[] = [];
-  let attempts = 0;
-  while (out.length < count) {
-    if (attempts >= maxAttempts) {
-      throw new Error(
-        `only ${out.length} of ${count} distinct ${shape.n}×${shape.n} puzzles with rating ≥ ${minRating} after ${attempts} candidates; ` +
-          `lower --min-rating or ask for fewer puzzles`,
-      );
-    }
-    attempts++;
-    const g = generateMinimalPuzzle(solver, rng);
-    if (g.rating < minRating) continue;
-    const key = formatBoard(shape, g.puzzle);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push({ puzzle: g.puzzle, solution: g.solution, rating: g.rating, source: `generated-${shape.n}x${shape.n}` });
-    onPuzzle?.(out.length, attempts);
-  }
-  return out;
-};
-
-/** Generates train and test puzzles (distinct across both splits) and writes the dataset. */
 export const generateSudokuDataset = async (o: SudokuGenerateOptions): Promise<SplitReport[]> => {
-  const shape = shapeForSize(o.size);
   if (![4, 6, 9].includes(o.size)) throw new Error(`--size ${o.size}: generated Sudoku supports 4, 6 and 9`);
-  const rng = Rng.fromSeed(o.seed);
+  const shape = shapeForSize(o.size);
+  const root = Rng.fromSeed(o.seed);
+  const masters = { train: root.fork(), test: root.fork() };
+  const augRng = root.fork();
   const seen = new Set<string>();
-  const perPuzzle = o.maxAttemptsPerPuzzle ?? 1000;
   const reports: SplitReport[] = [];
   for (const [split, count] of [
     ['train', o.trainSize],
     ['test', o.testSize],
   ] as const) {
-    const pairs = generatePairs(shape, count, o.minRating, rng, seen, Math.max(10_000, count * perPuzzle), (k, attempts) =>
-      o.progress?.(`generating ${split}`, k, count, { tried: attempts }),
-    );
+    const results = await generateHardPuzzles(shape, {
+      count,
+      minRating: o.minRating,
+      master: masters[split],
+      seen,
+      threads: o.threads,
+      maxAttempts: o.maxAttemptsPerPuzzle,
+      onProgress: (k, tried) => o.progress?.(`generating ${split}`, k, count, { tried }),
+    });
+    const pairs: SudokuPair[] = results.map((r) => ({ puzzle: r.puzzle, solution: r.solution, rating: r.rating, source: `generated-${shape.n}x${shape.n}` }));
     writeRawCsv(path.join(o.out, 'raw', `${split}.csv`), shape, pairs);
-    reports.push(await writeSudokuSplit(o.out, split, shape, pairs, split === 'train' ? o.numAug : 0, rng, o.progress && { total: count, report: o.progress }));
+    reports.push(await writeSudokuSplit(o.out, split, shape, pairs, split === 'train' ? o.numAug : 0, augRng, o.progress && { total: count, report: o.progress }));
   }
   writeIdentifiers(o.out, ['<blank>']);
   return reports;
