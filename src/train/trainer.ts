@@ -113,6 +113,8 @@ export const train = async (o: TrainerOptions): Promise<TrainOutcome> => {
         loss,
         ...reduceTrainMetrics(result.metrics, result.qContinueLoss, B),
       });
+      // let signal handlers (Ctrl-C) run: a backend whose reads resolve at once never yields otherwise
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const interrupted = o.stopRequested?.() === true;
       const killed = o.stopAfterSteps !== undefined && step >= o.stopAfterSteps;
       if (interrupted || killed) {
