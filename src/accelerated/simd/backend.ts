@@ -97,6 +97,7 @@ const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description
   // aliases whose block was released through another handle: disposing them too is harmless
   const releasedAliases = new WeakSet<SimdTensor>();
   const packed = new Map<SimdTensor, Block>();
+  const packedN = new Map<SimdTensor, Block>();
   let nextId = 1;
   let closed = false;
 
@@ -114,10 +115,12 @@ const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description
     if (t === undefined || t === null || !live.has(t)) throw new Error(`simd ${kernel}: argument '${arg}' is a disposed or foreign tensor`);
   };
   const dropPacked = (t: SimdTensor): void => {
-    const p = packed.get(t);
-    if (p !== undefined) {
-      packed.delete(t);
-      arena.release(p.offset, p.bytes);
+    for (const cache of [packed, packedN]) {
+      const p = cache.get(t);
+      if (p !== undefined) {
+        cache.delete(t);
+        arena.release(p.offset, p.bytes);
+      }
     }
   };
   /** Stops `t` from being usable without releasing its block (its memory lives on in another handle). */
@@ -158,6 +161,18 @@ const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description
     const b = block(panels * K * 8 * 4);
     pool.run('packBT', [w.offset, M, K, b.offset], panels, 0);
     packed.set(w, b);
+    return b.offset;
+  };
+
+  /** B = w itself packed in 8-column panels for dX = dY·W (cached per handle). */
+  const packedWeightN = (w: SimdTensor): number => {
+    const cached = packedN.get(w);
+    if (cached !== undefined) return cached.offset;
+    const [M, K] = w.shape;
+    const panels = Math.ceil(K / 8);
+    const b = block(panels * M * 8 * 4);
+    pool.run('packB', [w.offset, M, K, b.offset], panels, 0, M * K);
+    packedN.set(w, b);
     return b.offset;
   };
 
@@ -240,7 +255,7 @@ const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description
       const y = alloc(shape);
       if (N === 0 || M === 0) return y;
       const wp = packedWeight(w);
-      pool.run('linear', [x.offset, wp, b === undefined ? 0 : b.offset, y.offset, N, K, M], Math.ceil(N / MR), gemmScratch);
+      pool.run('linear', [x.offset, wp, b === undefined ? 0 : b.offset, y.offset, N, K, M], Math.ceil(N / MR), gemmScratch, 2 * N * K * M);
       return y;
     },
     linearBackward(dy: SimdTensor, x: SimdTensor, w: SimdTensor, withBias: boolean): LinearGrads<SimdTensor> {
@@ -253,11 +268,17 @@ const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description
       const dx = alloc(s.dx);
       const dw = alloc(s.dw);
       if (K > 0 && N > 0) {
-        if (M > 0) pool.run('linearDx', [dy.offset, w.offset, dx.offset, N, K, M], Math.ceil(N / MR), gemmScratch);
+        if (M > 0) pool.run('linearDx', [dy.offset, packedWeightN(w), dx.offset, N, K, M], Math.ceil(N / MR), gemmScratch, 2 * N * K * M);
         else F().fill(0, at(dx), at(dx) + N * K);
       }
       if (M > 0 && K > 0) {
-        if (N > 0) pool.run('linearDw', [dy.offset, x.offset, dw.offset, N, K, M], Math.ceil(M / MR), gemmScratch);
+        if (N > 0) {
+          const panels = Math.ceil(K / 8);
+          const xp = block(panels * N * 8 * 4);
+          pool.run('packB', [x.offset, N, K, xp.offset], panels, 0, N * K);
+          pool.run('linearDw', [dy.offset, xp.offset, dw.offset, N, K, M], Math.ceil(M / MR), gemmScratch, 2 * N * K * M);
+          arena.release(xp.offset, xp.bytes);
+        }
         else F().fill(0, at(dw), at(dw) + M * K);
       }
       if (!withBias) return { dx, dw };
@@ -272,17 +293,18 @@ const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description
     add(a: SimdTensor, b: SimdTensor): SimdTensor {
       check('add', 'a', a);
       check('add', 'b', b);
-      return map2(a, b, shapes.add(a.shape, b.shape), (p, q) => p + q);
+      const shape = shapes.add(a.shape, b.shape);
+      const y = alloc(shape);
+      const n = numel(shape);
+      pool.run('ewAxpb', [a.offset, b.offset, y.offset, 0, n], Math.ceil(n / 4096), 0, n);
+      return y;
     },
     scale(a: SimdTensor, s: number): SimdTensor {
       check('scale', 'a', a);
       const shape = shapes.scale(a.shape);
       const y = alloc(shape);
-      const v = F();
       const n = numel(shape);
-      const ia = at(a);
-      const iy = at(y);
-      for (let i = 0; i < n; i++) v[iy + i] = s * v[ia + i];
+      pool.run('ewAxpb', [a.offset, 0, y.offset, s, n], Math.ceil(n / 4096), 0, n);
       return y;
     },
     addBroadcast(x: SimdTensor, yb: SimdTensor): SimdTensor {
@@ -318,7 +340,7 @@ const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description
       check('rmsNorm', 'x', x);
       const shape = shapes.rmsNorm(x.shape);
       const y = alloc(shape);
-      pool.run('addRms', [x.offset, 0, y.offset, shape[shape.length - 1], eps], rowsOf(shape), 0);
+      pool.run('addRms', [x.offset, 0, y.offset, shape[shape.length - 1], eps], rowsOf(shape), 0, 3 * numel(shape));
       return y;
     },
     rmsNormBackward(dy: SimdTensor, x: SimdTensor, eps: number): SimdTensor {
@@ -326,7 +348,7 @@ const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description
       check('rmsNormBackward', 'x', x);
       const shape = shapes.rmsNormBackward(dy.shape, x.shape);
       const dx = alloc(shape);
-      pool.run('addRmsBwd', [dy.offset, x.offset, 0, dx.offset, shape[shape.length - 1], eps], rowsOf(shape), 0);
+      pool.run('addRmsBwd', [dy.offset, x.offset, 0, dx.offset, shape[shape.length - 1], eps], rowsOf(shape), 0, 5 * numel(shape));
       return dx;
     },
     addRmsNorm(a: SimdTensor, b: SimdTensor, eps: number): SimdTensor {
@@ -334,7 +356,7 @@ const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description
       check('addRmsNorm', 'b', b);
       const shape = shapes.addRmsNorm(a.shape, b.shape);
       const y = alloc(shape);
-      pool.run('addRms', [a.offset, b.offset, y.offset, shape[shape.length - 1], eps], rowsOf(shape), 0);
+      pool.run('addRms', [a.offset, b.offset, y.offset, shape[shape.length - 1], eps], rowsOf(shape), 0, 4 * numel(shape));
       return y;
     },
     addRmsNormBackward(dy: SimdTensor, a: SimdTensor, b: SimdTensor, eps: number): SimdTensor {
@@ -343,7 +365,7 @@ const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description
       check('addRmsNormBackward', 'b', b);
       const shape = shapes.addRmsNormBackward(dy.shape, a.shape, b.shape);
       const dx = alloc(shape);
-      pool.run('addRmsBwd', [dy.offset, a.offset, b.offset, dx.offset, shape[shape.length - 1], eps], rowsOf(shape), 0);
+      pool.run('addRmsBwd', [dy.offset, a.offset, b.offset, dx.offset, shape[shape.length - 1], eps], rowsOf(shape), 0, 6 * numel(shape));
       return dx;
     },
 
@@ -369,7 +391,7 @@ const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description
       const hd = W / numHeads;
       const out = alloc(shape);
       if (S > 0) {
-        pool.run('attnFwd', [qkv.offset, out.offset, S, numHeads, hd, f(1 / Math.sqrt(hd))], B * numHeads, attentionScratchBytes(variant, S, hd));
+        pool.run('attnFwd', [qkv.offset, out.offset, S, numHeads, hd, f(1 / Math.sqrt(hd))], B * numHeads, attentionScratchBytes(variant, S, hd), 4 * B * numHeads * S * S * hd);
       }
       return out;
     },
@@ -386,6 +408,7 @@ const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description
           [qkv.offset, dy.offset, dqkv.offset, S, numHeads, hd, f(1 / Math.sqrt(hd))],
           B * numHeads,
           attentionScratchBytes(variant, S, hd),
+          8 * B * numHeads * S * S * hd,
         );
       }
       return dqkv;
@@ -394,7 +417,7 @@ const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description
       check('swiglu', 'gu', gu);
       const shape = shapes.swiglu(gu.shape);
       const y = alloc(shape);
-      pool.run('swiglu', [gu.offset, y.offset, shape[shape.length - 1]], rowsOf(shape), 0);
+      pool.run('swiglu', [gu.offset, y.offset, shape[shape.length - 1]], rowsOf(shape), 0, 20 * numel(shape));
       return y;
     },
     swigluBackward(dy: SimdTensor, gu: SimdTensor): SimdTensor {
@@ -402,7 +425,7 @@ const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description
       check('swigluBackward', 'gu', gu);
       const shape = shapes.swigluBackward(dy.shape, gu.shape);
       const dgu = alloc(shape);
-      pool.run('swigluBwd', [dy.offset, gu.offset, dgu.offset, shape[shape.length - 1] / 2], rowsOf(dy.shape), 0);
+      pool.run('swigluBwd', [dy.offset, gu.offset, dgu.offset, shape[shape.length - 1] / 2], rowsOf(dy.shape), 0, 15 * numel(shape));
       return dgu;
     },
 
@@ -682,35 +705,8 @@ const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description
   /** RoPE (dir 1) or its transpose (dir −1) on the first rotatedHeads heads of x[B,S,W]; other channels copied. */
   function ropeApply(x: SimdTensor, cos: SimdTensor, sin: SimdTensor, shape: Shape, hd: number, heads: number, dir: 1 | -1): SimdTensor {
     const [B, S, W] = shape;
-    const h = hd / 2;
     const y = alloc(shape);
-    const v = F();
-    const ix = at(x);
-    const iy = at(y);
-    const ic = at(cos);
-    const is = at(sin);
-    v.copyWithin(iy, ix, ix + B * S * W);
-    for (let b = 0; b < B; b++) {
-      for (let s = 0; s < S; s++) {
-        const row = (b * S + s) * W; // x[(b*S + s)*W + c]
-        const cs = ic + s * hd;
-        const sn = is + s * hd;
-        for (let j = 0; j < heads; j++) {
-          const o = row + j * hd;
-          for (let i = 0; i < h; i++) {
-            const lo = v[ix + o + i];
-            const hi = v[ix + o + h + i];
-            if (dir === 1) {
-              v[iy + o + i] = lo * v[cs + i] - hi * v[sn + i];
-              v[iy + o + h + i] = hi * v[cs + h + i] + lo * v[sn + h + i];
-            } else {
-              v[iy + o + i] = lo * v[cs + i] + hi * v[sn + h + i];
-              v[iy + o + h + i] = hi * v[cs + h + i] - lo * v[sn + i];
-            }
-          }
-        }
-      }
-    }
+    pool.run('rope', [x.offset, cos.offset, sin.offset, y.offset, S, W, hd, heads, dir === 1 ? 1 : 0], B * S, 0, 2 * B * S * W);
     return y;
   }
 

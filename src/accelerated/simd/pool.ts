@@ -25,6 +25,9 @@ const ARGS_BYTE = 256;
 const ARG_SCRATCH = 30;
 const ARG_SCRATCH_STRIDE = 31;
 
+/** below this many operations a task runs on the main thread only */
+const SERIAL_COST = 100_000;
+
 const KERNEL_NAMES = Object.keys(PARALLEL_KERNELS) as ParallelKernel[];
 
 type Kernel = (...args: number[]) => void;
@@ -106,8 +109,12 @@ export class Pool {
     this.scratchStride = stride;
   }
 
-  /** Runs kernel `name` over `items` work items on every thread; returns when all are done. */
-  run(name: ParallelKernel, args: readonly number[], items: number, scratchBytes: number): void {
+  /**
+   * Runs kernel `name` over `items` work items on every thread; returns when all are done. `cost`
+   * (≈ arithmetic operations) below SERIAL_COST runs on the main thread alone: waking the workers
+   * would cost more than it saves.
+   */
+  run(name: ParallelKernel, args: readonly number[], items: number, scratchBytes: number, cost = Infinity): void {
     if (this.closed) throw new Error('simd: the backend is closed');
     if (args.length !== PARALLEL_KERNELS[name]) {
       throw new Error(`simd: kernel '${name}' takes ${PARALLEL_KERNELS[name]} arguments, got ${args.length}`);
@@ -116,7 +123,7 @@ export class Pool {
     this.ensureScratch(scratchBytes);
     const fn = this.kernel(name);
     const nw = this.workers.length;
-    if (nw === 0 || items === 1) {
+    if (nw === 0 || items === 1 || cost < SERIAL_COST) {
       fn(...args, this.scratchBase, 0, items);
       return;
     }

@@ -24,6 +24,27 @@ export const attentionScratchBytes = (variant: SimdVariant, S: number, hd: numbe
   return (2 * hd * Sp + 2 * (S + 8) * Sp) * 4 + gemmScratchBytes(variant) + 256;
 };
 
+const splat4 = (v: string): string => `(v128.const f32x4 ${v} ${v} ${v} ${v})`;
+
+/**
+ * Statements that replace the v128 local \`x\` by e^x per lane, inlined (same arithmetic as $exp4):
+ * clamp to [−87.3, 88.3] (pmin/pmax: cheap in V8; a NaN input stays NaN), n = round(x·log2 e), r = x − n·ln 2 (two-part), degree-6 polynomial, ·2^n.
+ * Uses the v128 locals \`n\` and \`r\` as scratch.
+ */
+export const expInline = (x: string, n: string, r: string): string => {
+  const poly = ['1.3981999507e-3', '8.3334519073e-3', '4.1665795894e-2', '1.6666665459e-1', '5.0000001201e-1'].reduce(
+    (acc, c) => `(f32x4.add (f32x4.mul ${acc} (local.get ${r})) ${splat4(c)})`,
+    splat4('1.9875691500e-4'),
+  );
+  return `(local.set ${x} (f32x4.pmax (f32x4.pmin (local.get ${x}) ${splat4('88.3')}) ${splat4('-87.3')}))
+        (local.set ${n} (f32x4.nearest (f32x4.mul (local.get ${x}) ${splat4('1.44269504')})))
+        (local.set ${r} (f32x4.sub (f32x4.sub (local.get ${x}) (f32x4.mul (local.get ${n}) ${splat4('0.693359375')}))
+          (f32x4.mul (local.get ${n}) ${splat4('-2.12194440e-4')})))
+        (local.set ${x} (f32x4.add (f32x4.add (f32x4.mul (f32x4.mul ${poly} (local.get ${r})) (local.get ${r})) (local.get ${r})) ${splat4('1')}))
+        (local.set ${x} (f32x4.mul (local.get ${x})
+          (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get ${n})) (v128.const i32x4 127 127 127 127)) (i32.const 23))))`;
+};
+
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 /** acc ← a·b + acc in the variant's arithmetic. */
@@ -84,9 +105,30 @@ export const engineWat = (variant: SimdVariant): string => {
   (import "env" "memory" (memory 1 65536 shared))
 ${microKernel(variant)}
 
-  ;; packA: dst[p·MR + i] = i < rows ? src[i·lda + p] : 0 for p < k (one row-major MR-row panel)
-  (func $packA (param $src i32) (param $lda i32) (param $rows i32) (param $k i32) (param $dst i32)
-    (local $i i32) (local $p i32) (local $s i32) (local $d i32)
+  ;; packA: one MR-row panel of A into dst[p·MR + i] for p < k (0 for i ≥ rows), from
+  ;; atr = 0: A(i,p) = src[i·lda + p] (row-major), or atr = 1: A(i,p) = src[p·lda + i] (transposed)
+  (func $packA (param $src i32) (param $lda i32) (param $atr i32) (param $rows i32) (param $k i32) (param $dst i32)
+    (local $i i32) (local $p i32) (local $s i32) (local $d i32) (local $ld4 i32)
+    (if (local.get $atr)
+      (then
+        (local.set $ld4 (i32.shl (local.get $lda) (i32.const 2)))
+        (local.set $p (i32.const 0))
+        (block $et (loop $lt
+          (br_if $et (i32.ge_u (local.get $p) (local.get $k)))
+          (local.set $i (i32.const 0))
+          (block $eu (loop $lu
+            (br_if $eu (i32.ge_u (local.get $i) (i32.const ${MR})))
+            (f32.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2)))
+              (if (result f32) (i32.lt_u (local.get $i) (local.get $rows))
+                (then (f32.load (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2)))))
+                (else (f32.const 0))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $lu)))
+          (local.set $src (i32.add (local.get $src) (local.get $ld4)))
+          (local.set $dst (i32.add (local.get $dst) (i32.const ${MR * 4})))
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          (br $lt)))
+        (return)))
     (local.set $i (i32.const 0))
     (block $ei (loop $li
       (br_if $ei (i32.ge_u (local.get $i) (i32.const ${MR})))
@@ -151,8 +193,8 @@ ${microKernel(variant)}
       (br $li))))
 
   ;; gemm: C[m,n] (row stride ldc) = init + A[m,k]·B[k,n] over the row panels [plo, phi) of MR rows.
-  ;; A: atr = 0 row-major A(i,p) = a[i·lda + p] (packed per panel into scratch);
-  ;;    atr = 1 transposed A(i,p) = a[p·lda + i] (read in place).
+  ;; A: atr = 0 row-major A(i,p) = a[i·lda + p], atr = 1 transposed A(i,p) = a[p·lda + i]
+  ;;    (both packed per panel and block into scratch); atr = 2 transposed, read in place.
   ;; B(p, j) for column panel jp = floats at b + jp·bps + p·brs (bytes): brs = ldb·4, bps = 32 reads a
   ;; row-major B in place; brs = 32, bps = k·32 reads panels packed by packBT.
   ;; init: 0 zeros, 1 accumulate into C, 2 bias[n] broadcast over rows.
@@ -174,14 +216,18 @@ ${microKernel(variant)}
         (br_if $eip (i32.ge_u (local.get $ip) (local.get $phi)))
         (local.set $rows (i32.sub (local.get $m) (i32.mul (local.get $ip) (i32.const ${MR}))))
         (if (i32.gt_u (local.get $rows) (i32.const ${MR})) (then (local.set $rows (i32.const ${MR}))))
-        (if (local.get $atr)
+        (if (i32.eq (local.get $atr) (i32.const 2))
           (then
             (local.set $ap (i32.add (local.get $a) (i32.shl (i32.add (i32.mul (local.get $pc) (local.get $lda)) (i32.mul (local.get $ip) (i32.const ${MR}))) (i32.const 2))))
             (local.set $as (i32.shl (local.get $lda) (i32.const 2))))
           (else
-            (call $packA
-              (i32.add (local.get $a) (i32.shl (i32.add (i32.mul (i32.mul (local.get $ip) (i32.const ${MR})) (local.get $lda)) (local.get $pc)) (i32.const 2)))
-              (local.get $lda) (local.get $rows) (local.get $kc) (local.get $scr))
+            (if (local.get $atr)
+              (then (call $packA
+                (i32.add (local.get $a) (i32.shl (i32.add (i32.mul (local.get $pc) (local.get $lda)) (i32.mul (local.get $ip) (i32.const ${MR}))) (i32.const 2)))
+                (local.get $lda) (i32.const 1) (local.get $rows) (local.get $kc) (local.get $scr)))
+              (else (call $packA
+                (i32.add (local.get $a) (i32.shl (i32.add (i32.mul (i32.mul (local.get $ip) (i32.const ${MR})) (local.get $lda)) (local.get $pc)) (i32.const 2)))
+                (local.get $lda) (i32.const 0) (local.get $rows) (local.get $kc) (local.get $scr))))
             (local.set $ap (local.get $scr))
             (local.set $as (i32.const ${MR * 4}))))
         (local.set $jp (i32.const 0))
@@ -242,24 +288,58 @@ ${microKernel(variant)}
       (if (result i32) (local.get $bias) (then (i32.const 2)) (else (i32.const 0))) (local.get $bias)
       (local.get $scr) (local.get $lo) (local.get $hi)))
 
-  ;; linearDx: dx[N,K] = dy[N,M]·w[M,K]; row panels of dx [lo, hi)
-  (func (export "linearDx") (param $dy i32) (param $w i32) (param $dx i32)
+  ;; packB: panels dst[jp][p][j] = src[p·n + 8·jp + j] (0 for 8·jp + j ≥ n) of a row-major src[k,n],
+  ;; i.e. B packed for gemm (brs = 32, bps = k·32). Panels [lo, hi).
+  (func (export "packB") (param $src i32) (param $k i32) (param $n i32) (param $dst i32) (param $scr i32) (param $lo i32) (param $hi i32)
+    (local $jp i32) (local $p i32) (local $j i32) (local $s i32) (local $d i32) (local $cols i32)
+    (local.set $jp (local.get $lo))
+    (block $e1 (loop $l1
+      (br_if $e1 (i32.ge_u (local.get $jp) (local.get $hi)))
+      (local.set $cols (i32.sub (local.get $n) (i32.shl (local.get $jp) (i32.const 3))))
+      (local.set $s (i32.add (local.get $src) (i32.shl (local.get $jp) (i32.const 5))))
+      (local.set $d (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $jp) (local.get $k)) (i32.const 5))))
+      (local.set $p (i32.const 0))
+      (block $e2 (loop $l2
+        (br_if $e2 (i32.ge_u (local.get $p) (local.get $k)))
+        (if (i32.ge_u (local.get $cols) (i32.const 8))
+          (then
+            (v128.store (local.get $d) (v128.load (local.get $s)))
+            (v128.store offset=16 (local.get $d) (v128.load offset=16 (local.get $s))))
+          (else
+            (local.set $j (i32.const 0))
+            (block $e3 (loop $l3
+              (br_if $e3 (i32.ge_u (local.get $j) (i32.const 8)))
+              (f32.store (i32.add (local.get $d) (i32.shl (local.get $j) (i32.const 2)))
+                (if (result f32) (i32.lt_u (local.get $j) (local.get $cols))
+                  (then (f32.load (i32.add (local.get $s) (i32.shl (local.get $j) (i32.const 2)))))
+                  (else (f32.const 0))))
+              (local.set $j (i32.add (local.get $j) (i32.const 1)))
+              (br $l3)))))
+        (local.set $s (i32.add (local.get $s) (i32.shl (local.get $n) (i32.const 2))))
+        (local.set $d (i32.add (local.get $d) (i32.const 32)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $l2)))
+      (local.set $jp (i32.add (local.get $jp) (i32.const 1)))
+      (br $l1))))
+
+  ;; linearDx: dx[N,K] = dy[N,M]·w[M,K] with wp = packB(w); row panels of dx [lo, hi)
+  (func (export "linearDx") (param $dy i32) (param $wp i32) (param $dx i32)
       (param $n i32) (param $k i32) (param $m i32) (param $scr i32) (param $lo i32) (param $hi i32)
-    (call $gemm (local.get $dy) (local.get $m) (i32.const 0) (local.get $w) (i32.shl (local.get $k) (i32.const 2)) (i32.const 32)
+    (call $gemm (local.get $dy) (local.get $m) (i32.const 0) (local.get $wp) (i32.const 32) (i32.shl (local.get $m) (i32.const 5))
       (local.get $dx) (local.get $k) (local.get $n) (local.get $k) (local.get $m) (i32.const 0) (i32.const 0)
       (local.get $scr) (local.get $lo) (local.get $hi)))
 
-  ;; linearDw: dw[M,K] = dy[N,M]ᵀ·x[N,K]; row panels of dw [lo, hi)
-  (func (export "linearDw") (param $dy i32) (param $x i32) (param $dw i32)
+  ;; linearDw: dw[M,K] = dy[N,M]ᵀ·x[N,K] with xp = packB(x); row panels of dw [lo, hi)
+  (func (export "linearDw") (param $dy i32) (param $xp i32) (param $dw i32)
       (param $n i32) (param $k i32) (param $m i32) (param $scr i32) (param $lo i32) (param $hi i32)
-    (call $gemm (local.get $dy) (local.get $m) (i32.const 1) (local.get $x) (i32.shl (local.get $k) (i32.const 2)) (i32.const 32)
+    (call $gemm (local.get $dy) (local.get $m) (i32.const 1) (local.get $xp) (i32.const 32) (i32.shl (local.get $n) (i32.const 5))
       (local.get $dw) (local.get $k) (local.get $m) (local.get $k) (local.get $n) (i32.const 0) (i32.const 0)
       (local.get $scr) (local.get $lo) (local.get $hi)))
 
   ;; exp4: e^x per lane (Cephes-style range reduction and degree-6 polynomial, ≈1 ulp);
   ;; x is clamped to [−87.3, 88.3] (e^x underflows to ≈1e−38 instead of 0, never overflows)
   (func $exp4 (param $x v128) (result v128) (local $n v128) (local $r v128) (local $p v128)
-    (local.set $x (f32x4.max (f32x4.min (local.get $x) (v128.const f32x4 88.3 88.3 88.3 88.3)) (v128.const f32x4 -87.3 -87.3 -87.3 -87.3)))
+    (local.set $x (f32x4.pmax (f32x4.pmin (local.get $x) (v128.const f32x4 88.3 88.3 88.3 88.3)) (v128.const f32x4 -87.3 -87.3 -87.3 -87.3)))
     (local.set $n (f32x4.nearest (f32x4.mul (local.get $x) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504))))
     (local.set $r (f32x4.sub (f32x4.sub (local.get $x)
         (f32x4.mul (local.get $n) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375)))
@@ -281,7 +361,7 @@ ${microKernel(variant)}
   ;; x ← e^{scale·(x − max)} / Σ
   (func $softmaxRows (param $p i32) (param $rows i32) (param $n i32) (param $ld i32) (param $scale f32)
     (local $r i32) (local $row i32) (local $j i32) (local $mx f32) (local $sum f32) (local $n4 i32)
-    (local $vs v128) (local $vm v128) (local $e v128) (local $vsum v128) (local $inv f32)
+    (local $vs v128) (local $vm v128) (local $e v128) (local $vsum v128) (local $inv f32) (local $en v128) (local $er v128)
     (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
     (local.set $vs (f32x4.splat (local.get $scale)))
     (local.set $r (i32.const 0))
@@ -300,7 +380,8 @@ ${microKernel(variant)}
       (local.set $j (i32.const 0))
       (block $e2 (loop $l2
         (br_if $e2 (i32.ge_u (local.get $j) (local.get $n4)))
-        (local.set $e (call $exp4 (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2)))) (local.get $vm)) (local.get $vs))))
+        (local.set $e (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2)))) (local.get $vm)) (local.get $vs)))
+        ${expInline('$e', '$en', '$er')}
         (v128.store (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))) (local.get $e))
         (local.set $vsum (f32x4.add (local.get $vsum) (local.get $e)))
         (local.set $j (i32.add (local.get $j) (i32.const 4)))
@@ -444,7 +525,7 @@ ${microKernel(variant)}
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $li)))
       ;; dV = Pᵀ dO
-      (call $gemm (local.get $P) (local.get $Sp) (i32.const 1) (local.get $do) (i32.shl (local.get $ldo) (i32.const 2)) (i32.const 32)
+      (call $gemm (local.get $P) (local.get $Sp) (i32.const 2) (local.get $do) (i32.shl (local.get $ldo) (i32.const 2)) (i32.const 32)
         (i32.add (local.get $dq) (i32.shl (local.get $ldo) (i32.const 3))) (local.get $ld) (local.get $S) (local.get $hd) (local.get $S)
         (i32.const 0) (i32.const 0) (local.get $gs) (i32.const 0) (local.get $np))
       ;; dQ = dS K
@@ -452,12 +533,13 @@ ${microKernel(variant)}
         (local.get $dq) (local.get $ld) (local.get $S) (local.get $hd) (local.get $S)
         (i32.const 0) (i32.const 0) (local.get $gs) (i32.const 0) (local.get $np))
       ;; dK = dSᵀ Q
-      (call $gemm (local.get $dP) (local.get $Sp) (i32.const 1) (local.get $q) (i32.shl (local.get $ld) (i32.const 2)) (i32.const 32)
+      (call $gemm (local.get $dP) (local.get $Sp) (i32.const 2) (local.get $q) (i32.shl (local.get $ld) (i32.const 2)) (i32.const 32)
         (i32.add (local.get $dq) (i32.shl (local.get $ldo) (i32.const 2))) (local.get $ld) (local.get $S) (local.get $hd) (local.get $S)
         (i32.const 0) (i32.const 0) (local.get $gs) (i32.const 0) (local.get $np))
       (local.set $it (i32.add (local.get $it) (i32.const 1)))
       (br $l))))
 ${rowKernels()}
+${elementwiseKernels}
 )`;
 };
 
@@ -510,11 +592,12 @@ const rowKernels = (): string => `
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $lr))))
 
-  ;; addRmsBwd: dx[r,:] = rs·dy − rs³·x·(Σ dy·x)/D with x = a (+ b), rs = 1/sqrt(mean(x²) + eps); rows [lo, hi)
+  ;; addRmsBwd: dx[r,:] = rs·dy − rs³·x·(Σ dy·x)/D with x = a (+ b), rs = 1/sqrt(mean(x²) + eps); rows [lo, hi).
+  ;; The two sums run in float64 (Σ dy·x cancels when dy is nearly orthogonal to x).
   (func (export "addRmsBwd") (param $dy i32) (param $a i32) (param $b i32) (param $dx i32) (param $D i32) (param $eps f32)
       (param $scr i32) (param $lo i32) (param $hi i32)
     (local $r i32) (local $o i32) (local $j i32) (local $D4 i32) (local $acc v128) (local $dot v128) (local $x v128) (local $g v128)
-    (local $xs f32) (local $gs f32) (local $ss f32) (local $ds f32) (local $rs f32) (local $c f32) (local $vr v128) (local $vc v128)
+    (local $xs f32) (local $gs f32) (local $ss f64) (local $ds f64) (local $rs f32) (local $c f32) (local $vr v128) (local $vc v128) (local $rd f64)
     (local.set $D4 (i32.and (local.get $D) (i32.const -4)))
     (local.set $r (local.get $lo))
     (block $er (loop $lr
@@ -528,25 +611,28 @@ const rowKernels = (): string => `
         (local.set $x (v128.load (i32.add (local.get $a) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))))
         (if (local.get $b) (then (local.set $x (f32x4.add (local.get $x) (v128.load (i32.add (local.get $b) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2)))))))))
         (local.set $g (v128.load (i32.add (local.get $dy) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))))
-        (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (local.get $x) (local.get $x))))
-        (local.set $dot (f32x4.add (local.get $dot) (f32x4.mul (local.get $x) (local.get $g))))
+        (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (f64x2.promote_low_f32x4 (local.get $x)) (f64x2.promote_low_f32x4 (local.get $x)))))
+        (local.set $dot (f64x2.add (local.get $dot) (f64x2.mul (f64x2.promote_low_f32x4 (local.get $x)) (f64x2.promote_low_f32x4 (local.get $g)))))
+        (local.set $x (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $x) (local.get $x)))
+        (local.set $g (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $g) (local.get $g)))
+        (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (f64x2.promote_low_f32x4 (local.get $x)) (f64x2.promote_low_f32x4 (local.get $x)))))
+        (local.set $dot (f64x2.add (local.get $dot) (f64x2.mul (f64x2.promote_low_f32x4 (local.get $x)) (f64x2.promote_low_f32x4 (local.get $g)))))
         (local.set $j (i32.add (local.get $j) (i32.const 4)))
         (br $l1)))
-      (local.set $ss (f32.add (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
-                              (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))
-      (local.set $ds (f32.add (f32.add (f32x4.extract_lane 0 (local.get $dot)) (f32x4.extract_lane 1 (local.get $dot)))
-                              (f32.add (f32x4.extract_lane 2 (local.get $dot)) (f32x4.extract_lane 3 (local.get $dot)))))
+      (local.set $ss (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
+      (local.set $ds (f64.add (f64x2.extract_lane 0 (local.get $dot)) (f64x2.extract_lane 1 (local.get $dot))))
       (block $e2 (loop $l2
         (br_if $e2 (i32.ge_u (local.get $j) (local.get $D)))
         (local.set $xs (f32.load (i32.add (local.get $a) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))))
         (if (local.get $b) (then (local.set $xs (f32.add (local.get $xs) (f32.load (i32.add (local.get $b) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2)))))))))
         (local.set $gs (f32.load (i32.add (local.get $dy) (i32.add (local.get $o) (i32.shl (local.get $j) (i32.const 2))))))
-        (local.set $ss (f32.add (local.get $ss) (f32.mul (local.get $xs) (local.get $xs))))
-        (local.set $ds (f32.add (local.get $ds) (f32.mul (local.get $xs) (local.get $gs))))
+        (local.set $ss (f64.add (local.get $ss) (f64.mul (f64.promote_f32 (local.get $xs)) (f64.promote_f32 (local.get $xs)))))
+        (local.set $ds (f64.add (local.get $ds) (f64.mul (f64.promote_f32 (local.get $xs)) (f64.promote_f32 (local.get $gs)))))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $l2)))
-      (local.set $rs (f32.div (f32.const 1) (f32.sqrt (f32.add (f32.div (local.get $ss) (f32.convert_i32_u (local.get $D))) (local.get $eps)))))
-      (local.set $c (f32.div (f32.mul (f32.mul (f32.mul (local.get $rs) (local.get $rs)) (local.get $rs)) (local.get $ds)) (f32.convert_i32_u (local.get $D))))
+      (local.set $rd (f64.div (f64.const 1) (f64.sqrt (f64.add (f64.div (local.get $ss) (f64.convert_i32_u (local.get $D))) (f64.promote_f32 (local.get $eps))))))
+      (local.set $rs (f32.demote_f64 (local.get $rd)))
+      (local.set $c (f32.demote_f64 (f64.div (f64.mul (f64.mul (f64.mul (local.get $rd) (local.get $rd)) (local.get $rd)) (local.get $ds)) (f64.convert_i32_u (local.get $D)))))
       (local.set $vr (f32x4.splat (local.get $rs)))
       (local.set $vc (f32x4.splat (local.get $c)))
       (local.set $j (i32.const 0))
@@ -573,7 +659,8 @@ const rowKernels = (): string => `
 
   ;; swiglu: y[r,j] = g·σ(g)·u with g = gu[r, j], u = gu[r, I + j]; rows [lo, hi)
   (func (export "swiglu") (param $gu i32) (param $y i32) (param $I i32) (param $scr i32) (param $lo i32) (param $hi i32)
-    (local $r i32) (local $j i32) (local $pg i32) (local $py i32) (local $g v128) (local $e v128) (local $I4 i32)
+    (local $r i32) (local $j i32) (local $pg i32) (local $py i32) (local $g v128) (local $e v128) (local $I4 i32) (local $o i32)
+    (local $n v128) (local $q v128) (local $gs f32)
     (local.set $I4 (i32.and (local.get $I) (i32.const -4)))
     (local.set $r (local.get $lo))
     (block $er (loop $lr
@@ -582,31 +669,32 @@ const rowKernels = (): string => `
       (local.set $py (i32.add (local.get $y) (i32.shl (i32.mul (local.get $r) (local.get $I)) (i32.const 2))))
       (local.set $j (i32.const 0))
       (block $e1 (loop $l1
-        (br_if $e1 (i32.ge_u (local.get $j) (local.get $I)))
-        (if (i32.lt_u (local.get $j) (local.get $I4))
-          (then (local.set $g (v128.load (i32.add (local.get $pg) (i32.shl (local.get $j) (i32.const 2))))))
-          (else (local.set $g (f32x4.splat (f32.load (i32.add (local.get $pg) (i32.shl (local.get $j) (i32.const 2))))))))
-        (local.set $e (call $exp4 (f32x4.neg (local.get $g))))
-        (local.set $e (f32x4.div (f32x4.mul (local.get $g)
-            (if (result v128) (i32.lt_u (local.get $j) (local.get $I4))
-              (then (v128.load (i32.add (local.get $pg) (i32.shl (i32.add (local.get $j) (local.get $I)) (i32.const 2)))))
-              (else (f32x4.splat (f32.load (i32.add (local.get $pg) (i32.shl (i32.add (local.get $j) (local.get $I)) (i32.const 2))))))))
-          (f32x4.add (v128.const f32x4 1 1 1 1) (local.get $e))))
-        (if (i32.lt_u (local.get $j) (local.get $I4))
-          (then (v128.store (i32.add (local.get $py) (i32.shl (local.get $j) (i32.const 2))) (local.get $e))
-                (local.set $j (i32.add (local.get $j) (i32.const 4))))
-          (else (f32.store (i32.add (local.get $py) (i32.shl (local.get $j) (i32.const 2))) (f32x4.extract_lane 0 (local.get $e)))
-                (local.set $j (i32.add (local.get $j) (i32.const 1)))))
+        (br_if $e1 (i32.ge_u (local.get $j) (local.get $I4)))
+        (local.set $o (i32.shl (local.get $j) (i32.const 2)))
+        (local.set $g (v128.load (i32.add (local.get $pg) (local.get $o))))
+        (local.set $e (f32x4.neg (local.get $g)))
+        ${expInline('$e', '$n', '$q')}
+        (v128.store (i32.add (local.get $py) (local.get $o))
+          (f32x4.div (f32x4.mul (local.get $g) (v128.load (i32.add (local.get $pg) (i32.add (local.get $o) (i32.shl (local.get $I) (i32.const 2))))))
+            (f32x4.add (v128.const f32x4 1 1 1 1) (local.get $e))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
         (br $l1)))
+      (block $e2 (loop $l2
+        (br_if $e2 (i32.ge_u (local.get $j) (local.get $I)))
+        (local.set $o (i32.shl (local.get $j) (i32.const 2)))
+        (local.set $gs (f32.load (i32.add (local.get $pg) (local.get $o))))
+        (f32.store (i32.add (local.get $py) (local.get $o))
+          (f32.div (f32.mul (local.get $gs) (f32.load (i32.add (local.get $pg) (i32.add (local.get $o) (i32.shl (local.get $I) (i32.const 2))))))
+            (f32.add (f32.const 1) (call $expf (f32.neg (local.get $gs))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $l2)))
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $lr))))
 
   ;; swigluBwd: dg = dy·u·s·(1 + g·(1 − s)), du = dy·g·s with s = σ(g); rows [lo, hi)
   (func (export "swigluBwd") (param $dy i32) (param $gu i32) (param $dgu i32) (param $I i32) (param $scr i32) (param $lo i32) (param $hi i32)
-    (local $r i32) (local $j i32) (local $pg i32) (local $pd i32) (local $py i32) (local $o i32) (local $I4 i32)
-    (local $g v128) (local $u v128) (local $s v128) (local $d v128) (local $one v128)
-    (local.set $I4 (i32.and (local.get $I) (i32.const -4)))
-    (local.set $one (v128.const f32x4 1 1 1 1))
+    (local $r i32) (local $j i32) (local $pg i32) (local $pd i32) (local $py i32) (local $o i32) (local $oi i32)
+    (local $g v128) (local $u v128) (local $s v128) (local $d v128) (local $n v128) (local $q v128)
     (local.set $r (local.get $lo))
     (block $er (loop $lr
       (br_if $er (i32.ge_u (local.get $r) (local.get $hi)))
@@ -617,30 +705,143 @@ const rowKernels = (): string => `
       (block $e1 (loop $l1
         (br_if $e1 (i32.ge_u (local.get $j) (local.get $I)))
         (local.set $o (i32.shl (local.get $j) (i32.const 2)))
-        (if (i32.lt_u (local.get $j) (local.get $I4))
+        (local.set $oi (i32.add (local.get $o) (i32.shl (local.get $I) (i32.const 2))))
+        (if (i32.le_u (i32.add (local.get $j) (i32.const 4)) (local.get $I))
           (then
             (local.set $g (v128.load (i32.add (local.get $pg) (local.get $o))))
-            (local.set $u (v128.load (i32.add (local.get $pg) (i32.add (local.get $o) (i32.shl (local.get $I) (i32.const 2))))))
+            (local.set $u (v128.load (i32.add (local.get $pg) (local.get $oi))))
             (local.set $d (v128.load (i32.add (local.get $py) (local.get $o)))))
           (else
             (local.set $g (f32x4.splat (f32.load (i32.add (local.get $pg) (local.get $o)))))
-            (local.set $u (f32x4.splat (f32.load (i32.add (local.get $pg) (i32.add (local.get $o) (i32.shl (local.get $I) (i32.const 2)))))))
+            (local.set $u (f32x4.splat (f32.load (i32.add (local.get $pg) (local.get $oi)))))
             (local.set $d (f32x4.splat (f32.load (i32.add (local.get $py) (local.get $o)))))))
-        (local.set $s (f32x4.div (local.get $one) (f32x4.add (local.get $one) (call $exp4 (f32x4.neg (local.get $g))))))
+        (local.set $s (f32x4.neg (local.get $g)))
+        ${expInline('$s', '$n', '$q')}
+        (local.set $s (f32x4.div (v128.const f32x4 1 1 1 1) (f32x4.add (v128.const f32x4 1 1 1 1) (local.get $s))))
         ;; u ← dg, g ← du
         (local.set $u (f32x4.mul (f32x4.mul (f32x4.mul (local.get $d) (local.get $u)) (local.get $s))
-                                 (f32x4.add (local.get $one) (f32x4.mul (local.get $g) (f32x4.sub (local.get $one) (local.get $s))))))
+                                 (f32x4.add (v128.const f32x4 1 1 1 1) (f32x4.mul (local.get $g) (f32x4.sub (v128.const f32x4 1 1 1 1) (local.get $s))))))
         (local.set $g (f32x4.mul (f32x4.mul (local.get $d) (local.get $g)) (local.get $s)))
-        (if (i32.lt_u (local.get $j) (local.get $I4))
+        (if (i32.le_u (i32.add (local.get $j) (i32.const 4)) (local.get $I))
           (then
             (v128.store (i32.add (local.get $pd) (local.get $o)) (local.get $u))
-            (v128.store (i32.add (local.get $pd) (i32.add (local.get $o) (i32.shl (local.get $I) (i32.const 2)))) (local.get $g))
+            (v128.store (i32.add (local.get $pd) (local.get $oi)) (local.get $g))
             (local.set $j (i32.add (local.get $j) (i32.const 4))))
           (else
             (f32.store (i32.add (local.get $pd) (local.get $o)) (f32x4.extract_lane 0 (local.get $u)))
-            (f32.store (i32.add (local.get $pd) (i32.add (local.get $o) (i32.shl (local.get $I) (i32.const 2)))) (f32x4.extract_lane 0 (local.get $g)))
+            (f32.store (i32.add (local.get $pd) (local.get $oi)) (f32x4.extract_lane 0 (local.get $g)))
             (local.set $j (i32.add (local.get $j) (i32.const 1)))))
         (br $l1)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $lr))))
+`;
+
+/** Elementwise kernels: a + b or s·a in blocks of 4096 floats, and RoPE (forward and transpose) by rows. */
+const elementwiseKernels = `
+  ;; ewAdd: y = a + b (s = 0) or y = s·a (b = 0) over n floats, in blocks of 4096 floats [lo, hi)
+  (func (export "ewAxpb") (param $a i32) (param $b i32) (param $y i32) (param $s f32) (param $n i32)
+      (param $scr i32) (param $lo i32) (param $hi i32)
+    (local $i i32) (local $e i32) (local $e4 i32) (local $vs v128) (local $o i32)
+    (local.set $i (i32.shl (local.get $lo) (i32.const 12)))
+    (local.set $e (i32.shl (local.get $hi) (i32.const 12)))
+    (if (i32.gt_u (local.get $e) (local.get $n)) (then (local.set $e (local.get $n))))
+    (local.set $e4 (i32.add (local.get $i) (i32.and (i32.sub (local.get $e) (local.get $i)) (i32.const -4))))
+    (local.set $vs (f32x4.splat (local.get $s)))
+    (if (local.get $b)
+      (then
+        (block $x1 (loop $l1
+          (br_if $x1 (i32.ge_u (local.get $i) (local.get $e4)))
+          (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+          (v128.store (i32.add (local.get $y) (local.get $o))
+            (f32x4.add (v128.load (i32.add (local.get $a) (local.get $o))) (v128.load (i32.add (local.get $b) (local.get $o)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 4)))
+          (br $l1)))
+        (block $x2 (loop $l2
+          (br_if $x2 (i32.ge_u (local.get $i) (local.get $e)))
+          (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+          (f32.store (i32.add (local.get $y) (local.get $o))
+            (f32.add (f32.load (i32.add (local.get $a) (local.get $o))) (f32.load (i32.add (local.get $b) (local.get $o)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $l2))))
+      (else
+        (block $x3 (loop $l3
+          (br_if $x3 (i32.ge_u (local.get $i) (local.get $e4)))
+          (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+          (v128.store (i32.add (local.get $y) (local.get $o)) (f32x4.mul (v128.load (i32.add (local.get $a) (local.get $o))) (local.get $vs)))
+          (local.set $i (i32.add (local.get $i) (i32.const 4)))
+          (br $l3)))
+        (block $x4 (loop $l4
+          (br_if $x4 (i32.ge_u (local.get $i) (local.get $e)))
+          (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+          (f32.store (i32.add (local.get $y) (local.get $o)) (f32.mul (f32.load (i32.add (local.get $a) (local.get $o))) (local.get $s)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $l4))))))
+
+  ;; rope: rows r = b·S + s in [lo, hi) of x[B,S,W]: rotated heads j < nh get, for i < h = hd/2,
+  ;; dir 1: y[i] = x[i]·cos[i] − x[i+h]·sin[i], y[i+h] = x[i+h]·cos[i+h] + x[i]·sin[i+h];
+  ;; dir 0 (the transpose): y[i] = x[i]·cos[i] + x[i+h]·sin[i+h], y[i+h] = x[i+h]·cos[i+h] − x[i]·sin[i];
+  ;; the other channels are copied. cos, sin [S, hd].
+  (func (export "rope") (param $x i32) (param $cos i32) (param $sin i32) (param $y i32) (param $S i32) (param $W i32)
+      (param $hd i32) (param $nh i32) (param $dir i32) (param $scr i32) (param $lo i32) (param $hi i32)
+    (local $r i32) (local $j i32) (local $i i32) (local $h i32) (local $h4 i32) (local $row i32) (local $o i32)
+    (local $cs i32) (local $sn i32) (local $ci i32) (local $si i32)
+    (local $vlo v128) (local $vhi v128) (local $c1 v128) (local $c2 v128) (local $s1 v128) (local $s2 v128) (local $A v128) (local $Bv v128)
+    (local.set $h (i32.shr_u (local.get $hd) (i32.const 1)))
+    (local.set $h4 (i32.and (local.get $h) (i32.const -4)))
+    (local.set $r (local.get $lo))
+    (block $er (loop $lr
+      (br_if $er (i32.ge_u (local.get $r) (local.get $hi)))
+      (local.set $row (i32.shl (i32.mul (local.get $r) (local.get $W)) (i32.const 2)))
+      (local.set $i (i32.mul (local.get $nh) (local.get $hd)))
+      (block $ec (loop $lc
+        (br_if $ec (i32.ge_u (local.get $i) (local.get $W)))
+        (f32.store (i32.add (local.get $y) (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2))))
+          (f32.load (i32.add (local.get $x) (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $lc)))
+      (local.set $cs (i32.add (local.get $cos) (i32.shl (i32.mul (i32.rem_u (local.get $r) (local.get $S)) (local.get $hd)) (i32.const 2))))
+      (local.set $sn (i32.add (local.get $sin) (i32.shl (i32.mul (i32.rem_u (local.get $r) (local.get $S)) (local.get $hd)) (i32.const 2))))
+      (local.set $j (i32.const 0))
+      (block $ej (loop $lj
+        (br_if $ej (i32.ge_u (local.get $j) (local.get $nh)))
+        (local.set $i (i32.const 0))
+        (block $ei (loop $li
+          (br_if $ei (i32.ge_u (local.get $i) (local.get $h)))
+          (local.set $o (i32.add (local.get $row) (i32.shl (i32.add (i32.mul (local.get $j) (local.get $hd)) (local.get $i)) (i32.const 2))))
+          (local.set $ci (i32.add (local.get $cs) (i32.shl (local.get $i) (i32.const 2))))
+          (local.set $si (i32.add (local.get $sn) (i32.shl (local.get $i) (i32.const 2))))
+          (if (i32.lt_u (local.get $i) (local.get $h4))
+            (then
+              (local.set $vlo (v128.load (i32.add (local.get $x) (local.get $o))))
+              (local.set $vhi (v128.load (i32.add (local.get $x) (i32.add (local.get $o) (i32.shl (local.get $h) (i32.const 2))))))
+              (local.set $c1 (v128.load (local.get $ci)))
+              (local.set $c2 (v128.load (i32.add (local.get $ci) (i32.shl (local.get $h) (i32.const 2)))))
+              (local.set $s1 (v128.load (local.get $si)))
+              (local.set $s2 (v128.load (i32.add (local.get $si) (i32.shl (local.get $h) (i32.const 2))))))
+            (else
+              (local.set $vlo (f32x4.splat (f32.load (i32.add (local.get $x) (local.get $o)))))
+              (local.set $vhi (f32x4.splat (f32.load (i32.add (local.get $x) (i32.add (local.get $o) (i32.shl (local.get $h) (i32.const 2)))))))
+              (local.set $c1 (f32x4.splat (f32.load (local.get $ci))))
+              (local.set $c2 (f32x4.splat (f32.load (i32.add (local.get $ci) (i32.shl (local.get $h) (i32.const 2))))))
+              (local.set $s1 (f32x4.splat (f32.load (local.get $si))))
+              (local.set $s2 (f32x4.splat (f32.load (i32.add (local.get $si) (i32.shl (local.get $h) (i32.const 2))))))))
+          (if (local.get $dir)
+            (then (local.set $A (f32x4.neg (local.get $s1))) (local.set $Bv (local.get $s2)))
+            (else (local.set $A (local.get $s2)) (local.set $Bv (f32x4.neg (local.get $s1)))))
+          (local.set $c1 (f32x4.add (f32x4.mul (local.get $vlo) (local.get $c1)) (f32x4.mul (local.get $vhi) (local.get $A))))
+          (local.set $c2 (f32x4.add (f32x4.mul (local.get $vhi) (local.get $c2)) (f32x4.mul (local.get $vlo) (local.get $Bv))))
+          (if (i32.lt_u (local.get $i) (local.get $h4))
+            (then
+              (v128.store (i32.add (local.get $y) (local.get $o)) (local.get $c1))
+              (v128.store (i32.add (local.get $y) (i32.add (local.get $o) (i32.shl (local.get $h) (i32.const 2)))) (local.get $c2))
+              (local.set $i (i32.add (local.get $i) (i32.const 4))))
+            (else
+              (f32.store (i32.add (local.get $y) (local.get $o)) (f32x4.extract_lane 0 (local.get $c1)))
+              (f32.store (i32.add (local.get $y) (i32.add (local.get $o) (i32.shl (local.get $h) (i32.const 2)))) (f32x4.extract_lane 0 (local.get $c2)))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))))
+          (br $li)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $lj)))
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $lr))))
 `;
@@ -648,6 +849,7 @@ const rowKernels = (): string => `
 /** The names and parameter counts (before scratch, lo, hi) of the kernels the worker pool dispatches. */
 export const PARALLEL_KERNELS = {
   packBT: 4,
+  packB: 4,
   linear: 7,
   linearDx: 6,
   linearDw: 6,
@@ -657,6 +859,8 @@ export const PARALLEL_KERNELS = {
   addRmsBwd: 6,
   swiglu: 3,
   swigluBwd: 4,
+  ewAxpb: 5,
+  rope: 9,
 } as const;
 
 export type ParallelKernel = keyof typeof PARALLEL_KERNELS;
