@@ -34,7 +34,7 @@ export interface SimdOptions {
   readonly simd?: SimdVariant;
   /** where the chosen variant is reported (default: nothing) */
   readonly log?: (message: string) => void;
-  /** how long idle workers spin before sleeping, ms (default 2) */
+  /** how long idle workers spin before sleeping, ms (default 0.5) */
   readonly spinMs?: number;
 }
 

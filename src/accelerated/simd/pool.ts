@@ -1,9 +1,10 @@
 // The engine's threads: the main thread plus `threads − 1` worker_threads workers (worker.mjs), all
 // running the same compiled module on the one shared memory. A task is an exported kernel, its
 // arguments and a count of work items; every thread grabs chunks of items from a shared counter and
-// calls the kernel on its chunk with its own scratch area. The main thread takes part, then spins
-// until every worker has checked in (a timed wait on the main thread once lost a wake-up; spinning
-// cannot). Workers are unref'ed, so a process that forgets `close()` still exits.
+// calls the kernel on its chunk with its own scratch area. The main thread takes part, then waits
+// only for the chunks workers have claimed: it spins briefly, then sleeps in 1 ms timed waits that
+// re-check the count (so a lost wake-up costs at most 1 ms and a descheduled idle worker costs
+// nothing). Workers are unref'ed, so a process that forgets `close()` still exits.
 
 import { Worker } from 'node:worker_threads';
 import type { Arena } from './arena.ts';
@@ -13,17 +14,25 @@ import type { WasmInstance, WasmModule } from './wasm-api.ts';
 import { Wasm } from './wasm-api.ts';
 
 // control block (Int32 indices at byte 0) and arguments (Float64 at byte 256); see worker.mjs
-const SEQ = 0;
-const DONE = 1;
+const SEQ = 0; // task counter, bumped to publish a task
+const FINISHED = 1; // chunks finished in the current task
 const FUNC = 2;
 const NARGS = 3;
 const NITEMS = 4;
-const NEXT = 5;
+const CLAIM = 5; // (task sequence << CHUNK_BITS) | next unclaimed chunk
 const CHUNK = 6;
 const FAILED = 7;
+const NCHUNKS = 8;
 const ARGS_BYTE = 256;
 const ARG_SCRATCH = 30;
 const ARG_SCRATCH_STRIDE = 31;
+const CHUNK_BITS = 11;
+const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
+const SEQ_MASK = (1 << (31 - CHUNK_BITS)) - 1;
+/** a CLAIM value whose tag matches no task */
+const CLAIM_CLOSED = -1;
+/** the main thread spins this long for claimed chunks before it sleeps in short timed waits */
+const MAIN_SPIN_MS = 0.2;
 
 /** below this many operations a task runs on the main thread only */
 const SERIAL_COST = 100_000;
@@ -71,7 +80,7 @@ export class Pool {
       const w = new Worker(url, {
         // worker.mjs is plain JS: the parent's flags (loaders, --input-type, …) are not for it
         execArgv: [],
-        workerData: { module, memory: arena.memory, relaxed: options.relaxed, names: KERNEL_NAMES, tid, spinMs: options.spinMs ?? 2 },
+        workerData: { module, memory: arena.memory, relaxed: options.relaxed, names: KERNEL_NAMES, tid, spinMs: options.spinMs ?? 0.5 },
       });
       pool.workers.push(w);
       ready.push(
@@ -128,33 +137,49 @@ export class Pool {
       return;
     }
     const ctl = this.ctl;
+    // close claiming first: a late worker of the previous task must not claim while the descriptor changes
+    Atomics.store(ctl, CLAIM, CLAIM_CLOSED);
     for (let i = 0; i < args.length; i++) this.args[i] = args[i];
     this.args[ARG_SCRATCH] = this.scratchBase;
     this.args[ARG_SCRATCH_STRIDE] = this.scratchStride;
-    const chunk = Math.max(1, Math.floor(items / (this.threads * 4)));
-    ctl[FUNC] = KERNEL_NAMES.indexOf(name);
-    ctl[NARGS] = args.length;
-    ctl[NITEMS] = items;
-    ctl[CHUNK] = chunk;
-    Atomics.store(ctl, NEXT, 0);
-    Atomics.store(ctl, DONE, 0);
-    Atomics.add(ctl, SEQ, 1);
+    const chunk = Math.max(1, Math.ceil(items / (this.threads * 4)));
+    const nChunks = Math.ceil(items / chunk);
+    const seq = (Atomics.load(ctl, SEQ) + 1) & SEQ_MASK;
+    const tag = seq << CHUNK_BITS;
+    Atomics.store(ctl, FUNC, KERNEL_NAMES.indexOf(name));
+    Atomics.store(ctl, NARGS, args.length);
+    Atomics.store(ctl, NITEMS, items);
+    Atomics.store(ctl, CHUNK, chunk);
+    Atomics.store(ctl, NCHUNKS, nChunks);
+    Atomics.store(ctl, FINISHED, 0);
+    Atomics.store(ctl, CLAIM, tag);
+    Atomics.store(ctl, SEQ, seq);
     Atomics.notify(ctl, SEQ);
     const a = [...args, this.scratchBase, 0, 0];
     const n = args.length;
     let failure: unknown;
-    try {
-      let lo: number;
-      while ((lo = Atomics.add(ctl, NEXT, chunk)) < items) {
-        a[n + 1] = lo;
-        a[n + 2] = Math.min(lo + chunk, items);
+    let mine = 0;
+    for (;;) {
+      const w = Atomics.load(ctl, CLAIM);
+      const c = w & CHUNK_MASK;
+      if (c >= nChunks) break;
+      if (Atomics.compareExchange(ctl, CLAIM, w, w + 1) !== w) continue;
+      mine++;
+      try {
+        a[n + 1] = c * chunk;
+        a[n + 2] = Math.min((c + 1) * chunk, items);
         fn(...a);
+      } catch (e) {
+        failure ??= e;
       }
-    } catch (e) {
-      failure = e;
     }
-    while (Atomics.load(ctl, DONE) < nw) {
-      // spin: the workers are already running their chunks
+    // wait only for chunks the workers claimed (an idle or late worker is never waited for)
+    const t0 = performance.now();
+    let spins = 0;
+    for (;;) {
+      const done = Atomics.load(ctl, FINISHED);
+      if (done + mine >= nChunks) break;
+      if ((++spins & 127) === 0 && performance.now() - t0 > MAIN_SPIN_MS) Atomics.wait(ctl, FINISHED, done, 1);
     }
     if (failure !== undefined) throw failure;
     if (Atomics.load(ctl, FAILED) !== 0) {
