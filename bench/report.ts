@@ -42,6 +42,8 @@ export interface StepRecord {
   readonly breakdown?: readonly BreakdownRow[];
   /** see StepBenchResult.breakdownAttributable */
   readonly breakdownAttributable?: boolean;
+  /** see StepBenchResult.replayed */
+  readonly replayed?: readonly BreakdownRow[];
   readonly skipped?: string;
 }
 
@@ -153,7 +155,16 @@ export const renderMarkdown = (r: BenchReport): string => {
     lines.push(`\`${s.variant}\`, ${s.config}: step ${ms(s.train!.medianMs)}`);
     lines.push('');
     if (s.breakdownAttributable === false) {
-      lines.push('Not attributable: this backend queues its work and finishes it later, so the calls below are submission costs and the device work is waited for inside `read` (overlapping reads can add up to more than the step).');
+      if (s.replayed !== undefined) {
+        lines.push('This backend queues its work and finishes it later, so per-call times are submission costs. Instead, every kernel call of one recorded step was replayed alone and waited for (net of one synchronisation); shares are of the sum of the replayed times:');
+        lines.push('');
+        const rows = s.replayed.filter((b) => b.fraction >= 0.005).map((b) => [b.kernel, b.callsPerStep.toFixed(0), ms(b.msPerStep), pct(b.fraction)]);
+        lines.push(...table(['kernel', 'calls/step', 'time/step (replayed)', 'share'], rows));
+        lines.push('');
+        lines.push('The calls as timed inside the step (submission costs; the device work is waited for inside `read`):');
+      } else {
+        lines.push('Not attributable: this backend queues its work and finishes it later, so the calls below are submission costs and the device work is waited for inside `read` (overlapping reads can add up to more than the step); the step was too slow to replay call by call.');
+      }
       lines.push('');
     }
     const rows = s.breakdown!.filter((b) => b.fraction >= 0.005 || b.kernel === 'outside kernels').map((b) => [

@@ -195,7 +195,7 @@ export const runBench = async (o: BenchOptions): Promise<BenchReport> => {
                   ...(evalDecision.run && evalDecision.note ? { note: evalDecision.note } : {}),
                 };
           if (!evalDecision.run) skip(`eval ${v.record.id} ${z.name}`, evalDecision.why);
-          steps.push({ ...who, config: z.name, train, ...(evalRec ? { eval: evalRec } : {}), breakdown: r.breakdown, breakdownAttributable: r.breakdownAttributable });
+          steps.push({ ...who, config: z.name, train, ...(evalRec ? { eval: evalRec } : {}), breakdown: r.breakdown, breakdownAttributable: r.breakdownAttributable, ...(r.replayed ? { replayed: r.replayed } : {}) });
           log(
             `  ${v.record.id} ${z.name}: train ${r.train.medianMs.toFixed(1)} ms (n=${r.train.reps}, ${r.train.gflops.toFixed(2)} GFLOP/s` +
               (train.ratio !== undefined ? `, ×${train.ratio.toFixed(3)} PyTorch` : '') +

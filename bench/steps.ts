@@ -9,6 +9,7 @@ import { createHrm } from '../src/model/hrm.ts';
 import type { BenchSizes } from './anchors.ts';
 import { gflops, now, summarize, type Summary } from './stats.ts';
 import { withTiming, type KernelTiming } from './timing-proxy.ts';
+import { replay } from './replay.ts';
 import { benchBatch, benchConfig } from './workload.ts';
 
 
@@ -48,7 +49,15 @@ export interface StepBenchResult {
    * where the time goes
    */
   readonly breakdownAttributable: boolean;
+  /**
+   * for such a backend: each kernel call of one recorded step replayed alone and waited for
+   * (fractions of the sum of the replayed times); absent when the step was too slow to replay
+   */
+  readonly replayed?: readonly BreakdownRow[];
 }
+
+/** A step is replayed for its breakdown only when it takes less than this (ms). */
+export const REPLAY_LIMIT_MS = 30_000;
 
 /**
  * Whether per-call times attribute a step's time to kernels: not when waiting in `read` (several
@@ -126,12 +135,27 @@ export const benchSteps = async (
       () => proxy.reset(),
     );
     const table = proxy.stats();
-    hrm.disposeCarry(carry);
     const trainSummary = summarize(trainSamples);
     const breakdown = breakdownRows(table, trainSamples.length, trainSamples.reduce((a, b) => a + b, 0));
     const train = { ...trainSummary, gflops: gflops(work.trainGflop * 1e9, trainSummary.medianMs), cpuPerWall: trainCpu };
     const breakdownAttributable = attributable(breakdown);
-    if (evalPlan === null) return { train, breakdown, breakdownAttributable };
+    let replayed: BreakdownRow[] | undefined;
+    if (!breakdownAttributable && trainSummary.medianMs < REPLAY_LIMIT_MS) {
+      proxy.startRecording();
+      const r = await hrm.trainStep(carry, batch, rates, z.batchSize);
+      carry = r.carry;
+      const rec = proxy.stopRecording();
+      try {
+        const t = await replay(backend, rec.calls);
+        const total = [...t.values()].reduce((a, e) => a + e.ms, 0);
+        replayed = breakdownRows(t, 1, total).filter((row) => row.kernel !== 'outside kernels');
+      } finally {
+        rec.release();
+      }
+    }
+    hrm.disposeCarry(carry);
+    const extra = { breakdownAttributable, ...(replayed ? { replayed } : {}) };
+    if (evalPlan === null) return { train, breakdown, ...extra };
     let evalCarry: Carry = hrm.initialCarry(z.batchSize, batch.seqLen);
     const { samples: evalSamples, cpuPerWall: evalCpu } = await timeCalls(async () => {
       const r = await hrm.evalStep(evalCarry, batch);
@@ -139,7 +163,7 @@ export const benchSteps = async (
     }, evalPlan);
     hrm.disposeCarry(evalCarry);
     const evalSummary = summarize(evalSamples);
-    return { train, eval: { ...evalSummary, gflops: gflops(work.evalGflop * 1e9, evalSummary.medianMs), cpuPerWall: evalCpu }, breakdown, breakdownAttributable };
+    return { train, eval: { ...evalSummary, gflops: gflops(work.evalGflop * 1e9, evalSummary.medianMs), cpuPerWall: evalCpu }, breakdown, ...extra };
   } finally {
     await hrm.dispose();
   }

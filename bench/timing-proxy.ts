@@ -8,11 +8,18 @@
 // shows up under `read`; `synchronous` below tells the reader which case applies.
 
 import type { Backend } from '../src/core/backend.ts';
+import { KERNEL_NAMES } from '../src/core/backend.ts';
 import { now } from './stats.ts';
 
 export interface KernelTiming {
   readonly calls: number;
   readonly ms: number;
+}
+
+/** A kernel call seen while recording: its name and its arguments (handles kept alive). */
+export interface RecordedCall {
+  readonly kernel: string;
+  readonly args: readonly unknown[];
 }
 
 export interface TimingProxy<T> {
@@ -21,7 +28,13 @@ export interface TimingProxy<T> {
   /** time and call count per method name since the last reset */
   stats(): ReadonlyMap<string, KernelTiming>;
   reset(): void;
+  /** from now on, kernel calls are also recorded and `dispose` is held back (see replay.ts) */
+  startRecording(): void;
+  /** ends recording; `release` performs the held-back disposals once the calls were replayed */
+  stopRecording(): { readonly calls: readonly RecordedCall[]; release(): void };
 }
+
+const KERNELS = new Set<string>(KERNEL_NAMES);
 
 /** Methods that are metadata lookups, not work: forwarded without timing. */
 const UNTIMED = new Set(['shape']);
@@ -48,6 +61,7 @@ export const withTiming = <T>(inner: Backend<T>): TimingProxy<T> => {
   }
   const target = inner as unknown as Record<string, unknown>;
   const wrapper: Record<string, unknown> = {};
+  let recording: { calls: RecordedCall[]; deferred: unknown[] } | null = null;
   for (const prop of names) {
     const value = target[prop];
     if (typeof value !== 'function') {
@@ -59,7 +73,25 @@ export const withTiming = <T>(inner: Backend<T>): TimingProxy<T> => {
       wrapper[prop] = (...args: unknown[]): unknown => fn.apply(target, args);
       continue;
     }
+    const isKernel = KERNELS.has(prop);
     wrapper[prop] = (...args: unknown[]): unknown => {
+      if (recording !== null) {
+        if (prop === 'dispose') {
+          recording.deferred.push(args[0]);
+          return undefined;
+        }
+        if (isKernel) recording.calls.push({ kernel: prop, args });
+        // the optimizer consumes the parameters that earlier recorded calls read: hand it a copy,
+        // and keep the original alive for the replay
+        if (prop === 'adamAtan2') {
+          const state = args[0] as { param: T; m: T; v: T };
+          recording.deferred.push(state.param);
+          args = [{ ...state, param: inner.scale(state.param, 1) }, ...args.slice(1)];
+        } else if (prop === 'signSgdRows') {
+          recording.deferred.push(args[0]);
+          args = [inner.scale(args[0] as T, 1), ...args.slice(1)];
+        }
+      }
       const t0 = now();
       const out = fn.apply(target, args);
       if (isPromise(out)) {
@@ -83,5 +115,13 @@ export const withTiming = <T>(inner: Backend<T>): TimingProxy<T> => {
     backend,
     stats: () => new Map([...table].map(([k, v]) => [k, { calls: v.calls, ms: v.ms }])),
     reset: () => table.clear(),
+    startRecording: () => {
+      recording = { calls: [], deferred: [] };
+    },
+    stopRecording: () => {
+      const r = recording ?? { calls: [], deferred: [] };
+      recording = null;
+      return { calls: r.calls, release: () => r.deferred.forEach((t) => inner.dispose(t as T)) };
+    },
   };
 };

@@ -13,6 +13,10 @@ import { REPORT_SCHEMA, type BenchReport } from '../../bench/report.ts';
 import { summarize } from '../../bench/stats.ts';
 import { breakdownRows } from '../../bench/steps.ts';
 import { withTiming } from '../../bench/timing-proxy.ts';
+import { replay } from '../../bench/replay.ts';
+import { createHrm } from '../model/hrm.ts';
+import { benchBatch, benchConfig } from '../../bench/workload.ts';
+import { SMOKE_SIZES } from '../../bench/anchors.ts';
 import { referenceBackend } from '../reference/backend.ts';
 import { run } from './commands/bench.ts';
 
@@ -81,6 +85,31 @@ describe('timing proxy', () => {
     expect(stats.has('shape')).toBe(false);
     proxy.reset();
     expect(proxy.stats().size).toBe(0);
+  });
+  it('records a training step and replays every kernel call of it', async () => {
+    const proxy = withTiming(referenceBackend);
+    const z = SMOKE_SIZES;
+    const config = benchConfig(z);
+    const batch = benchBatch(z);
+    const hrm = createHrm(config, { backend: proxy.backend, seed: 3 });
+    const rates = { lr: 1e-4, puzzleEmbLr: 1e-2 };
+    let carry = (await hrm.trainStep(hrm.initialCarry(z.batchSize, batch.seqLen), batch, rates, z.batchSize)).carry;
+    proxy.reset();
+    proxy.startRecording();
+    carry = (await hrm.trainStep(carry, batch, rates, z.batchSize)).carry;
+    const rec = proxy.stopRecording();
+    const counted = proxy.stats();
+    const replayed = await replay(referenceBackend, rec.calls);
+    rec.release();
+    expect(rec.calls.length).toBeGreaterThan(20);
+    // every kernel of the step is replayed exactly as often as the step called it
+    for (const [name, t] of replayed) expect(t.calls).toBe(counted.get(name)?.calls);
+    expect(replayed.get('linear')!.ms).toBeGreaterThan(0);
+    expect(replayed.has('adamAtan2')).toBe(true);
+    // the model's state went on normally: a further step runs
+    carry = (await hrm.trainStep(carry, batch, rates, z.batchSize)).carry;
+    hrm.disposeCarry(carry);
+    await hrm.dispose();
   });
   it('breakdown rows add up to the step time', () => {
     const rows = breakdownRows(new Map([['linear', { calls: 4, ms: 60 }], ['attention', { calls: 2, ms: 20 }]]), 2, 100);
