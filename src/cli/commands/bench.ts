@@ -65,6 +65,7 @@ type Flags = t.TypeOf<typeof FlagsCodec>;
 const BOOLEAN_FLAGS = new Set(['smoke', 'no-kernels', 'no-steps', 'no-memory', 'no-results', 'quiet']);
 const LIST_FLAGS = new Set(['backend', 'gpu-modes', 'configs', 'threads']);
 const NUMBER_FLAGS = new Set(['reps', 'budget-min', 'max-step-s', 'threads']);
+const KNOWN_FLAGS = new Set([...BOOLEAN_FLAGS, ...LIST_FLAGS, ...NUMBER_FLAGS, 'json', 'results']);
 
 /** argv → raw flag object (strings split into lists and numbers), for the codec to check. */
 const rawFlags = (argv: readonly string[]): Record<string, unknown> => {
@@ -79,6 +80,7 @@ const rawFlags = (argv: readonly string[]): Record<string, unknown> => {
       value = name.slice(eq + 1);
       name = name.slice(0, eq);
     }
+    if (!KNOWN_FLAGS.has(name)) throw new Error(`unknown flag --${name} (expected one of ${[...KNOWN_FLAGS].map((f) => `--${f}`).join(', ')})`);
     if (BOOLEAN_FLAGS.has(name)) {
       raw[name] = value === undefined ? true : value === 'true' ? true : value === 'false' ? false : value;
       continue;
