@@ -368,11 +368,20 @@ ${microKernel(variant)}
     (block $er (loop $lr
       (br_if $er (i32.ge_u (local.get $r) (local.get $rows)))
       (local.set $row (i32.add (local.get $p) (i32.shl (i32.mul (local.get $r) (local.get $ld)) (i32.const 2))))
-      (local.set $mx (f32.const -inf))
+      (local.set $vm (v128.const f32x4 -inf -inf -inf -inf))
       (local.set $j (i32.const 0))
+      (block $e0 (loop $l0
+        (br_if $e0 (i32.ge_u (local.get $j) (local.get $n4)))
+        (local.set $vm (f32x4.pmax (local.get $vm) (v128.load (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $l0)))
+      (local.set $vm (f32x4.pmax (local.get $vm) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $vm) (local.get $vm))))
+      (local.set $vm (f32x4.pmax (local.get $vm) (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $vm) (local.get $vm))))
+      (local.set $mx (f32x4.extract_lane 0 (local.get $vm)))
       (block $e1 (loop $l1
         (br_if $e1 (i32.ge_u (local.get $j) (local.get $n)))
-        (local.set $mx (f32.max (local.get $mx) (f32.load (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))))))
+        (local.set $inv (f32.load (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2)))))
+        (local.set $mx (select (local.get $inv) (local.get $mx) (f32.gt (local.get $inv) (local.get $mx))))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $l1)))
       (local.set $vm (f32x4.splat (local.get $mx)))
