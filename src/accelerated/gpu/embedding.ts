@@ -15,18 +15,29 @@ function embeddingBody(this: KernelThis<{ D: number }>, table: Float32Array, ids
   return table[ids[n] * this.constants.D + d];
 }
 
-/** dtable[r,d] = Σ_{n: ids[n] = r} dy[n,d]; thread i = r·D + d. */
-function embeddingBackwardBody(this: KernelThis<{ D: number; N: number }>, dy: Float32Array, ids: Float32Array): number {
+/**
+ * dtable[r,d] = Σ_{n: ids[n] = r} dy[n,d]; thread i = r·D + d. The sum carries its rounding errors
+ * (2Sum per addition, errors added at the end), so cancellation between dy rows leaves an error of
+ * about one float32 ulp of the result rather than 2⁻²⁴·Σ|dy|. `one` is 1 at run time: multiplying the
+ * sum by it keeps shader compilers that rewrite inexact float algebra ((a + x) − a → x, which Mesa's
+ * NIR does) from deleting the error terms.
+ */
+function embeddingBackwardBody(this: KernelThis<{ D: number; N: number }>, dy: Float32Array, ids: Float32Array, one: number): number {
   const i = this.thread.x;
   const r = Math.floor((i + 0.5) / this.constants.D);
   const d = i - r * this.constants.D;
   let acc = 0;
+  let err = 0;
   for (let n = 0; n < this.constants.N; n++) {
     if (Math.abs(ids[n] - r) < 0.5) {
-      acc += dy[n * this.constants.D + d];
+      const x = dy[n * this.constants.D + d];
+      const s = (acc + x) * one;
+      const bv = s - acc;
+      err += (acc - (s - bv)) + (x - bv);
+      acc = s;
     }
   }
-  return acc;
+  return acc + err;
 }
 
 /** y[...idsShape, D] = table[ids]. */
@@ -42,5 +53,5 @@ export const embeddingBackward = (dev: Device, dy: GpuTensor, ids: Int32Array, r
   checkIds('embeddingBackward', 'ids', ids, rows);
   if (ids.length === 0) return dev.upload(shape, new Float32Array(shape[0] * shape[1]));
   const constants = { D: shape[1], N: ids.length };
-  return dev.run({ name: 'embeddingBackward', body: embeddingBackwardBody, constants, args: [dy, Float32Array.from(ids)], shape });
+  return dev.run({ name: 'embeddingBackward', body: embeddingBackwardBody, constants, args: [dy, Float32Array.from(ids), 1], shape });
 };
