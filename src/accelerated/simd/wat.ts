@@ -113,6 +113,18 @@ ${microKernel(variant)}
       (then
         (local.set $ld4 (i32.shl (local.get $lda) (i32.const 2)))
         (local.set $p (i32.const 0))
+        (if (i32.eq (local.get $rows) (i32.const ${MR}))
+          (then
+            ;; full panel: MR contiguous floats per step
+            (block $ef (loop $lf
+              (br_if $ef (i32.ge_u (local.get $p) (local.get $k)))
+              (v128.store (local.get $dst) (v128.load (local.get $src)))
+              ${MR === 6 ? '(i64.store offset=16 (local.get $dst) (i64.load offset=16 (local.get $src)))' : ''}
+              (local.set $src (i32.add (local.get $src) (local.get $ld4)))
+              (local.set $dst (i32.add (local.get $dst) (i32.const ${MR * 4})))
+              (local.set $p (i32.add (local.get $p) (i32.const 1)))
+              (br $lf)))
+            (return)))
         (block $et (loop $lt
           (br_if $et (i32.ge_u (local.get $p) (local.get $k)))
           (local.set $i (i32.const 0))
