@@ -90,7 +90,10 @@ const pytorchFor = (config: string, threads: 1 | 2): { stepMs: number; evalMs: n
 export const runBench = async (o: BenchOptions): Promise<BenchReport> => {
   const t0 = now();
   const deadline = t0 + o.budgetMinutes * 60_000;
-  const remaining = (): number => deadline - now();
+  // the memory points run last: kernels and steps leave them a sixth of the budget
+  const memoryReserve = o.memory && !o.smoke ? (o.budgetMinutes * 60_000) / 6 : 0;
+  const remaining = (): number => deadline - memoryReserve - now();
+  const remainingForMemory = (): number => deadline - now();
   const machine = machineInfo();
   const log = o.log;
   const variantRecords: VariantRecord[] = [];
@@ -222,7 +225,7 @@ export const runBench = async (o: BenchOptions): Promise<BenchReport> => {
         continue;
       }
       seen.add(v.backend);
-      if (remaining() <= 0) {
+      if (remainingForMemory() <= 0) {
         skip(`memory ${v.id}`, 'run budget spent (--budget-min)');
         continue;
       }
@@ -231,7 +234,7 @@ export const runBench = async (o: BenchOptions): Promise<BenchReport> => {
           { backend: v.backend, ...(v.threads !== undefined ? { threads: v.threads } : {}), ...(v.mode !== undefined ? { gpuMode: v.mode } : {}), steps: o.smoke ? 1 : 2 },
           base,
           points,
-          Math.max(60_000, Math.min(600_000, remaining())),
+          Math.max(60_000, Math.min(600_000, remainingForMemory())),
           log,
         );
         memory.push({ variant: v.id, config: base.name, ...m });
