@@ -1,6 +1,6 @@
 // The bench run: for every requested backend configuration (reference; the SIMD engine per thread
-// count; gpu.js per mode), the per-kernel benchmark and the training-step/eval benchmark of each
-// configuration, then the memory benchmark in child processes. Decides repetitions from the time
+// count; gpu.js per mode), the training-step/eval benchmark and then the per-kernel benchmark of
+// each configuration, then the memory benchmark in child processes. Decides repetitions from the time
 // budget (plan.ts), records every skip with its reason, and returns the report (report.ts).
 
 import { createBackend, type GpuMode } from '../src/backends/registry.ts';
@@ -135,19 +135,6 @@ export const runBench = async (o: BenchOptions): Promise<BenchReport> => {
     variantRecords.push({ ...v.record, available: true, description: backend.description });
     log(`backend ${v.record.id}: ${backend.description}`);
     try {
-      // ---- kernels ----
-      if (o.kernels) {
-        for (const z of configs) {
-          if (remaining() <= 0) {
-            skip(`kernels ${v.record.id} ${z.name}`, 'run budget spent (--budget-min)');
-            continue;
-          }
-          // the float64 reference's kernels are context, not the speed path: give them less time
-          const plan = v.record.accelerated ? kernelPlan : { ...kernelPlan, configBudgetMs: kernelPlan.configBudgetMs / 3 };
-          const results = await benchKernels(backend, z, plan, log, (kernel, why) => skip(`kernel ${kernel} on ${v.record.id} ${z.name}`, why));
-          kernels.push({ variant: v.record.id, config: z.name, results });
-        }
-      }
       // ---- training steps and eval segments ----
       if (o.steps) {
         const who = {
@@ -157,7 +144,7 @@ export const runBench = async (o: BenchOptions): Promise<BenchReport> => {
           ...(v.record.threads !== undefined ? { threads: v.record.threads } : {}),
         };
         let measuredGflops: { gflops: number; config: string } | undefined;
-        let warm = o.kernels;
+        let warm = false;
         for (const z of configs) {
           const trainWork = stepGflop(z);
           const evalWork = evalGflop(z);
@@ -205,6 +192,19 @@ export const runBench = async (o: BenchOptions): Promise<BenchReport> => {
               `)` +
               (r.eval ? `; eval ${r.eval.medianMs.toFixed(1)} ms (n=${r.eval.reps})` : ''),
           );
+        }
+      }
+      // ---- kernels ----
+      if (o.kernels) {
+        for (const z of configs) {
+          if (remaining() <= 0) {
+            skip(`kernels ${v.record.id} ${z.name}`, 'run budget spent (--budget-min)');
+            continue;
+          }
+          // the float64 reference's kernels are context, not the speed path: give them less time
+          const plan = v.record.accelerated ? kernelPlan : { ...kernelPlan, configBudgetMs: kernelPlan.configBudgetMs / 3 };
+          const results = await benchKernels(backend, z, plan, log, (kernel, why) => skip(`kernel ${kernel} on ${v.record.id} ${z.name}`, why));
+          kernels.push({ variant: v.record.id, config: z.name, results });
         }
       }
     } finally {
