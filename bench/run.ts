@@ -225,6 +225,10 @@ export const runBench = async (o: BenchOptions): Promise<BenchReport> => {
         continue;
       }
       seen.add(v.backend);
+      // a backend whose tiny step takes seconds gets the smoke sizes: at 16 cycles a tiny step costs ~5×
+      const tinyMs = steps.find((r) => r.variant === v.id && r.config === 'tiny')?.train?.medianMs;
+      const sizes = !o.smoke && tinyMs !== undefined && tinyMs > 5_000 ? SMOKE_SIZES : base;
+      if (sizes !== base) log(`  memory ${v.id}: smoke sizes (its tiny step took ${(tinyMs! / 1000).toFixed(1)} s)`);
       if (remainingForMemory() <= 0) {
         skip(`memory ${v.id}`, 'run budget spent (--budget-min)');
         continue;
@@ -232,12 +236,12 @@ export const runBench = async (o: BenchOptions): Promise<BenchReport> => {
       try {
         const m = await benchMemory(
           { backend: v.backend, ...(v.threads !== undefined ? { threads: v.threads } : {}), ...(v.mode !== undefined ? { gpuMode: v.mode } : {}), steps: o.smoke ? 1 : 2 },
-          base,
+          sizes,
           points,
           Math.max(60_000, Math.min(600_000, remainingForMemory())),
           log,
         );
-        memory.push({ variant: v.id, config: base.name, ...m });
+        memory.push({ variant: v.id, config: sizes.name, ...m });
         if (!m.flat) log(`  MEMORY NOT FLAT for ${v.id}: peak RSS grows ${(100 * m.growth).toFixed(1)}% over the cycle points`);
       } catch (e) {
         skip(`memory ${v.id}`, (e as Error).message);
