@@ -14,11 +14,14 @@ import type { KernelThis } from './gpujs.ts';
  * difference rounded once to float32, the outer sum rounded once. Each product is split into its
  * float32 value and its error (Veltkamp/Dekker; w arrives pre-split as wHi + wLo), each addition
  * carries its error (2Sum). Operands below 2⁻⁶⁰ are scaled up by 2⁸⁰ first (exact) so the error
- * terms do not underflow, and each rounding is then taken back to the unscaled float32 grid (which
- * is coarser in the subnormal range: a remainder of exactly half a subnormal step is nudged the way
- * its dropped error term points, so ties resolve as a single rounding would). `one` is 1 at run time: multiplying by it keeps shader
- * compilers that rewrite inexact float algebra (Mesa's NIR turns (a + b) − a into b) from deleting
- * the error terms. Plain float32 evaluation would leave 2⁻²⁴·|w·b| of error in a result that
+ * terms do not underflow. A scaled result in the subnormal range (below 2⁻⁴⁶ scaled) is rounded
+ * onto the subnormal grid (step 2⁻⁶⁹ scaled) inside the scaled domain, by adding and removing 2⁻⁴⁶
+ * (ties to even), a remainder of exactly half a step then moved the way the error term points (the
+ * error is far below the remainder's ulp, so only exact ties can flip), so the final ×2⁻⁸⁰ is
+ * exact: devices need not round subnormal products correctly (lavapipe returned 2⁻¹⁴⁹ for a true
+ * 3.5·10⁻⁴⁶). `one` is 1 at run time: multiplying by it keeps shader compilers that rewrite
+ * inexact float algebra (Mesa's NIR turns (a + b) − a into b and cancels a product against its
+ * own error term) from deleting the error terms. Plain float32 evaluation would leave 2⁻²⁴·|w·b| of error in a result that
  * cancellation may have made far smaller.
  */
 function lerpBody(this: KernelThis<object>, a: Float32Array, b: Float32Array, k: Float32Array): number {
@@ -32,7 +35,8 @@ function lerpBody(this: KernelThis<object>, a: Float32Array, b: Float32Array, k:
   const up = k[6];
   const down = k[7];
   const half = k[8];
-  const nudge = k[9];
+  const step = k[9];
+  const edge = k[10];
   const x0 = a[i];
   let y0 = b[i];
   if (square > 0.5) {
@@ -46,54 +50,60 @@ function lerpBody(this: KernelThis<object>, a: Float32Array, b: Float32Array, k:
   }
   const x = x0 * sc;
   const y = y0 * sc;
-  const p1 = w * x;
+  const p1 = w * x * one;
   const cx = 4097 * x * one;
   const tx = (cx - x) * one;
   const xh = cx - tx;
   const xl = x - xh;
-  const e1 = ((wHi * xh - p1) + wHi * xl + wLo * xh) + wLo * xl;
+  const e1 = (((wHi * xh - p1) + wHi * xl + wLo * xh) + wLo * xl) * one;
   const s1 = (x - p1) * one;
   const b1 = (s1 - x) * one;
-  const c1 = ((x - (s1 - b1)) + (0 - p1 - b1)) - e1;
-  const d1 = Math.fround(s1 * inv);
-  const r1 = s1 - d1 * sc;
-  const q1 = (r1 + c1) * one;
-  let n1 = q1;
-  if (sc > one && Math.abs(q1) === half) {
-    const bq1 = (q1 - r1) * one;
-    const rr1 = (r1 - (q1 - bq1)) + (c1 - bq1);
-    if (rr1 > 0) {
-      n1 = q1 + nudge;
+  const c1 = (((x - (s1 - b1)) + (0 - p1 - b1)) * one - e1) * one;
+  let t = Math.fround(s1 + Math.fround(c1));
+  if (sc > one && Math.abs(s1) < edge) {
+    let sg1 = one;
+    if (s1 < 0) {
+      sg1 = -one;
     }
-    if (rr1 < 0) {
-      n1 = q1 - nudge;
+    const a1 = Math.abs(s1);
+    let g1 = Math.fround((Math.fround((a1 + edge) * one) - edge) * one);
+    const rr1 = (a1 - g1) * one;
+    const ee1 = sg1 * c1;
+    if (rr1 === half && ee1 > 0) {
+      g1 = g1 + step;
     }
+    if (rr1 === -half && ee1 < 0) {
+      g1 = g1 - step;
+    }
+    t = sg1 * g1;
   }
-  const t = Math.fround(d1 + Math.fround(n1 * inv)) * sc;
-  const p2 = w * y;
+  const p2 = w * y * one;
   const cy = 4097 * y * one;
   const ty = (cy - y) * one;
   const yh = cy - ty;
   const yl = y - yh;
-  const e2 = ((wHi * yh - p2) + wHi * yl + wLo * yh) + wLo * yl;
+  const e2 = (((wHi * yh - p2) + wHi * yl + wLo * yh) + wLo * yl) * one;
   const s2 = (p2 + t) * one;
   const b2 = (s2 - p2) * one;
-  const c2 = ((p2 - (s2 - b2)) + (t - b2)) + e2;
-  const d2 = Math.fround(s2 * inv);
-  const r2 = s2 - d2 * sc;
-  const q2 = (r2 + c2) * one;
-  let n2 = q2;
-  if (sc > one && Math.abs(q2) === half) {
-    const bq2 = (q2 - r2) * one;
-    const rr2 = (r2 - (q2 - bq2)) + (c2 - bq2);
-    if (rr2 > 0) {
-      n2 = q2 + nudge;
+  const c2 = (((p2 - (s2 - b2)) + (t - b2)) * one + e2) * one;
+  if (sc > one && Math.abs(s2) < edge) {
+    let sg2 = one;
+    if (s2 < 0) {
+      sg2 = -one;
     }
-    if (rr2 < 0) {
-      n2 = q2 - nudge;
+    const a2 = Math.abs(s2);
+    let g2 = Math.fround((Math.fround((a2 + edge) * one) - edge) * one);
+    const rr2 = (a2 - g2) * one;
+    const ee2 = sg2 * c2;
+    if (rr2 === half && ee2 > 0) {
+      g2 = g2 + step;
     }
+    if (rr2 === -half && ee2 < 0) {
+      g2 = g2 - step;
+    }
+    return sg2 * g2 * inv;
   }
-  return d2 + n2 * inv;
+  return Math.fround(s2 + Math.fround(c2)) * inv;
 }
 
 /**
@@ -158,29 +168,17 @@ function paramPolyBody(this: KernelThis<object>, p: Float32Array, m: Float32Arra
   return theta - delta;
 }
 
-/** webgpu: m' = w1·g + (m − w1·m) in plain float32 (the exact lerpBody is not yet right there). */
-function firstMomentBody(this: KernelThis<object>, m: Float32Array, g: Float32Array, w1: number): number {
-  const i = this.thread.x;
-  return Math.fround(w1 * g[i] + Math.fround(m[i] - w1 * m[i]));
-}
-/** webgpu: v' = w2·g² + (v − w2·v) in plain float32. */
-function secondMomentBody(this: KernelThis<object>, v: Float32Array, g: Float32Array, w2: number): number {
-  const i = this.thread.x;
-  const gg = Math.fround(g[i] * g[i]);
-  return Math.fround(w2 * gg + Math.fround(v[i] - w2 * v[i]));
-}
-
 /**
  * lerpBody's scalars as one small array (many scalar arguments are not passed reliably on webgpu):
  * w, w split into 12-bit halves wHi + wLo = w (exact in float32), 1, whether b is squared, and the
- * scaling (operands below 2⁻⁶⁰ scaled by 2⁸⁰, results by 2⁻⁸⁰; half a subnormal step and a
- * tie-breaking nudge in the scaled domain).
+ * scaling (operands below 2⁻⁶⁰ scaled by 2⁸⁰, results by 2⁻⁸⁰; half a subnormal step, a subnormal
+ * step and the subnormal edge 2⁻¹²⁶ in the scaled domain).
  */
 const lerpScalars = (w: number, square: boolean): Float32Array => {
   const f = Math.fround;
   const c = f(4097 * w);
   const hi = f(c - f(c - w));
-  return Float32Array.from([w, hi, f(w - hi), 1, square ? 1 : 0, 2 ** -60, 2 ** 80, 2 ** -80, 2 ** -70, 2 ** -85]);
+  return Float32Array.from([w, hi, f(w - hi), 1, square ? 1 : 0, 2 ** -60, 2 ** 80, 2 ** -80, 2 ** -70, 2 ** -69, 2 ** -46]);
 };
 
 /** One AdamATan2 step; the step's scalars are rounded to float32 once, as the released kernel does. */
@@ -192,13 +190,8 @@ export const adamAtan2 = (dev: Device, state: AdamState<GpuTensor>, grad: GpuTen
   const stepSize = f(lr / (1 - beta1 ** step));
   const wdAlpha = f(1 - lr * weightDecay);
   const bc2Sqrt = f(Math.sqrt(1 - beta2 ** step));
-  const webgpu = dev.mode === 'webgpu';
-  const m = webgpu
-    ? dev.run({ name: 'adamAtan2.m', body: firstMomentBody, args: [state.m, grad, f(1 - beta1)], shape })
-    : dev.run({ name: 'adamAtan2.m', body: lerpBody, args: [state.m, grad, lerpScalars(f(1 - beta1), false)], shape });
-  const v = webgpu
-    ? dev.run({ name: 'adamAtan2.v', body: secondMomentBody, args: [state.v, grad, f(1 - beta2)], shape })
-    : dev.run({ name: 'adamAtan2.v', body: lerpBody, args: [state.v, grad, lerpScalars(f(1 - beta2), true)], shape });
+  const m = dev.run({ name: 'adamAtan2.m', body: lerpBody, args: [state.m, grad, lerpScalars(f(1 - beta1), false)], shape });
+  const v = dev.run({ name: 'adamAtan2.v', body: lerpBody, args: [state.v, grad, lerpScalars(f(1 - beta2), true)], shape });
   const args = [state.param, m, v, wdAlpha, stepSize, bc2Sqrt];
   const body = dev.mode === 'webgpu' ? paramPolyBody : paramBody;
   const param = dev.run({ name: 'adamAtan2.param', body, args, shape });
