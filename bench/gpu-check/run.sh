@@ -4,8 +4,9 @@
 # gpu.js, webgpu's linux-x64 dawn.node, tsx/esbuild, fp-ts, io-ts, wabt). The machine needs the
 # Vulkan loader (Debian/Ubuntu: libvulkan1) and the NVIDIA driver's Vulkan ICD JSON; both are
 # looked for in the usual places and reported. Then it runs
-#   1. the kernel-vs-reference check of every kernel on gpu.js webgpu (bench/gpu-check/conformance.ts),
-#   2. the training-step benchmark on tiny/small/medium (`hrm bench --backend gpu --gpu-modes webgpu`),
+#   1. `hrm verify --backend gpu-webgpu`: every kernel against the float64 reference (fast-check),
+#   2. `hrm trace … --compare` on both official-parity fixtures (the whole model on the GPU),
+#   3. the training-step benchmark on tiny/small/medium (`hrm bench --backend gpu --gpu-modes webgpu`),
 # and prints a short table last. Output also goes to bench/gpu-check/out/ (or $OUT when set).
 #   bash bench/gpu-check/run.sh [--configs tiny,small,medium] [--reps N]
 set -uo pipefail
@@ -44,7 +45,7 @@ done
 [ -z "$loader" ] && loader="$(ldconfig -p 2>/dev/null | awk '/libvulkan\.so\.1/ {print $NF; exit}')"
 log "vulkan loader: ${loader:-NOT FOUND (install libvulkan1)}"
 icd=""
-for f in ${VK_ICD_FILENAMES:-} ${VK_DRIVER_FILES:-} /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json \
+for f in ${VK_ICD_FILENAMES:-} ${VK_DRIVER_FILES:-} /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json \
          /usr/local/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.x86_64.json /etc/vulkan/icd.d/nvidia_icd.x86_64.json; do
   [ -f "$f" ] && { icd="$f"; break; }
 done
@@ -63,22 +64,33 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,m
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$work/xdg}"; mkdir -p "$XDG_RUNTIME_DIR"; chmod 700 "$XDG_RUNTIME_DIR"
 
 cd "$root"
-# ---- 1. conformance on webgpu ----------------------------------------------------------------
-log "conformance: every kernel on webgpu vs the float64 reference"
-"$node" --import tsx bench/gpu-check/conformance.ts --mode webgpu --size model 2>&1 | grep -v '^Warning: max' | tee "$out/conformance.txt"
+# Each stage has its own time limit (seconds; env overrides) so the whole check fits in ~9 minutes.
+t_verify="${VERIFY_S:-150}"; t_trace="${TRACE_S:-150}"; t_steps="${STEPS_S:-240}"; runs="${RUNS:-25}"
+# ---- 1. conformance on webgpu: every kernel vs the float64 reference (the property suite's cases)
+log "conformance: hrm verify --backend gpu-webgpu --runs $runs"
+timeout "$t_verify" "$node" bin/hrm.mjs verify --backend gpu-webgpu --runs "$runs" --seed 1 2>&1 | grep -v '^Warning: max' | tee "$out/verify.txt"
 conf=${PIPESTATUS[0]}
-# ---- 2. training steps -----------------------------------------------------------------------
+# ---- 2. official-parity fixtures through the whole model on webgpu
+trace=0
+for case in arc-learned sudoku-rope; do
+  log "parity: hrm trace fixtures/official-parity/$case --backend gpu --compare"
+  timeout "$t_trace" "$node" bin/hrm.mjs trace "fixtures/official-parity/$case" --out "$work/trace-$case" --backend gpu --compare 2>&1 \
+    | grep -v '^Warning: max' | tee "$out/trace-$case.txt" | tail -n 5
+  rc=${PIPESTATUS[0]}; [ "$rc" = 0 ] || trace=$rc
+  log "parity $case: exit $rc"
+done
+# ---- 3. training steps
 log "training steps: gpu webgpu on $configs ($reps reps)"
-"$node" bin/hrm.mjs bench --backend gpu --gpu-modes webgpu --configs "$configs" --reps "$reps" \
+timeout "$t_steps" "$node" bin/hrm.mjs bench --backend gpu --gpu-modes webgpu --configs "$configs" --reps "$reps" \
   --no-kernels --no-memory --no-results --json "$out/steps.json" 2>&1 | grep -v '^Warning: max' | tee "$out/steps.txt"
 steps=${PIPESTATUS[0]}
 
 # ---- summary, last -----------------------------------------------------------------------------
 echo
 echo "==== GPU check summary ===="
-grep '^\[gpu-check\] \(node\|vulkan\|gpu\)' "$out/summary.txt"
-grep -m1 '^gpu backend: mode' "$out/conformance.txt" || true
-grep -E '^(all [0-9]+ kernels|[0-9]+ kernel\(s\) over)' "$out/conformance.txt" || echo "conformance: no verdict (exit $conf)"
+grep '^\[gpu-check\] \(node\|vulkan\|gpu\|parity .*exit\)' "$out/summary.txt"
+grep -i -m2 -E 'webgpu on|adapter' "$out/verify.txt" || true
+grep -E '^(all|[0-9]+ of|FAIL|.*failed)' "$out/verify.txt" | tail -n 3 || echo "verify: no verdict (exit $conf)"
 grep -E '^\|.*(config|tiny|small|medium|paper)' "$out/steps.txt" | head -n 12 || echo "steps: no table (exit $steps)"
-echo "conformance exit $conf, steps exit $steps; full logs in $out"
-[ "$conf" = 0 ] && [ "$steps" = 0 ]
+echo "verify exit $conf, parity exit $trace, steps exit $steps; full logs in $out"
+[ "$conf" = 0 ] && [ "$trace" = 0 ] && [ "$steps" = 0 ]
