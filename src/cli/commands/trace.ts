@@ -1,4 +1,4 @@
-// `hrm trace <case-dir> --out <dir> [--backend reference|simd|gpu|auto] [--compare] [--no-probe]`:
+// `hrm trace <case-dir> --out <dir> [--backend reference|simd|gpu|auto] [--gpu-mode M] [--compare] [--no-probe]`:
 // runs the official-parity trace procedure (src/model/trace.ts) on a fixture-shaped folder and
 // writes eval.*, train_step{k}.* and train_step1_probe.* into --out. With --compare, the outputs
 // are checked against the reference files in <case-dir> under the README's tolerances (and the
@@ -6,17 +6,21 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { GpuMode } from '../../backends/registry.ts';
 import { createBackend } from '../../backends/registry.ts';
 import { readTraceCase, readTraceOutputs, runTrace, writeTraceOutputs } from '../../model/trace.ts';
 import { compareTraces, formatChecks, optimizerAloneChecks } from '../../model/parity.ts';
 
 export const summary = 'run the official-parity trace procedure on a fixture-shaped folder';
 
-const USAGE = `usage: hrm trace <case-dir> --out <dir> [--backend reference|simd|gpu|auto] [--compare] [--no-probe]
+const GPU_MODES: readonly GpuMode[] = ['webgpu', 'webasm', 'headlessgl', 'cpu'];
+
+const USAGE = `usage: hrm trace <case-dir> --out <dir> [--backend reference|simd|gpu|auto] [--gpu-mode M] [--compare] [--no-probe]
 
   <case-dir>   a folder with config.json, weights.safetensors (or checkpoint), batch.safetensors
   --out        where eval.*, train_step{k}.* and train_step1_probe.* are written
   --backend    the engine to run (default: reference, float64)
+  --gpu-mode   gpu.js mode of the gpu backend: ${GPU_MODES.join('|')} (default: the backend's choice)
   --compare    compare with the reference traces in <case-dir> (tolerances of the fixture README)
   --no-probe   skip the probe of the first training segment`;
 
@@ -26,6 +30,7 @@ export const run = async (argv: readonly string[]): Promise<number> => {
   let backendName = 'reference';
   let compare = false;
   let probe = true;
+  let gpuMode: GpuMode | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (flag: string): string => {
@@ -40,7 +45,14 @@ export const run = async (argv: readonly string[]): Promise<number> => {
       return 0;
     } else if (a === '--out' || a.startsWith('--out=')) out = value('--out');
     else if (a === '--backend' || a.startsWith('--backend=')) backendName = value('--backend');
-    else if (a === '--compare') compare = true;
+    else if (a === '--gpu-mode' || a.startsWith('--gpu-mode=')) {
+      const m = value('--gpu-mode');
+      if (!(GPU_MODES as readonly string[]).includes(m)) {
+        console.error(`hrm trace: --gpu-mode is '${m}', expected one of ${GPU_MODES.join(', ')}\n\n${USAGE}`);
+        return 2;
+      }
+      gpuMode = m as GpuMode;
+    } else if (a === '--compare') compare = true;
     else if (a === '--no-probe') probe = false;
     else if (a.startsWith('-')) {
       console.error(`hrm trace: unknown option '${a}'\n\n${USAGE}`);
@@ -60,7 +72,7 @@ export const run = async (argv: readonly string[]): Promise<number> => {
     return 2;
   }
   const c = readTraceCase(caseDir);
-  const backend = await createBackend(backendName);
+  const backend = await createBackend(backendName, gpuMode !== undefined ? { gpuMode } : {});
   try {
     const t0 = Date.now();
     const outputs = await runTrace(c, backend, { probe });
