@@ -95,6 +95,17 @@ const trajectory = async (
   }
 };
 
+/** Whether an element that is near zero relative to the tensor's RMS has a different sign in a than in r. */
+const signFlipNearZero = (a: T64, r: T64): boolean => {
+  let ss = 0;
+  for (const v of r.data) ss += v * v;
+  const rms = Math.sqrt(ss / Math.max(1, r.data.length));
+  for (let i = 0; i < r.data.length; i++) {
+    if (Math.abs(r.data[i]) <= 1e-3 * rms && Math.sign(a.data[i]) !== Math.sign(r.data[i])) return true;
+  }
+  return false;
+};
+
 const FORWARD_KEYS = ['logits', 'q_halt_logits', 'q_continue_logits', 'next_q_halt_logits', 'next_q_continue_logits', 'target_q_continue', 'ce', 'carry.z_H', 'carry.z_L'];
 
 const targets = (await conformanceTargets()).filter((t) => t.id !== 'reference');
@@ -137,6 +148,10 @@ for (const target of targets) {
             const at = (key: string) => `step ${k + 1} ${key} (${JSON.stringify(p)})`;
             for (const key of FORWARD_KEYS) if (r.keys.has(key)) expectClose(at(key), a.keys.get(key), r.keys.get(key), TOL.forward);
             for (const key of r.keys.keys()) if (key.startsWith('grad.')) expectClose(at(key), a.keys.get(key), r.keys.get(key), TOL.gradient);
+            // AdamATan2's first update and SignSGD step by the sign of each gradient element: an element
+            // that is zero up to float32 noise may take the other sign, after which the trajectories
+            // legitimately part (fixture README, "sign decisions"); later steps are then not compared.
+            for (const key of r.keys.keys()) if (key.startsWith('grad.') && signFlipNearZero(a.keys.get(key)!, r.keys.get(key)!)) diverged = true;
             expect(Math.abs(a.loss - r.loss), at('total loss')).toBeLessThanOrEqual(1e-4 * Math.abs(r.loss) + 1e-6);
             for (let row = 0; row < p.B; row++) {
               if (a.halted[row] !== r.halted[row]) {

@@ -11,19 +11,39 @@ export interface HostTensor {
   readonly data: Float64Array;
 }
 
-/** A float32-representable number in [min, max]. */
-export const f32 = (min: number, max: number): fc.Arbitrary<number> =>
-  fc.float({ min: Math.fround(min), max: Math.fround(max), noNaN: true, noDefaultInfinity: true });
+/** The smallest normal float32, 2^−126. */
+export const F32_MIN_NORMAL = 2 ** -126;
 
-/** n float32-representable values in [−bound, bound] (or [min, max]) as a Float64Array. */
+/**
+ * Subnormal float32 values become (signed) zero. The float32 contract is defined on normal-range
+ * values and zero: WGSL lets GPU implementations flush subnormal inputs and results to zero, and
+ * an NVIDIA H200 through WebGPU does (1.4e-45 read as 0 turned argmax ties, SignSGD signs and
+ * AdamATan2's atan2(m, 0) into different answers). Normal values down to 2^−126 are still drawn.
+ */
+export const flushSubnormal = (x: number): number => (Math.abs(x) < F32_MIN_NORMAL ? x * 0 : x);
+
+/** A float32-representable number in [min, max], normal or zero. */
+export const f32 = (min: number, max: number): fc.Arbitrary<number> =>
+  fc.float({ min: Math.fround(min), max: Math.fround(max), noNaN: true, noDefaultInfinity: true }).map(flushSubnormal);
+
+/** n float32-representable values in [min, max] (normal or zero) as a Float64Array. */
 export const values = (n: number, min: number, max: number): fc.Arbitrary<Float64Array> =>
   fc
     .float32Array({ minLength: n, maxLength: n, min: Math.fround(min), max: Math.fround(max), noNaN: true, noDefaultInfinity: true })
-    .map((a) => Float64Array.from(a));
+    .map((a) => Float64Array.from(a, flushSubnormal));
 
 /** A tensor of the given shape with values in [−bound, bound]. */
 export const tensorOf = (shape: Shape, bound = 2): fc.Arbitrary<HostTensor> =>
   values(numel(shape), -bound, bound).map((data) => ({ shape, data }));
+
+/**
+ * Values below `minMagnitude` in absolute value become zero: for kernels whose intermediates square
+ * their inputs (AdamATan2's g², √v), so that no intermediate falls into the subnormal range either.
+ */
+export const zeroBelow = (t: HostTensor, minMagnitude: number): HostTensor => ({
+  shape: t.shape,
+  data: t.data.map((x) => (Math.abs(x) < minMagnitude ? x * 0 : x)),
+});
 
 /** A tensor of the given shape with values in [min, max]. */
 export const tensorIn = (shape: Shape, min: number, max: number): fc.Arbitrary<HostTensor> =>

@@ -9,7 +9,7 @@ import { KERNEL_NAMES } from '../core/backend.ts';
 import type { Shape } from '../core/tensor.ts';
 import { ropeTables } from '../reference/rope.ts';
 import type { HostTensor } from './arbitraries.ts';
-import { dim, f32, ids, labels, leading, tensorIn, tensorOf } from './arbitraries.ts';
+import { dim, f32, ids, labels, leading, tensorIn, tensorOf, zeroBelow } from './arbitraries.ts';
 
 export type HostArray = Int32Array | Uint8Array | Float64Array;
 
@@ -339,10 +339,12 @@ export const KERNEL_CASES: readonly KernelCase<unknown>[] = [
       .chain(({ shape, fresh, ...hyper }) =>
         tensors({
           param: tensorOf(shape),
-          grad: tensorOf(shape),
-          m: fresh ? tensorIn(shape, 0, 0) : tensorOf(shape, 0.5),
-          v: fresh ? tensorIn(shape, 0, 0) : tensorIn(shape, 0, 0.5),
-        }).map((t) => ({ tensors: t, host: {}, params: hyper })),
+          grad: tensorOf(shape).map((t) => zeroBelow(t, 2 ** -50)),
+          m: fresh ? tensorIn(shape, 0, 0) : tensorOf(shape, 0.5).map((t) => zeroBelow(t, 2 ** -50)),
+          v: fresh ? tensorIn(shape, 0, 0) : tensorIn(shape, 0, 0.5).map((t) => zeroBelow(t, 2 ** -100)),
+        })
+          // g² and (1 − β2)·g² stay normal (≥ 2^−110) for |g| ≥ 2^−50: see zeroBelow
+          .map((t) => ({ tensors: t, host: {}, params: hyper })),
       ),
     consumed: ['param', 'm', 'v'],
     call: (b, t, i) => {
