@@ -50,11 +50,25 @@ export const relaxedSupport = async (): Promise<{ ok: true } | { ok: false; reas
 
 const compiled = new Map<SimdVariant, Promise<WasmModule>>();
 
+/**
+ * Compiles with V8's optimizing tier only: its baseline tier (Liftoff) runs SIMD kernels several
+ * times slower, and the hot kernels would otherwise wait for dynamic tier-up in every process and
+ * worker. The flag is restored once compilation is done (other modules keep their usual tiers).
+ */
+const compileOptimized = async (bytes: Uint8Array): Promise<WasmModule> => {
+  v8.setFlagsFromString('--no-liftoff');
+  try {
+    return await Wasm.compile(bytes);
+  } finally {
+    v8.setFlagsFromString('--liftoff');
+  }
+};
+
 /** The compiled engine module of one variant (assembled once per process). */
 export const engineModule = (variant: SimdVariant): Promise<WasmModule> => {
   let p = compiled.get(variant);
   if (p === undefined) {
-    p = assemble(`hrm-simd-${variant}`, engineWat(variant)).then((bytes) => Wasm.compile(bytes));
+    p = assemble(`hrm-simd-${variant}`, engineWat(variant)).then(compileOptimized);
     compiled.set(variant, p);
   }
   return p;

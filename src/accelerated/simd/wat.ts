@@ -28,24 +28,37 @@ const splat4 = (v: string): string => `(v128.const f32x4 ${v} ${v} ${v} ${v})`;
 
 /**
  * Statements that replace the v128 local \`x\` by e^x per lane, inlined (same arithmetic as $exp4):
- * clamp to [−87.3, 88.3] (pmin/pmax: cheap in V8; a NaN input stays NaN), n = round(x·log2 e), r = x − n·ln 2 (two-part), degree-6 polynomial, ·2^n.
+ * clamp to [−87.3, 88.3] (pmin/pmax: cheap in V8; a NaN input stays NaN), n = round(x·log2 e) by adding
+ * 1.5·2²³ (whose bits then hold n: no float→int conversion), r = x − n·ln 2 (two-part), degree-6 polynomial, ·2^n.
  * Uses the v128 locals \`n\` and \`r\` as scratch.
  */
+/** 127 − bits(1.5·2²³): added to the bits of t = x·log2 e + 1.5·2²³ it gives n + 127 in the low bits, n = round(x·log2 e). */
+const EXP_BIAS = 127 - 0x4b400000;
+
 export const expInline = (x: string, n: string, r: string): string => {
   const poly = ['1.3981999507e-3', '8.3334519073e-3', '4.1665795894e-2', '1.6666665459e-1', '5.0000001201e-1'].reduce(
     (acc, c) => `(f32x4.add (f32x4.mul ${acc} (local.get ${r})) ${splat4(c)})`,
     splat4('1.9875691500e-4'),
   );
   return `(local.set ${x} (f32x4.pmax (f32x4.pmin (local.get ${x}) ${splat4('88.3')}) ${splat4('-87.3')}))
-        (local.set ${n} (f32x4.nearest (f32x4.mul (local.get ${x}) ${splat4('1.44269504')})))
-        (local.set ${r} (f32x4.sub (f32x4.sub (local.get ${x}) (f32x4.mul (local.get ${n}) ${splat4('0.693359375')}))
-          (f32x4.mul (local.get ${n}) ${splat4('-2.12194440e-4')})))
+        (local.set ${n} (f32x4.add (f32x4.mul (local.get ${x}) ${splat4('1.44269504')}) ${splat4('12582912')}))
+        (local.set ${r} (f32x4.sub (local.get ${n}) ${splat4('12582912')}))
+        (local.set ${r} (f32x4.sub (f32x4.sub (local.get ${x}) (f32x4.mul (local.get ${r}) ${splat4('0.693359375')}))
+          (f32x4.mul (local.get ${r}) ${splat4('-2.12194440e-4')})))
         (local.set ${x} (f32x4.add (f32x4.add (f32x4.mul (f32x4.mul ${poly} (local.get ${r})) (local.get ${r})) (local.get ${r})) ${splat4('1')}))
         (local.set ${x} (f32x4.mul (local.get ${x})
-          (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get ${n})) (v128.const i32x4 127 127 127 127)) (i32.const 23))))`;
+          (i32x4.shl (i32x4.add (local.get ${n}) (v128.const i32x4 ${EXP_BIAS} ${EXP_BIAS} ${EXP_BIAS} ${EXP_BIAS})) (i32.const 23))))`;
 };
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+/** i8x16.shuffle byte lanes picking f32 lanes (0–3 of the first operand, 4–7 of the second). */
+const lanes = (...f32Lanes: number[]): string => f32Lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]).join(' ');
+/** interleave the low halves [a0 b0 a1 b1], the high halves [a2 b2 a3 b3], and join the 64-bit halves [a0 a1 b0 b1], [a2 a3 b2 b3] */
+const SH_LO = lanes(0, 4, 1, 5);
+const SH_HI = lanes(2, 6, 3, 7);
+const SH_L64 = lanes(0, 1, 4, 5);
+const SH_H64 = lanes(2, 3, 6, 7);
 
 /** acc ← a·b + acc in the variant's arithmetic. */
 const madd = (variant: SimdVariant, a: string, b: string, acc: string): string =>
@@ -98,6 +111,30 @@ const microKernel = (variant: SimdVariant): string => {
     ${store})`;
 };
 
+/**
+ * One step of packRows: rows r_i = src[i·lda + p .. p+3] (i < MR) become the 4·MR floats
+ * dst[p'·MR + i], p' < 4 (4×4 transposes by shuffles; for MR = 6 rows 4 and 5 are interleaved in).
+ */
+const packRowsStep = (MR: number): string => {
+  const loads = range(MR)
+    .map((i) => `(local.set $r${i} (v128.load (i32.add (local.get $src) (i32.mul (local.get $ld4) (i32.const ${i})))))`)
+    .join(' ');
+  const t = (x: string, y: string, sh: string): string => `(i8x16.shuffle ${sh} ${x} ${y})`;
+  const g = (n: string): string => `(local.get $${n})`;
+  const quads = `(local.set $a ${t(g('r0'), g('r1'), SH_LO)}) (local.set $b ${t(g('r2'), g('r3'), SH_LO)})
+      (local.set $c ${t(g('r0'), g('r1'), SH_HI)}) (local.set $d ${t(g('r2'), g('r3'), SH_HI)})`;
+  const T = [t(g('a'), g('b'), SH_L64), t(g('a'), g('b'), SH_H64), t(g('c'), g('d'), SH_L64), t(g('c'), g('d'), SH_H64)];
+  const store = (j: number, v: string): string => `(v128.store offset=${16 * j} (local.get $dst) ${v})`;
+  if (MR === 4) return `${loads}\n      ${quads}\n      ${T.map((v, j) => store(j, v)).join(' ')}`;
+  // MR = 6: u = [r4p0 r5p0 r4p1 r5p1], v = [r4p2 r5p2 r4p3 r5p3]; T1 and T3 are kept in $a and $c
+  return `${loads}\n      ${quads}
+      (local.set $u ${t(g('r4'), g('r5'), SH_LO)}) (local.set $v ${t(g('r4'), g('r5'), SH_HI)})
+      ${store(0, T[0])} ${store(3, T[2])}
+      (local.set $a ${T[1]}) (local.set $c ${T[3]})
+      ${store(1, t(g('u'), g('a'), SH_L64))} ${store(2, t(g('a'), g('u'), SH_H64))}
+      ${store(4, t(g('v'), g('c'), SH_L64))} ${store(5, t(g('c'), g('v'), SH_H64))}`;
+};
+
 /** The whole module text for one variant. */
 export const engineWat = (variant: SimdVariant): string => {
   const MR = microRows(variant);
@@ -141,6 +178,10 @@ ${microKernel(variant)}
           (local.set $p (i32.add (local.get $p) (i32.const 1)))
           (br $lt)))
         (return)))
+    (if (i32.eq (local.get $rows) (i32.const ${MR}))
+      (then
+        (call $packRows (local.get $src) (local.get $lda) (local.get $k) (local.get $dst))
+        (return)))
     (local.set $i (i32.const 0))
     (block $ei (loop $li
       (br_if $ei (i32.ge_u (local.get $i) (i32.const ${MR})))
@@ -165,6 +206,35 @@ ${microKernel(variant)}
             (br $lz)))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $li))))
+
+  ;; packRows: a full MR-row panel of a row-major A (row stride lda floats): dst[p·MR + i] = src[i·lda + p]
+  ;; for p < k, four steps of p at a time through shuffles, the last k mod 4 one float at a time
+  (func $packRows (param $src i32) (param $lda i32) (param $k i32) (param $dst i32)
+    (local $p i32) (local $k4 i32) (local $ld4 i32) (local $i i32)
+    ${range(MR).map((i) => `(local $r${i} v128)`).join(' ')} (local $a v128) (local $b v128) (local $c v128) (local $d v128) (local $u v128) (local $v v128)
+    (local.set $ld4 (i32.shl (local.get $lda) (i32.const 2)))
+    (local.set $k4 (i32.and (local.get $k) (i32.const -4)))
+    (local.set $p (i32.const 0))
+    (block $e4 (loop $l4
+      (br_if $e4 (i32.ge_u (local.get $p) (local.get $k4)))
+      ${packRowsStep(MR)}
+      (local.set $src (i32.add (local.get $src) (i32.const 16)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const ${MR * 16})))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br $l4)))
+    (block $e1 (loop $l1
+      (br_if $e1 (i32.ge_u (local.get $p) (local.get $k)))
+      (local.set $i (i32.const 0))
+      (block $ei (loop $li
+        (br_if $ei (i32.ge_u (local.get $i) (i32.const ${MR})))
+        (f32.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2)))
+          (f32.load (i32.add (local.get $src) (i32.mul (local.get $i) (local.get $ld4)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $li)))
+      (local.set $src (i32.add (local.get $src) (i32.const 4)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const ${MR * 4})))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $l1))))
 
   ;; tileIn: tile[MR,8] = 0, then its top-left rows×cols block = C's (row stride ldc floats)
   (func $tileIn (param $c i32) (param $ldc i32) (param $rows i32) (param $cols i32) (param $tile i32)
@@ -348,23 +418,11 @@ ${microKernel(variant)}
       (local.get $dw) (local.get $k) (local.get $m) (local.get $k) (local.get $n) (i32.const 0) (i32.const 0)
       (local.get $scr) (local.get $lo) (local.get $hi)))
 
-  ;; exp4: e^x per lane (Cephes-style range reduction and degree-6 polynomial, ≈1 ulp);
+  ;; exp4: e^x per lane (Cephes-style range reduction and degree-6 polynomial, ≈1 ulp; see expInline);
   ;; x is clamped to [−87.3, 88.3] (e^x underflows to ≈1e−38 instead of 0, never overflows)
-  (func $exp4 (param $x v128) (result v128) (local $n v128) (local $r v128) (local $p v128)
-    (local.set $x (f32x4.pmax (f32x4.pmin (local.get $x) (v128.const f32x4 88.3 88.3 88.3 88.3)) (v128.const f32x4 -87.3 -87.3 -87.3 -87.3)))
-    (local.set $n (f32x4.nearest (f32x4.mul (local.get $x) (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504))))
-    (local.set $r (f32x4.sub (f32x4.sub (local.get $x)
-        (f32x4.mul (local.get $n) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375)))
-        (f32x4.mul (local.get $n) (v128.const f32x4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4))))
-    (local.set $p (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)))
-    (local.set $p (f32x4.add (f32x4.add (f32x4.mul (f32x4.mul (local.get $p) (local.get $r)) (local.get $r)) (local.get $r)) (v128.const f32x4 1 1 1 1)))
-    (f32x4.mul (local.get $p)
-      (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $n)) (v128.const i32x4 127 127 127 127)) (i32.const 23))))
+  (func $exp4 (param $x v128) (result v128) (local $n v128) (local $r v128)
+    ${expInline('$x', '$n', '$r')}
+    (local.get $x))
 
   (func $expf (param $x f32) (result f32)
     (f32x4.extract_lane 0 (call $exp4 (f32x4.splat (local.get $x)))))
@@ -435,8 +493,50 @@ ${microKernel(variant)}
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $lr))))
 
-  ;; transpose: dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols (reads contiguous, pointer steps)
+  ;; transpose: dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols: 4×4 blocks through shuffles
+  ;; (4 vector loads, 8 shuffles, 4 vector stores), then the leftover columns and rows one float at a time
   (func $transpose (param $src i32) (param $lds i32) (param $rows i32) (param $cols i32) (param $dst i32) (param $ldd i32)
+    (local $r i32) (local $c i32) (local $s i32) (local $d i32) (local $step i32) (local $ls i32) (local $r4 i32) (local $c4 i32)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $step (i32.shl (local.get $ldd) (i32.const 2)))
+    (local.set $ls (i32.shl (local.get $lds) (i32.const 2)))
+    (local.set $r4 (i32.and (local.get $rows) (i32.const -4)))
+    (local.set $c4 (i32.and (local.get $cols) (i32.const -4)))
+    (local.set $r (i32.const 0))
+    (block $eb (loop $lb
+      (br_if $eb (i32.ge_u (local.get $r) (local.get $r4)))
+      (local.set $s (i32.add (local.get $src) (i32.shl (i32.mul (local.get $r) (local.get $lds)) (i32.const 2))))
+      (local.set $d (i32.add (local.get $dst) (i32.shl (local.get $r) (i32.const 2))))
+      (local.set $c (i32.const 0))
+      (block $ec4 (loop $lc4
+        (br_if $ec4 (i32.ge_u (local.get $c) (local.get $c4)))
+        (local.set $x0 (v128.load (local.get $s)))
+        (local.set $x1 (v128.load (i32.add (local.get $s) (local.get $ls))))
+        (local.set $x2 (v128.load (i32.add (local.get $s) (i32.shl (local.get $ls) (i32.const 1)))))
+        (local.set $x3 (v128.load (i32.add (local.get $s) (i32.mul (local.get $ls) (i32.const 3)))))
+        (local.set $t0 (i8x16.shuffle ${SH_LO} (local.get $x0) (local.get $x1)))
+        (local.set $t1 (i8x16.shuffle ${SH_LO} (local.get $x2) (local.get $x3)))
+        (local.set $t2 (i8x16.shuffle ${SH_HI} (local.get $x0) (local.get $x1)))
+        (local.set $t3 (i8x16.shuffle ${SH_HI} (local.get $x2) (local.get $x3)))
+        (v128.store (local.get $d) (i8x16.shuffle ${SH_L64} (local.get $t0) (local.get $t1)))
+        (v128.store (i32.add (local.get $d) (local.get $step)) (i8x16.shuffle ${SH_H64} (local.get $t0) (local.get $t1)))
+        (v128.store (i32.add (local.get $d) (i32.shl (local.get $step) (i32.const 1))) (i8x16.shuffle ${SH_L64} (local.get $t2) (local.get $t3)))
+        (v128.store (i32.add (local.get $d) (i32.mul (local.get $step) (i32.const 3))) (i8x16.shuffle ${SH_H64} (local.get $t2) (local.get $t3)))
+        (local.set $s (i32.add (local.get $s) (i32.const 16)))
+        (local.set $d (i32.add (local.get $d) (i32.shl (local.get $step) (i32.const 2))))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $lc4)))
+      (local.set $r (i32.add (local.get $r) (i32.const 4)))
+      (br $lb)))
+    ;; leftover columns c ≥ c4 of the first r4 rows, then every column of rows ≥ r4
+    (if (i32.lt_u (local.get $c4) (local.get $cols))
+      (then (call $transposeScalar (i32.add (local.get $src) (i32.shl (local.get $c4) (i32.const 2))) (local.get $lds) (local.get $r4)
+        (i32.sub (local.get $cols) (local.get $c4)) (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $c4) (local.get $ldd)) (i32.const 2))) (local.get $ldd))))
+    (call $transposeScalar (i32.add (local.get $src) (i32.shl (i32.mul (local.get $r4) (local.get $lds)) (i32.const 2))) (local.get $lds)
+      (i32.sub (local.get $rows) (local.get $r4)) (local.get $cols) (i32.add (local.get $dst) (i32.shl (local.get $r4) (i32.const 2))) (local.get $ldd)))
+
+  ;; transposeScalar: as transpose, one float at a time (reads contiguous, pointer steps)
+  (func $transposeScalar (param $src i32) (param $lds i32) (param $rows i32) (param $cols i32) (param $dst i32) (param $ldd i32)
     (local $r i32) (local $c i32) (local $s i32) (local $d i32) (local $step i32)
     (local.set $step (i32.shl (local.get $ldd) (i32.const 2)))
     (local.set $r (i32.const 0))

@@ -1,0 +1,35 @@
+// Training-step timing of the CPU engine alone: median wall time of `Hrm.trainStep` per
+// configuration and thread count, the process CPU time per step (what a busy machine still lets
+// one compare), the ratio to PyTorch's anchor and the per-kernel breakdown (top rows).
+// Usage: node --import tsx bench/simd-step.ts [configs=tiny,small] [threads=1] [reps=5] [rows=12]
+
+import os from 'node:os';
+import { createSimdBackend } from '../src/accelerated/simd/backend.ts';
+import type { Backend } from '../src/core/backend.ts';
+import { ANCHORS, type AnchorName } from './anchors.ts';
+import { benchSteps } from './steps.ts';
+
+const configs = (process.argv[2] ?? 'tiny,small').split(',') as AnchorName[];
+const threadsList = (process.argv[3] ?? '1').split(',').map(Number);
+const reps = Number(process.argv[4] ?? 5);
+const topRows = Number(process.argv[5] ?? 12);
+
+for (const threads of threadsList) {
+  const be = await createSimdBackend({ threads });
+  for (const name of configs) {
+    const a = ANCHORS[name];
+    const c0 = process.cpuUsage();
+    const r = await benchSteps(be as unknown as Backend<unknown>, a.sizes, { trainGflop: a.stepGflop, evalGflop: 0 }, { warmup: 2, reps, budgetMs: 60_000 }, null);
+    const c = process.cpuUsage(c0);
+    const py = a.pytorch[threads === 1 ? 1 : 2].stepMs;
+    const cpuMsPerStep = ((c.user + c.system) / 1000) / (reps + 2);
+    console.log(
+      `${name} ${threads}t: median ${r.train.medianMs.toFixed(1)} ms (min ${r.train.minMs.toFixed(1)}), ${r.train.gflops.toFixed(1)} GFLOP/s, ` +
+        `cpu/wall ${r.train.cpuPerWall.toFixed(2)}, cpu ≈${cpuMsPerStep.toFixed(0)} ms/step (incl. warm-up); PyTorch ${py} ms → ×${(py / r.train.medianMs).toFixed(2)} (min ×${(py / r.train.minMs).toFixed(2)}); load ${os.loadavg()[0].toFixed(2)}`,
+    );
+    for (const row of r.breakdown.slice(0, topRows)) {
+      console.log(`  ${row.kernel.padEnd(24)} ${row.msPerStep.toFixed(1).padStart(8)} ms ${(100 * row.fraction).toFixed(1).padStart(5)}%  ${row.callsPerStep.toFixed(0)} calls`);
+    }
+  }
+  await be.close();
+}
