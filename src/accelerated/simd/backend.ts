@@ -627,27 +627,15 @@ const makeBackend = (arena: Arena, pool: Pool, variant: SimdVariant, description
       const p = consume(state.param, shape);
       const m = consume(state.m, shape);
       const vv = consume(state.v, shape);
-      const x = F();
       const n = numel(shape);
-      const ip0 = at(state.param);
-      const im0 = at(state.m);
-      const iv0 = at(state.v);
-      const ig = at(grad);
-      const ip = at(p);
-      const im = at(m);
-      const iv = at(vv);
-      for (let i = 0; i < n; i++) {
-        const g = x[ig + i];
-        const theta = f(x[ip0 + i] * wdAlpha);
-        const mOld = x[im0 + i];
-        const vOld = x[iv0 + i];
-        const mi = f(w1 * g + f(mOld - w1 * mOld));
-        const vi = f(w2 * f(g * g) + f(vOld - w2 * vOld));
-        const denom = f(f(Math.sqrt(vi)) / bc2Sqrt);
-        x[ip + i] = theta - f(stepSize * f(Math.atan2(mi, denom)));
-        x[im + i] = mi;
-        x[iv + i] = vi;
-      }
+      // in wasm (f64 lanes rounded to float32 where the formula rounds; atan2 by a series within ≈1e−14)
+      pool.run(
+        'adam',
+        [state.param.offset, state.m.offset, state.v.offset, grad.offset, p.offset, m.offset, vv.offset, n, stepSize, wdAlpha, bc2Sqrt, w1, w2],
+        Math.ceil(n / 4096),
+        0,
+        60 * n,
+      );
       retire(state.param);
       retire(state.m);
       retire(state.v);

@@ -2,7 +2,8 @@
 // packed four contraction steps at a time with a leftover (K mod 4 ≠ 0), several 4×4 transpose
 // blocks with leftover rows and columns (S, hd not multiples of 4), several KC-deep blocks. Each
 // result is compared with the float64 reference: |got − ref| ≤ 3e-5·max|ref| (a wrong index, sign
-// or lane order is off by O(max|ref|)).
+// or lane order is off by O(max|ref|)). AdamATan2 over several blocks with an odd tail against the
+// float32 formula written out with Math.atan2: m and v bit-identical, parameters within 1 ulp.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../core/rng.ts';
@@ -12,6 +13,12 @@ import { createSimdBackend, type SimdBackend } from './backend.ts';
 
 const rng = Rng.fromSeed(7);
 const data = (shape: Shape): Float64Array => Float64Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => Math.fround(rng.uniform() * 2 - 1));
+
+const f = Math.fround;
+const ulp = (x: number): number => {
+  const a = Math.abs(f(x));
+  return a < 2 ** -126 ? 2 ** -149 : 2 ** (Math.floor(Math.log2(a)) - 23);
+};
 
 const close = (got: Float64Array, ref: Float64Array, what: string): void => {
   const max = ref.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
@@ -46,6 +53,32 @@ for (const variant of ['relaxed', 'plain'] as const) {
         for (const t of [tx, tw, tdy, y, g.dx, g.dw]) be.dispose(t);
       });
     }
+
+    it('adamAtan2 over 2·4096 + 3 elements matches the float32 formula (m, v exact; parameters ≤ 1 ulp)', async () => {
+      const n = 2 * 4096 + 3;
+      const p = data([n]);
+      const g = data([n]).map((x, i) => f(i % 7 === 0 ? 0 : i % 11 === 0 ? x * 1e-6 : x));
+      const m = data([n]).map((x, i) => f(i % 7 === 0 ? 0 : i % 5 === 0 ? -x * 1e3 : x * 0.1));
+      const v = data([n]).map((x, i) => f(i % 7 === 0 ? 0 : i % 13 === 0 ? 1e-12 : Math.abs(x) * 0.01));
+      const hyper = { lr: 0.37, weightDecay: 0.1, beta1: 0.9, beta2: 0.95, step: 3 };
+      const out = be.adamAtan2({ param: be.fromArray([n], p), m: be.fromArray([n], m), v: be.fromArray([n], v) }, be.fromArray([n], g), hyper);
+      const [gp, gm, gv] = [(await be.read(out.param)).data, (await be.read(out.m)).data, (await be.read(out.v)).data];
+      const stepSize = f(hyper.lr / (1 - hyper.beta1 ** hyper.step));
+      const wd = f(1 - hyper.lr * hyper.weightDecay);
+      const bc2 = f(Math.sqrt(1 - hyper.beta2 ** hyper.step));
+      const [w1, w2] = [f(1 - hyper.beta1), f(1 - hyper.beta2)];
+      let worstUlps = 0;
+      for (let i = 0; i < n; i++) {
+        const mi = f(w1 * g[i] + f(m[i] - w1 * m[i]));
+        const vi = f(w2 * f(g[i] * g[i]) + f(v[i] - w2 * v[i]));
+        const pi = f(f(p[i] * wd) - f(stepSize * f(Math.atan2(mi, f(f(Math.sqrt(vi)) / bc2)))));
+        expect(gm[i], `m[${i}]`).toBe(mi);
+        expect(gv[i], `v[${i}]`).toBe(vi);
+        worstUlps = Math.max(worstUlps, Math.abs(gp[i] - pi) / ulp(pi));
+      }
+      expect(worstUlps).toBeLessThanOrEqual(1);
+      for (const t of [out.param, out.m, out.v]) be.dispose(t);
+    });
 
     for (const [B, S, H, hd] of [[2, 13, 2, 6], [1, 9, 3, 8], [2, 21, 1, 12]]) {
       it(`attention and attentionBackward at B ${B}, S ${S}, ${H} heads of ${hd}`, async () => {
