@@ -24,22 +24,24 @@ function addBroadcastBody(this: KernelThis<{ R: number }>, x: Float32Array, p: F
   return x[i] + p[i - b * this.constants.R];
 }
 
-/** y[r] = Σ_b x[b·R + r], compensated (Neumaier) so cancellation costs no more than one rounding. */
-function sumBatchBody(this: KernelThis<{ R: number; B: number }>, x: Float32Array): number {
+/**
+ * y[r] = Σ_b x[b·R + r], compensated (2Sum per addition, errors added at the end) so cancellation
+ * costs about one rounding. `one` is 1 at run time: multiplying each partial sum by it keeps shader
+ * compilers that treat float algebra as exact ((a + x) − a → x: Mesa's NIR, NVIDIA's Vulkan driver)
+ * from deleting the error terms.
+ */
+function sumBatchBody(this: KernelThis<{ R: number; B: number }>, x: Float32Array, one: number): number {
   const r = this.thread.x;
   let acc = 0;
-  let comp = 0;
+  let err = 0;
   for (let b = 0; b < this.constants.B; b++) {
     const v = x[b * this.constants.R + r];
-    const t = acc + v;
-    if (Math.abs(acc) >= Math.abs(v)) {
-      comp += (acc - t) + v;
-    } else {
-      comp += (v - t) + acc;
-    }
-    acc = t;
+    const s = (acc + v) * one;
+    const bv = s - acc;
+    err += (acc - (s - bv)) + (v - bv);
+    acc = s;
   }
-  return acc + comp;
+  return acc + err;
 }
 
 /** a + b, same shapes. */
@@ -59,5 +61,5 @@ export const addBroadcast = (dev: Device, x: GpuTensor, p: GpuTensor): GpuTensor
 /** Σ over the leading axis: x[B,...] → [...]. */
 export const sumBatch = (dev: Device, x: GpuTensor): GpuTensor => {
   const shape = shapes.sumBatch(x.shape);
-  return dev.run({ name: 'sumBatch', body: sumBatchBody, constants: { R: numel(shape), B: x.shape[0] }, args: [x], shape });
+  return dev.run({ name: 'sumBatch', body: sumBatchBody, constants: { R: numel(shape), B: x.shape[0] }, args: [x, 1], shape });
 };
