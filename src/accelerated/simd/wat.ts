@@ -36,18 +36,27 @@ const splat4 = (v: string): string => `(v128.const f32x4 ${v} ${v} ${v} ${v})`;
 const EXP_BIAS = 127 - 0x4b400000;
 
 export const expInline = (x: string, n: string, r: string): string => {
-  const poly = ['1.3981999507e-3', '8.3334519073e-3', '4.1665795894e-2', '1.6666665459e-1', '5.0000001201e-1'].reduce(
-    (acc, c) => `(f32x4.add (f32x4.mul ${acc} (local.get ${r})) ${splat4(c)})`,
-    splat4('1.9875691500e-4'),
-  );
+  // p0·r⁵ + … + p5 by Estrin's scheme (pairs, then r²): half the dependent chain of Horner's rule,
+  // which is what bounds this loop (V8's code is latency-bound on the long chain)
+  const [p0, p1, p2, p3, p4, p5] = ['1.9875691500e-4', '1.3981999507e-3', '8.3334519073e-3', '4.1665795894e-2', '1.6666665459e-1', '5.0000001201e-1'];
+  const rr = `(f32x4.mul (local.get ${r}) (local.get ${r}))`;
+  const pair = (hi: string, lo: string): string => `(f32x4.add (f32x4.mul ${splat4(hi)} (local.get ${r})) ${splat4(lo)})`;
+  const poly = `(f32x4.add ${pair(p4, p5)} (f32x4.mul ${rr} (f32x4.add ${pair(p2, p3)} (f32x4.mul ${rr} ${pair(p0, p1)}))))`;
   return `(local.set ${x} (f32x4.pmax (f32x4.pmin (local.get ${x}) ${splat4('88.3')}) ${splat4('-87.3')}))
         (local.set ${n} (f32x4.add (f32x4.mul (local.get ${x}) ${splat4('1.44269504')}) ${splat4('12582912')}))
         (local.set ${r} (f32x4.sub (local.get ${n}) ${splat4('12582912')}))
         (local.set ${r} (f32x4.sub (f32x4.sub (local.get ${x}) (f32x4.mul (local.get ${r}) ${splat4('0.693359375')}))
           (f32x4.mul (local.get ${r}) ${splat4('-2.12194440e-4')})))
-        (local.set ${x} (f32x4.add (f32x4.add (f32x4.mul (f32x4.mul ${poly} (local.get ${r})) (local.get ${r})) (local.get ${r})) ${splat4('1')}))
+        (local.set ${x} (f32x4.add (f32x4.mul ${poly} ${rr}) (f32x4.add (local.get ${r}) ${splat4('1')})))
         (local.set ${x} (f32x4.mul (local.get ${x})
           (i32x4.shl (i32x4.add (local.get ${n}) (v128.const i32x4 ${EXP_BIAS} ${EXP_BIAS} ${EXP_BIAS} ${EXP_BIAS})) (i32.const 23))))`;
+};
+
+/** Two statement lists (one statement per line, as expInline writes them) merged line by line. */
+const interleave = (a: string, b: string): string => {
+  const split = (t: string): string[] => t.split(/\n\s*(?=\(local\.set)/);
+  const [x, y] = [split(a), split(b)];
+  return x.flatMap((line, i) => [line, y[i] ?? '']).concat(y.slice(x.length)).join('\n        ');
 };
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
@@ -529,7 +538,9 @@ ${microKernel(variant)}
   (func $softmaxRows (param $p i32) (param $rows i32) (param $n i32) (param $ld i32) (param $scale f32)
     (local $r i32) (local $row i32) (local $j i32) (local $mx f32) (local $sum f32) (local $n4 i32)
     (local $vs v128) (local $vm v128) (local $e v128) (local $vsum v128) (local $inv f32) (local $en v128) (local $er v128)
+    (local $n8 i32) (local $e2 v128) (local $en2 v128) (local $er2 v128) (local $vsum2 v128)
     (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
+    (local.set $n8 (i32.and (local.get $n) (i32.const -8)))
     (local.set $vs (f32x4.splat (local.get $scale)))
     (local.set $r (i32.const 0))
     (block $er (loop $lr
@@ -553,7 +564,21 @@ ${microKernel(variant)}
         (br $l1)))
       (local.set $vm (f32x4.splat (local.get $mx)))
       (local.set $vsum (v128.const i32x4 0 0 0 0))
+      (local.set $vsum2 (v128.const i32x4 0 0 0 0))
       (local.set $j (i32.const 0))
+      ;; eight at a time: two independent exp chains in flight
+      (block $e8 (loop $l8
+        (br_if $e8 (i32.ge_u (local.get $j) (local.get $n8)))
+        (local.set $e (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2)))) (local.get $vm)) (local.get $vs)))
+        (local.set $e2 (f32x4.mul (f32x4.sub (v128.load offset=16 (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2)))) (local.get $vm)) (local.get $vs)))
+        ${interleave(expInline('$e', '$en', '$er'), expInline('$e2', '$en2', '$er2'))}
+        (v128.store (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))) (local.get $e))
+        (v128.store offset=16 (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))) (local.get $e2))
+        (local.set $vsum (f32x4.add (local.get $vsum) (local.get $e)))
+        (local.set $vsum2 (f32x4.add (local.get $vsum2) (local.get $e2)))
+        (local.set $j (i32.add (local.get $j) (i32.const 8)))
+        (br $l8)))
+      (local.set $vsum (f32x4.add (local.get $vsum) (local.get $vsum2)))
       (block $e2 (loop $l2
         (br_if $e2 (i32.ge_u (local.get $j) (local.get $n4)))
         (local.set $e (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2)))) (local.get $vm)) (local.get $vs)))
@@ -883,14 +908,32 @@ const rowKernels = (): string => `
   ;; swiglu: y[r,j] = g·σ(g)·u with g = gu[r, j], u = gu[r, I + j]; rows [lo, hi)
   (func (export "swiglu") (param $gu i32) (param $y i32) (param $I i32) (param $scr i32) (param $lo i32) (param $hi i32)
     (local $r i32) (local $j i32) (local $pg i32) (local $py i32) (local $g v128) (local $e v128) (local $I4 i32) (local $o i32)
-    (local $n v128) (local $q v128) (local $gs f32)
+    (local $n v128) (local $q v128) (local $gs f32) (local $I8 i32) (local $g2 v128) (local $e2 v128) (local $n2 v128) (local $q2 v128)
     (local.set $I4 (i32.and (local.get $I) (i32.const -4)))
+    (local.set $I8 (i32.and (local.get $I) (i32.const -8)))
     (local.set $r (local.get $lo))
     (block $er (loop $lr
       (br_if $er (i32.ge_u (local.get $r) (local.get $hi)))
       (local.set $pg (i32.add (local.get $gu) (i32.shl (i32.mul (local.get $r) (local.get $I)) (i32.const 3))))
       (local.set $py (i32.add (local.get $y) (i32.shl (i32.mul (local.get $r) (local.get $I)) (i32.const 2))))
       (local.set $j (i32.const 0))
+      ;; eight at a time: two independent exp chains in flight
+      (block $e8 (loop $l8
+        (br_if $e8 (i32.ge_u (local.get $j) (local.get $I8)))
+        (local.set $o (i32.shl (local.get $j) (i32.const 2)))
+        (local.set $g (v128.load (i32.add (local.get $pg) (local.get $o))))
+        (local.set $g2 (v128.load offset=16 (i32.add (local.get $pg) (local.get $o))))
+        (local.set $e (f32x4.neg (local.get $g)))
+        (local.set $e2 (f32x4.neg (local.get $g2)))
+        ${interleave(expInline('$e', '$n', '$q'), expInline('$e2', '$n2', '$q2'))}
+        (v128.store (i32.add (local.get $py) (local.get $o))
+          (f32x4.div (f32x4.mul (local.get $g) (v128.load (i32.add (local.get $pg) (i32.add (local.get $o) (i32.shl (local.get $I) (i32.const 2))))))
+            (f32x4.add (v128.const f32x4 1 1 1 1) (local.get $e))))
+        (v128.store offset=16 (i32.add (local.get $py) (local.get $o))
+          (f32x4.div (f32x4.mul (local.get $g2) (v128.load offset=16 (i32.add (local.get $pg) (i32.add (local.get $o) (i32.shl (local.get $I) (i32.const 2))))))
+            (f32x4.add (v128.const f32x4 1 1 1 1) (local.get $e2))))
+        (local.set $j (i32.add (local.get $j) (i32.const 8)))
+        (br $l8)))
       (block $e1 (loop $l1
         (br_if $e1 (i32.ge_u (local.get $j) (local.get $I4)))
         (local.set $o (i32.shl (local.get $j) (i32.const 2)))
