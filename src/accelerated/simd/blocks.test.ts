@@ -2,7 +2,7 @@
 // packed four contraction steps at a time with a leftover (K mod 4 ≠ 0), several 4×4 transpose
 // blocks with leftover rows and columns (S, hd not multiples of 4), several KC-deep blocks. Each
 // result is compared with the float64 reference: |got − ref| ≤ 3e-5·max|ref| (a wrong index, sign
-// or lane order is off by O(max|ref|)). AdamATan2 over several blocks with an odd tail against the
+// or lane order is off by O(max|ref|)); SwiGLU rows wider than 8 (two exp chains per trip). AdamATan2 over several blocks with an odd tail against the
 // float32 formula written out with Math.atan2: m and v bit-identical, parameters within 1 ulp.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,18 @@ for (const variant of ['relaxed', 'plain'] as const) {
       }
       expect(worstUlps).toBeLessThanOrEqual(1);
       for (const t of [out.param, out.m, out.v]) be.dispose(t);
+    });
+
+    it('swiglu and swigluBackward at N 5, I 21 (two 8-wide trips, a 4-wide one and a lone element per row)', async () => {
+      const [N, I] = [5, 21];
+      const gu = data([N, 2 * I]).map((x) => f(4 * x));
+      const dy = data([N, I]);
+      const [tg, td] = [be.fromArray([N, 2 * I], gu), be.fromArray([N, I], dy)];
+      const y = be.swiglu(tg);
+      close((await be.read(y)).data, R.swiglu(wrap64([N, 2 * I], gu)).data, 'swiglu');
+      const d = be.swigluBackward(td, tg);
+      close((await be.read(d)).data, R.swigluBackward(wrap64([N, I], dy), wrap64([N, 2 * I], gu)).data, 'swigluBackward');
+      for (const t of [tg, td, y, d]) be.dispose(t);
     });
 
     for (const [B, S, H, hd] of [[2, 13, 2, 6], [1, 9, 3, 8], [2, 21, 1, 12]]) {
