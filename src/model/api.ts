@@ -71,6 +71,18 @@ export interface Carry {
   readonly currentData: Batch;
 }
 
+/**
+ * Host copies of a carry (for checkpoints and exact resume): z_H, z_L [B,S,D], the per-row step
+ * counters and halted flags [B], and the data the rows are working on (as `Carry.currentData`).
+ */
+export interface CarrySnapshot {
+  readonly zH: Tensor<Float64Array>; // [B, S, D]
+  readonly zL: Tensor<Float64Array>; // [B, S, D]
+  readonly steps: Int32Array; // [B]
+  readonly halted: Uint8Array; // [B]
+  readonly currentData: Batch;
+}
+
 /** Learning rates of one optimizer step (from the schedule). */
 export interface StepRates {
   readonly lr: number; // AdamATan2
@@ -120,6 +132,14 @@ export interface Hrm {
     batch: Batch,
     options?: { haltMaxSteps?: number; weights?: 'live' | 'ema'; observe?: StepObserver },
   ): Promise<{ carry: Carry; result: ActStepResult }>;
+  /** Host copies of a live carry of this model; does not consume it. */
+  exportCarry(carry: Carry): Promise<CarrySnapshot>;
+  /**
+   * A live carry of this model holding a snapshot's contents. Every field is checked against the
+   * model's sizes (z_H, z_L [B,S,D], steps, halted [B], currentData [B,T] with tokens and ids in
+   * range); an error names the field and what was expected.
+   */
+  importCarry(snapshot: CarrySnapshot): Carry;
   /** Releases a carry's device memory without stepping. */
   disposeCarry(carry: Carry): void;
   /** Host copies of the full training state (for checkpoints). */

@@ -10,7 +10,7 @@ import { Rng } from '../core/rng.ts';
 import type { Tensor } from '../core/tensor.ts';
 import { numel, sameShape, shapeToString, tensor64 } from '../core/tensor.ts';
 import { ropeTables } from '../reference/rope.ts';
-import type { ActStepResult, Batch, Carry, Hrm, StepObserver, StepRates, TrainingState } from './api.ts';
+import type { ActStepResult, Batch, Carry, CarrySnapshot, Hrm, StepObserver, StepRates, TrainingState } from './api.ts';
 import type { HrmConfig } from './config.ts';
 import { deriveSizes } from './config.ts';
 import type { Grads, ModelContext } from './context.ts';
@@ -169,30 +169,94 @@ class HrmModel<T> implements Hrm {
   }
 
   private checkBatch(batch: Batch, carry: Carry, where: string): void {
+    if (batch.batchSize !== carry.batchSize) throw new BatchError(`${where}: batch.batchSize ${batch.batchSize} does not match the carry's ${carry.batchSize}`);
+    this.checkData(batch, carry.batchSize, `${where}: batch`);
+  }
+
+  /** Checks rows of data [B,T] against the model: sizes, tokens in the vocabulary, ids in range. */
+  private checkData(data: Batch, B: number, field: string): void {
     const a = this.config.arch;
-    const B = carry.batchSize;
     const T = a.seq_len;
-    if (batch.batchSize !== B) throw new BatchError(`${where}: batch.batchSize ${batch.batchSize} does not match the carry's ${B}`);
-    if (batch.seqLen !== T) throw new BatchError(`${where}: batch.seqLen ${batch.seqLen}, expected seq_len ${T}`);
-    if (batch.inputs.length !== B * T) throw new BatchError(`${where}: batch.inputs has ${batch.inputs.length} values, expected ${B}·${T}`);
-    if (batch.labels.length !== B * T) throw new BatchError(`${where}: batch.labels has ${batch.labels.length} values, expected ${B}·${T}`);
-    if (batch.puzzleIdentifiers.length !== B) {
-      throw new BatchError(`${where}: batch.puzzleIdentifiers has ${batch.puzzleIdentifiers.length} values, expected ${B}`);
+    if (data.batchSize !== B) throw new BatchError(`${field}.batchSize ${data.batchSize}, expected ${B}`);
+    if (data.seqLen !== T) throw new BatchError(`${field}.seqLen ${data.seqLen}, expected seq_len ${T}`);
+    if (data.inputs.length !== B * T) throw new BatchError(`${field}.inputs has ${data.inputs.length} values, expected ${B}·${T}`);
+    if (data.labels.length !== B * T) throw new BatchError(`${field}.labels has ${data.labels.length} values, expected ${B}·${T}`);
+    if (data.puzzleIdentifiers.length !== B) {
+      throw new BatchError(`${field}.puzzleIdentifiers has ${data.puzzleIdentifiers.length} values, expected ${B}`);
     }
     for (let i = 0; i < B * T; i++) {
-      const x = batch.inputs[i];
-      if (x < 0 || x >= a.vocab_size) throw new BatchError(`${where}: batch.inputs[${i}] = ${x}, expected a token in [0, ${a.vocab_size})`);
-      const y = batch.labels[i];
+      const x = data.inputs[i];
+      if (x < 0 || x >= a.vocab_size) throw new BatchError(`${field}.inputs[${i}] = ${x}, expected a token in [0, ${a.vocab_size})`);
+      const y = data.labels[i];
       if (y !== IGNORE_LABEL_ID && (y < 0 || y >= a.vocab_size)) {
-        throw new BatchError(`${where}: batch.labels[${i}] = ${y}, expected a token in [0, ${a.vocab_size}) or ${IGNORE_LABEL_ID}`);
+        throw new BatchError(`${field}.labels[${i}] = ${y}, expected a token in [0, ${a.vocab_size}) or ${IGNORE_LABEL_ID}`);
       }
     }
     for (let b = 0; b < B; b++) {
-      const id = batch.puzzleIdentifiers[b];
+      const id = data.puzzleIdentifiers[b];
       if (id < 0 || id >= a.num_puzzle_identifiers) {
-        throw new BatchError(`${where}: batch.puzzleIdentifiers[${b}] = ${id}, expected an id in [0, ${a.num_puzzle_identifiers})`);
+        throw new BatchError(`${field}.puzzleIdentifiers[${b}] = ${id}, expected an id in [0, ${a.num_puzzle_identifiers})`);
       }
     }
+  }
+
+  async exportCarry(carry: Carry): Promise<CarrySnapshot> {
+    this.alive();
+    const c = carry as ModelCarry<T>;
+    if (c.owner !== this) throw new Error('exportCarry: the carry belongs to another model');
+    if (!this.live.has(c)) throw new Error('exportCarry: the carry was already consumed (each step returns the next one)');
+    const [zH, zL] = await Promise.all([this.b.read(c.zH), this.b.read(c.zL)]);
+    const d = c.currentData;
+    return {
+      zH: tensor64(zH.shape, zH.data),
+      zL: tensor64(zL.shape, zL.data),
+      steps: Int32Array.from(c.steps),
+      halted: Uint8Array.from(c.halted),
+      currentData: {
+        inputs: Int32Array.from(d.inputs),
+        labels: Int32Array.from(d.labels),
+        puzzleIdentifiers: Int32Array.from(d.puzzleIdentifiers),
+        batchSize: d.batchSize,
+        seqLen: d.seqLen,
+      },
+    };
+  }
+
+  importCarry(s: CarrySnapshot): Carry {
+    this.alive();
+    const a = this.config.arch;
+    const B = s.steps.length;
+    if (B < 1) throw new BatchError('importCarry: snapshot.steps is empty, expected [B] with B ≥ 1');
+    const want = [B, this.sizes.totalSeqLen, a.hidden_size];
+    for (const [field, z] of [['zH', s.zH], ['zL', s.zL]] as const) {
+      if (!sameShape(z.shape, want) || z.data.length !== numel(want)) {
+        throw new BatchError(`importCarry: snapshot.${field} has shape ${shapeToString(z.shape)} (${z.data.length} values), expected ${shapeToString(want)}`);
+      }
+    }
+    if (s.halted.length !== B) throw new BatchError(`importCarry: snapshot.halted has ${s.halted.length} values, expected [${B}] (as snapshot.steps)`);
+    for (let r = 0; r < B; r++) {
+      if (s.halted[r] > 1) throw new BatchError(`importCarry: snapshot.halted[${r}] = ${s.halted[r]}, expected 0 or 1`);
+      if (s.steps[r] < 0) throw new BatchError(`importCarry: snapshot.steps[${r}] = ${s.steps[r]}, expected ≥ 0`);
+    }
+    this.checkData(s.currentData, B, 'importCarry: snapshot.currentData');
+    const d = s.currentData;
+    const carry: ModelCarry<T> = {
+      batchSize: B,
+      steps: Int32Array.from(s.steps),
+      halted: Uint8Array.from(s.halted),
+      currentData: {
+        inputs: Int32Array.from(d.inputs),
+        labels: Int32Array.from(d.labels),
+        puzzleIdentifiers: Int32Array.from(d.puzzleIdentifiers),
+        batchSize: B,
+        seqLen: d.seqLen,
+      },
+      zH: this.b.fromArray(want, s.zH.data),
+      zL: this.b.fromArray(want, s.zL.data),
+      owner: this,
+    };
+    this.live.add(carry);
+    return carry;
   }
 
   /** Reset of halted rows (spec §3.2 step 1): new states, steps before the increment, the data processed. */

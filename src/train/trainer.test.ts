@@ -43,6 +43,8 @@ const fakeHrm = (losses: (step: number) => number): Hrm & { steps: number[] } =>
     disposeCarry: () => {},
     saveState: async () => { throw new Error('unused'); },
     loadState: () => {},
+    exportCarry: async () => { throw new Error('unused'); },
+    importCarry: () => { throw new Error('unused'); },
     dispose: async () => {},
   };
 };
