@@ -2,7 +2,7 @@
 // packed four contraction steps at a time with a leftover (K mod 4 ≠ 0), several 4×4 transpose
 // blocks with leftover rows and columns (S, hd not multiples of 4), several KC-deep blocks. Each
 // result is compared with the float64 reference: |got − ref| ≤ 3e-5·max|ref| (a wrong index, sign
-// or lane order is off by O(max|ref|)); SwiGLU rows wider than 8 (two exp chains per trip). AdamATan2 over several blocks with an odd tail against the
+// or lane order is off by O(max|ref|)); SwiGLU rows wider than 8 (two exp chains per trip), RoPE's unrotated channels. AdamATan2 over several blocks with an odd tail against the
 // float32 formula written out with Math.atan2: m and v bit-identical, parameters within 1 ulp.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,6 +90,23 @@ for (const variant of ['relaxed', 'plain'] as const) {
       const d = be.swigluBackward(td, tg);
       close((await be.read(d)).data, R.swigluBackward(wrap64([N, I], dy), wrap64([N, 2 * I], gu)).data, 'swigluBackward');
       for (const t of [tg, td, y, d]) be.dispose(t);
+    });
+
+    it('rope and ropeBackward with 6 and 12 unrotated channels (four-wide copies and a leftover)', async () => {
+      for (const [heads, rotated] of [[5, 4], [5, 3]]) {
+        const [B, S, hd] = [2, 5, 6];
+        const shape = [B, S, heads * hd];
+        const x = data(shape);
+        const angle = data([S, hd]);
+        const [cos, sin] = [angle.map((a) => f(Math.cos(3 * a))), angle.map((a) => f(Math.sin(3 * a)))];
+        const [tx, tc, ts] = [be.fromArray(shape, x), be.fromArray([S, hd], cos), be.fromArray([S, hd], sin)];
+        const [rc, rs] = [wrap64([S, hd], cos), wrap64([S, hd], sin)];
+        const y = be.rope(tx, tc, ts, hd, rotated);
+        close((await be.read(y)).data, R.rope(wrap64(shape, x), rc, rs, hd, rotated).data, 'rope');
+        const d = be.ropeBackward(tx, tc, ts, hd, rotated);
+        close((await be.read(d)).data, R.ropeBackward(wrap64(shape, x), rc, rs, hd, rotated).data, 'ropeBackward');
+        for (const t of [tx, tc, ts, y, d]) be.dispose(t);
+      }
     });
 
     for (const [B, S, H, hd] of [[2, 13, 2, 6], [1, 9, 3, 8], [2, 21, 1, 12]]) {

@@ -1091,7 +1091,7 @@ const elementwiseKernels = `
   ;; rope: rows r = b·S + s in [lo, hi) of x[B,S,W]: rotated heads j < nh get, for i < h = hd/2,
   ;; dir 1: y[i] = x[i]·cos[i] − x[i+h]·sin[i], y[i+h] = x[i+h]·cos[i+h] + x[i]·sin[i+h];
   ;; dir 0 (the transpose): y[i] = x[i]·cos[i] + x[i+h]·sin[i+h], y[i+h] = x[i+h]·cos[i+h] − x[i]·sin[i];
-  ;; the other channels are copied. cos, sin [S, hd].
+  ;; the other channels are copied (four at a time, then one by one). cos, sin [S, hd].
   (func (export "rope") (param $x i32) (param $cos i32) (param $sin i32) (param $y i32) (param $S i32) (param $W i32)
       (param $hd i32) (param $nh i32) (param $dir i32) (param $scr i32) (param $lo i32) (param $hi i32)
     (local $r i32) (local $j i32) (local $i i32) (local $h i32) (local $h4 i32) (local $row i32) (local $o i32)
@@ -1104,6 +1104,12 @@ const elementwiseKernels = `
       (br_if $er (i32.ge_u (local.get $r) (local.get $hi)))
       (local.set $row (i32.shl (i32.mul (local.get $r) (local.get $W)) (i32.const 2)))
       (local.set $i (i32.mul (local.get $nh) (local.get $hd)))
+      (block $ev (loop $lv
+        (br_if $ev (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $W)))
+        (v128.store (i32.add (local.get $y) (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2))))
+          (v128.load (i32.add (local.get $x) (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $lv)))
       (block $ec (loop $lc
         (br_if $ec (i32.ge_u (local.get $i) (local.get $W)))
         (f32.store (i32.add (local.get $y) (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2))))
