@@ -265,22 +265,28 @@ export const checkModel = async (target: Backend<unknown>, p: ModelCase): Promis
 const FORWARD_KEYS = ['logits', 'q_halt_logits', 'q_continue_logits', 'next_q_halt_logits', 'next_q_continue_logits', 'target_q_continue', 'ce', 'carry.z_H', 'carry.z_L'];
 
 /** A `model` row of `hrm verify`: a KernelReport whose kernel is 'model'; worst is in rel-L2 norms (see compareRelL2). */
-export type ModelReport = Omit<KernelReport, 'kernel'> & { readonly kernel: 'model' };
+export type ModelReport = Omit<KernelReport, 'kernel'> & {
+  readonly kernel: 'model';
+  /** passing configs whose trajectories legitimately parted (halting tie or near-zero sign flip) before all steps and the final parameters were compared */
+  readonly diverged: number;
+};
 
 /** fast-check run of checkModel on `target` (runs drawn configs, or the one replayed `path`), reporting the worst quantity seen and, on failure, the replay seed and path. */
 export const verifyModel = async (target: Backend<unknown>, options: { readonly runs: number; readonly seed: number; readonly path?: string }): Promise<ModelReport> => {
   let worst: Worst | undefined;
   let lastFailure: string | undefined;
+  let diverged = 0;
   const details = await fc.check(
     fc.asyncProperty(arbModelCase, async (p) => {
       const r = await checkModel(target, p);
       if (r.worst !== undefined && (worst === undefined || r.worst.ratio > worst.ratio)) worst = r.worst;
       if (!r.ok) lastFailure = r.failure;
+      else if (r.diverged && lastFailure === undefined) diverged++;
       return r.ok;
     }),
     { numRuns: options.runs, seed: options.seed, ...(options.path !== undefined ? { path: options.path } : {}) },
   );
-  if (!details.failed) return { kernel: 'model', runs: details.numRuns, pass: true, worst, seed: details.seed };
+  if (!details.failed) return { kernel: 'model', runs: details.numRuns, pass: true, worst, seed: details.seed, diverged };
   const thrown = details.errorInstance instanceof Error ? details.errorInstance.message : undefined;
   return {
     kernel: 'model',
@@ -290,5 +296,6 @@ export const verifyModel = async (target: Backend<unknown>, options: { readonly 
     seed: details.seed,
     path: details.counterexamplePath ?? undefined,
     failure: lastFailure ?? thrown ?? 'property failed',
+    diverged,
   };
 };

@@ -114,8 +114,8 @@ export const verifyTargets = async (
         const w = r.worst;
         const noWorst = kernel === 'model' ? '-' : fmt(toleranceFor(kernel, backend.dtype).atol);
         const result = r.pass
-          ? kernel === 'model' && w !== undefined
-            ? `pass (worst: ${w.output})`
+          ? kernel === 'model'
+            ? `pass${w !== undefined ? ` (worst: ${w.output})` : ''}${'diverged' in r && r.diverged > 0 ? `; ${r.diverged} of ${r.runs} compared only up to a halting tie or a near-zero gradient sign flip` : ''}`
             : 'pass'
           : `FAIL ${r.failure}\n${''.padEnd(20)}replay: hrm verify --backend ${target.id} --kernels ${kernel} --seed ${r.seed}${r.path ? ` --path ${r.path}` : ''}`;
         print(
@@ -133,7 +133,7 @@ export const verifyTargets = async (
     !ran
       ? `no selected target can run here (${unavailable.map((u) => `${u.target}: ${u.reason}`).join('; ') || 'none matched'})`
       : failed.length === 0
-        ? `all ${reports.length} checks passed${unavailable.length ? ` (${unavailable.length} target(s) unavailable, listed above)` : ''}`
+        ? `all ${reports.length} check${reports.length === 1 ? '' : 's'} passed${unavailable.length ? ` (${unavailable.length} target(s) unavailable, listed above)` : ''}`
         : `${failed.length} of ${reports.length} checks FAILED: ${failed.map((r) => `${r.target} ${r.kernel}`).join(', ')}`,
   );
   return { reports, unavailable, exitCode: !ran ? 2 : failed.length > 0 ? 1 : 0 };
