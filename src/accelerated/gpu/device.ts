@@ -11,9 +11,14 @@ import type {
 import { BUFFER_USAGE, EXPECTED_KERNEL_CLASS, MAP_MODE_READ } from './gpujs.ts';
 
 /** Values of one tensor: a host array (cpu/webasm), or a device buffer that may still be pending (webgpu). */
-type Storage =
-  | { readonly kind: 'host'; readonly data: Float32Array; refs: number }
-  | { readonly kind: 'device'; readonly buffer: Promise<WebGpuBufferResult | null>; refs: number };
+type Storage = (
+  | { readonly kind: 'host'; readonly data: Float32Array }
+  | { readonly kind: 'device'; readonly buffer: Promise<WebGpuBufferResult | null> }
+) & {
+  refs: number;
+  /** tensors computed once from these values (e.g. a transposed weight), released with them */
+  derived?: Map<string, GpuTensor>;
+};
 
 /** The gpu backend's tensor handle: a shape over shared, reference-counted storage. */
 export interface GpuTensor {
@@ -29,6 +34,11 @@ export interface Launch {
   readonly constants?: Readonly<Record<string, number>>;
   readonly args: readonly (GpuTensor | Float32Array | number)[];
   readonly shape: Shape;
+  /**
+   * webgpu only: each thread returns this many consecutive output cells (`return [a, b, c, d]`),
+   * so the body runs numel(shape)/components times; numel(shape) must be a multiple of it.
+   */
+  readonly components?: 2 | 3 | 4;
 }
 
 /** How many webgpu calls may be queued before the chain waits for the device to catch up. */
@@ -87,10 +97,27 @@ export class Device {
     const s = t.storage;
     if (--s.refs > 0) return;
     this.live--;
+    if (s.derived !== undefined) for (const d of s.derived.values()) this.release(d);
     if (s.kind === 'device') {
       const buffer = s.buffer;
       this.tail = this.tail.then(() => buffer).then((b) => b?.delete(), () => undefined);
     }
+  }
+
+  /**
+   * A tensor computed once from t's values and kept while they live (released with the storage):
+   * `make` runs on the first request for `key`; later requests get the same tensor. Callers must
+   * not release it.
+   */
+  derive(t: GpuTensor, key: string, make: () => GpuTensor): GpuTensor {
+    const s = t.storage;
+    const map = s.derived ?? (s.derived = new Map());
+    let d = map.get(key);
+    if (d === undefined) {
+      d = make();
+      map.set(key, d);
+    }
+    return d;
   }
 
   /** Downloads float32 values. On webgpu this waits for the queued work that produces them. */
@@ -161,6 +188,10 @@ export class Device {
       if (typeof a === 'object' && !(a instanceof Float32Array)) this.check(a, launch.name, `#${i}`);
     });
     const n = numel(launch.shape);
+    const comps = launch.components ?? 1;
+    if (comps > 1 && (this.webgpu === null || n % comps !== 0)) {
+      throw new Error(`gpu backend: kernel '${launch.name}' returns ${comps} cells per thread, which needs webgpu and a multiple of ${comps} cells (got ${n} on ${this.mode})`);
+    }
     this.launches++;
     if (n === 0) {
       const empty: Storage = this.webgpu === null
@@ -195,11 +226,11 @@ export class Device {
         this.sinceSync = 0;
         await (this.webgpu as GpuDeviceLike).queue.onSubmittedWorkDone();
       }
-      const k = this.kernelFor(launch, n);
+      const k = this.kernelFor(launch, n / comps);
       for (const c of constantNames(launch)) args.push((launch.constants as Record<string, number>)[c]);
       const out = await (k(...args) as Promise<WebGpuBufferResult>);
       this.verify(k, launch.name);
-      return out;
+      return comps > 1 ? flatResult(out, n) : out;
     });
     buffer.catch(() => undefined); // failures surface at `read`; the chain itself continues
     this.tail = buffer.then(() => undefined, () => undefined);
@@ -225,6 +256,20 @@ export class Device {
     await this.gpu.destroy();
   }
 }
+
+/**
+ * A vector-returning kernel's result (componentCount c over n/c cells) seen as n scalar cells: the
+ * buffer is already laid out that way (cell i's components at i·c … i·c + c − 1). gpu.js accepts
+ * only componentCount 1 as a kernel argument, so later kernels get this view; the original handle
+ * is released (the buffer's reference count moves to the view).
+ */
+const flatResult = (out: WebGpuBufferResult, n: number): WebGpuBufferResult => {
+  const Result = out.constructor as new (settings: object) => WebGpuBufferResult;
+  const o = out as unknown as { context: unknown; kernel: unknown };
+  const flat = new Result({ buffer: out.buffer, output: [n], componentCount: 1, context: o.context, kernel: o.kernel });
+  out.delete();
+  return flat;
+};
 
 const constantNames = (launch: Launch): string[] => Object.keys(launch.constants ?? {}).sort();
 

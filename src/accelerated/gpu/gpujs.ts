@@ -69,9 +69,9 @@ export interface KernelThis<C> {
   readonly constants: C;
 }
 
-/** A kernel body: one float32 per output cell; arguments are flat arrays or scalars. */
+/** A kernel body: one float32 per output cell (webgpu: or 2–4 neighbouring cells as an array); arguments are flat arrays or scalars. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type KernelBody = (this: KernelThis<any>, ...args: any[]) => number;
+export type KernelBody = (this: KernelThis<any>, ...args: any[]) => number | number[];
 
 /** An argument as gpu.js receives it. */
 export type KernelArg = Float32Array | WebGpuBufferResult | number;
