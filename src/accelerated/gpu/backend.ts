@@ -59,7 +59,7 @@ export const createGpuBackend = async (options: GpuBackendOptions = {}): Promise
     device: dev,
 
     fromArray: (shape: Shape, data: ArrayLike<number>) => dev.upload(shape, data),
-    zeros: (shape: Shape) => dev.upload(shape, new Float32Array(numel(shape))),
+    zeros: (shape: Shape) => dev.zeros(shape),
     shape: (t) => t.shape,
     read: async (t) => {
       const data = await dev.download(t);

@@ -85,9 +85,16 @@ export class Device {
     if (data.length !== n) {
       throw new Error(`fromArray: data has ${data.length} elements, shape ${shapeToString(shape)} needs ${n}`);
     }
-    const host = Float32Array.from(data as ArrayLike<number>);
+    // a typed array converts in one native pass; Float32Array.from walks an iterator
+    const host = ArrayBuffer.isView(data) ? new Float32Array(data as unknown as ArrayLike<number>) : Float32Array.from(data);
     if (this.webgpu === null || n === 0) return this.wrap(shape, { kind: 'host', data: host, refs: 1 });
     return this.run({ name: 'upload', body: copyBody, args: [host], shape });
+  }
+
+  /** A tensor of zeros. On webgpu one kernel writes them on the device (nothing crosses the bus). */
+  zeros(shape: Shape): GpuTensor {
+    if (this.webgpu === null) return this.upload(shape, new Float32Array(numel(shape)));
+    return this.run({ name: 'zeros', body: zerosBody, args: [], shape });
   }
 
   /** Releases one handle; the storage goes when its last handle goes. */
@@ -291,6 +298,11 @@ const dynamicSource = (body: KernelBody, names: readonly string[]): string => {
   });
   return header + rest;
 };
+
+/** y[i] = 0: the zeros kernel (webgpu). */
+function zerosBody(this: { thread: { x: number } }): number {
+  return 0;
+}
 
 /** y[i] = a[i]: the upload kernel (host array → device buffer). */
 function copyBody(this: { thread: { x: number } }, a: Float32Array): number {
