@@ -1,6 +1,6 @@
 // AdamATan2 as released, on gpu.js (float32): θ ← θ(1 − lr·wd); m ← lerp(m, g, 1−β1);
-// v ← lerp(v, g², 1−β2); θ ← θ − (lr/bc1)·atan2(m, √v/√bc2). Three launches (m and v through one
-// compiled lerp kernel, then θ from the new m and v); the step's scalars are computed once on the host. Math.fround marks the float32
+// v ← lerp(v, g², 1−β2); θ ← θ − (lr/bc1)·atan2(m, √v/√bc2). Three launches (m and v by the lerp body,
+// then θ from the new m and v); the step's scalars are computed once on the host. Math.fround marks the float32
 // rounding points of the released kernel (a no-op on float32 devices; it matters in gpu.js's cpu
 // mode, which computes in float64). CONSUMES param, m and v.
 
@@ -131,32 +131,96 @@ function paramBody(this: KernelThis<object>, p: Float32Array, m: Float32Array, v
 }
 
 /**
- * The same update with atan evaluated in the kernel (Cephes-style range reduction and polynomial,
- * ≤ 2.2e-7 relative error measured over 2·10⁵ random operands): WebGPU's built-in atan2 carries
- * ~2e-5 relative error on some adapters (Mesa lavapipe), far from the float32 kernel it mirrors.
- * The denominator √v'/bc2Sqrt is ≥ 0, so atan2(m, den) = sign(m)·atan(|m|/den).
+ * The same update with atan2 evaluated in the kernel to within ≈0.5 ulp before the float32 rounding
+ * (WebGPU's built-in atan2 carries ~2e-5 relative error on some adapters, e.g. Mesa lavapipe; a
+ * plain float32 polynomial is off by up to 4 ulp). The denominator √v'/bc2Sqrt is ≥ 0, so
+ * atan2(m, den) = sign(m)·atan(x/den), x = |m|. The argument is reduced to |t| ≤ tan(π/8) as
+ * t = x/den, (x − den)/(x + den) (+π/4) or −den/x (+π/2); t is carried as th + tl (the quotient
+ * and its residual, exact through Veltkamp/Dekker products; the mid range's numerator and
+ * denominator through 2Sum), atan(t) = th + th·z·S(z) + tl/(1 + z), z = th², S the alternating
+ * series Σ (−1)ᵏ zᵏ⁻¹/(2k+1) to k = 11 (truncation < 3e-11 relative), and base + th is summed by
+ * 2Sum with π/4, π/2 split into float32 hi + lo, so the result is rounded once. Operands are scaled
+ * by 2^±80 (exact; the quotient is unchanged) when the larger is outside [2⁻⁶⁰, 2⁶⁰], so the error
+ * terms neither overflow nor underflow. `one` (1 at run time) shields the error terms from shader
+ * compilers' float rewrites (see lerpBody). k: wdAlpha, stepSize, bc2Sqrt, one, π/4 hi, lo,
+ * π/2 hi, lo, 2⁶⁰, 2⁻⁶⁰, 2⁻⁸⁰, 2⁸⁰.
  */
-function paramPolyBody(this: KernelThis<object>, p: Float32Array, m: Float32Array, v: Float32Array, wdAlpha: number, stepSize: number, bc2Sqrt: number): number {
+function paramPolyBody(this: KernelThis<object>, p: Float32Array, m: Float32Array, v: Float32Array, k: Float32Array): number {
   const i = this.thread.x;
+  const wdAlpha = k[0];
+  const stepSize = k[1];
+  const bc2Sqrt = k[2];
+  const one = k[3];
   const theta = Math.fround(p[i] * wdAlpha);
   const mi = m[i];
   const root = Math.fround(Math.sqrt(v[i]));
-  const den = Math.fround(root / bc2Sqrt);
+  const den0 = Math.fround(root / bc2Sqrt);
   let a = 0;
   if (Math.abs(mi) > 0) {
-    if (den > 0) {
-      const z = Math.abs(mi) / den;
-      let base = 0;
-      let t = z;
-      if (z > 2.414213562373095) {
-        base = 1.5707963267948966;
-        t = -1 / z;
-      } else if (z > 0.41421356237309503) {
-        base = 0.7853981633974483;
-        t = (z - 1) / (z + 1);
+    if (den0 > 0) {
+      let x = Math.abs(mi);
+      let den = den0;
+      const big = Math.max(x, den);
+      if (big > k[8]) {
+        x = x * k[10];
+        den = den * k[10];
+      } else if (big < k[9]) {
+        x = x * k[11];
+        den = den * k[11];
       }
-      const zz = t * t;
-      a = base + ((((0.0805374449538 * zz - 0.138776856032) * zz + 0.199777106478) * zz - 0.333329491539) * zz) * t + t;
+      let nh = x;
+      let nl = 0;
+      let dh = den;
+      let dl = 0;
+      let bh = 0;
+      let bl = 0;
+      if (x > 2.414213562373095 * den) {
+        nh = -den;
+        dh = x;
+        bh = k[6];
+        bl = k[7];
+      } else if (x > 0.41421356237309503 * den) {
+        const s1 = (x - den) * one;
+        const z1 = (s1 - x) * one;
+        nl = ((x - (s1 - z1)) + (0 - den - z1)) * one;
+        nh = s1;
+        const s2 = (x + den) * one;
+        const z2 = (s2 - x) * one;
+        dl = ((x - (s2 - z2)) + (den - z2)) * one;
+        dh = s2;
+        bh = k[4];
+        bl = k[5];
+      }
+      const th = nh / dh;
+      const c1 = 4097 * th * one;
+      const r1 = (c1 - th) * one;
+      const tH = c1 - r1;
+      const tL = th - tH;
+      const c2 = 4097 * dh * one;
+      const r2 = (c2 - dh) * one;
+      const dH = c2 - r2;
+      const dL = dh - dH;
+      const pr = th * dh * one;
+      const pe = (((tH * dH - pr) + tH * dL + tL * dH) + tL * dL) * one;
+      const res = ((((nh - pr) * one - pe) + nl) - th * dl) * one;
+      const tl = res / dh;
+      const z = th * th;
+      let sz = -1 / 23;
+      sz = sz * z + 1 / 21;
+      sz = sz * z - 1 / 19;
+      sz = sz * z + 1 / 17;
+      sz = sz * z - 1 / 15;
+      sz = sz * z + 1 / 13;
+      sz = sz * z - 1 / 11;
+      sz = sz * z + 1 / 9;
+      sz = sz * z - 1 / 7;
+      sz = sz * z + 1 / 5;
+      sz = sz * z - 1 / 3;
+      const corr = (th * z * sz + tl / (1 + z)) * one;
+      const u = (bh + th) * one;
+      const w = (u - bh) * one;
+      const e = ((bh - (u - w)) + (th - w)) * one;
+      a = u + ((e + bl) + corr);
     } else {
       a = 1.5707963267948966;
     }
@@ -167,6 +231,14 @@ function paramPolyBody(this: KernelThis<object>, p: Float32Array, m: Float32Arra
   const delta = Math.fround(stepSize * Math.fround(a));
   return theta - delta;
 }
+
+/** paramPolyBody's scalars (see there). */
+const paramScalars = (wdAlpha: number, stepSize: number, bc2Sqrt: number): Float32Array => {
+  const f = Math.fround;
+  const q4 = Math.PI / 4;
+  const q2 = Math.PI / 2;
+  return Float32Array.from([wdAlpha, stepSize, bc2Sqrt, 1, f(q4), f(q4 - f(q4)), f(q2), f(q2 - f(q2)), 2 ** 60, 2 ** -60, 2 ** -80, 2 ** 80]);
+};
 
 /**
  * lerpBody's scalars as one small array (many scalar arguments are not passed reliably on webgpu):
@@ -192,9 +264,9 @@ export const adamAtan2 = (dev: Device, state: AdamState<GpuTensor>, grad: GpuTen
   const bc2Sqrt = f(Math.sqrt(1 - beta2 ** step));
   const m = dev.run({ name: 'adamAtan2.m', body: lerpBody, args: [state.m, grad, lerpScalars(f(1 - beta1), false)], shape });
   const v = dev.run({ name: 'adamAtan2.v', body: lerpBody, args: [state.v, grad, lerpScalars(f(1 - beta2), true)], shape });
-  const args = [state.param, m, v, wdAlpha, stepSize, bc2Sqrt];
-  const body = dev.mode === 'webgpu' ? paramPolyBody : paramBody;
-  const param = dev.run({ name: 'adamAtan2.param', body, args, shape });
+  const param = dev.mode === 'webgpu'
+    ? dev.run({ name: 'adamAtan2.paramPoly', body: paramPolyBody, args: [state.param, m, v, paramScalars(wdAlpha, stepSize, bc2Sqrt)], shape })
+    : dev.run({ name: 'adamAtan2.param', body: paramBody, args: [state.param, m, v, wdAlpha, stepSize, bc2Sqrt], shape });
   dev.release(state.param);
   dev.release(state.m);
   dev.release(state.v);

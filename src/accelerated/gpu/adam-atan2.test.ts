@@ -1,0 +1,48 @@
+// The webgpu AdamATan2 parameter update against the written-out float32 formula with atan2 in
+// float64 rounded once (what the released float32 kernel computes): with stepSize 1 and θ 0 the
+// result is −atan2(m', √v'/bc2Sqrt) itself, so any ulp of error in the kernel's atan2 shows.
+// Skipped with the reason when no WebGPU adapter answers here.
+
+import { describe, expect, it } from 'vitest';
+import { createGpuBackend } from './backend.ts';
+
+describe('gpu adamAtan2 on webgpu', () => {
+  it('rounds atan2(m, den) to within 1 ulp of the float32 formula over 2¹⁴ random moments', async () => {
+    let b;
+    try {
+      b = await createGpuBackend({ gpuMode: 'webgpu', log: () => {} });
+    } catch (e) {
+      console.warn(`adam-atan2.test: webgpu unavailable, skipped: ${(e as Error).message}`);
+      return;
+    }
+    try {
+      const f = Math.fround;
+      const n = 1 << 14;
+      let seed = 12345;
+      const rand = (): number => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        return seed / 2 ** 32;
+      };
+      const mag = (lo: number, hi: number): number => 2 ** (lo + (hi - lo) * rand());
+      const g = Float32Array.from({ length: n }, () => f((rand() - 0.5) * mag(-10, 10)));
+      const m0 = Float32Array.from({ length: n }, () => f((rand() - 0.5) * mag(-10, 10)));
+      const v0 = Float32Array.from({ length: n }, () => f(rand() * mag(-20, 10)));
+      // lr 0.1, β1 0.9, step 1: stepSize = 0.1/(1 − 0.9) rounds to 1 in float32
+      const hyper = { lr: 0.1, weightDecay: 0, beta1: 0.9, beta2: 0.95, step: 1 };
+      expect(f(0.1 / (1 - 0.9))).toBe(1);
+      const s = b.adamAtan2({ param: b.zeros([n]), m: b.fromArray([n], m0), v: b.fromArray([n], v0) }, b.fromArray([n], g), hyper);
+      const [p, m, v] = await Promise.all([s.param, s.m, s.v].map(async (t) => (await b!.read(t)).data));
+      const bc2 = f(Math.sqrt(1 - 0.95));
+      let worst = 0;
+      for (let i = 0; i < n; i++) {
+        const want = -f(Math.atan2(m[i], f(f(Math.sqrt(v[i])) / bc2)));
+        const ulp = want === 0 ? 2 ** -149 : 2 ** (Math.floor(Math.log2(Math.abs(want))) - 23);
+        worst = Math.max(worst, Math.abs(p[i] - want) / ulp);
+      }
+      expect(worst).toBeLessThanOrEqual(1);
+      for (const t of [s.param, s.m, s.v]) b.dispose(t);
+    } finally {
+      await b.close();
+    }
+  }, 120_000);
+});
