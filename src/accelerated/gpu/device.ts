@@ -8,7 +8,8 @@ import { numel, shapeToString } from '../../core/tensor.ts';
 import type {
   CompiledKernel, GpuDeviceLike, GpuInstance, GpuJsMode, KernelArg, KernelBody, WebGpuBufferResult,
 } from './gpujs.ts';
-import { BUFFER_USAGE, EXPECTED_KERNEL_CLASS, MAP_MODE_READ } from './gpujs.ts';
+import { Batcher } from './batch.ts';
+import { BUFFER_USAGE, EXPECTED_KERNEL_CLASS, MAP_MODE_READ, webGpuBufferResult } from './gpujs.ts';
 
 /** Values of one tensor: a host array (cpu/webasm), or a device buffer that may still be pending (webgpu). */
 type Storage = (
@@ -53,12 +54,16 @@ export class Device {
   live = 0;
   /** number of kernel launches so far */
   launches = 0;
+  /** webgpu: steady-state dispatches, many per queue submit (see batch.ts) */
+  private readonly batcher: Batcher | null;
 
   constructor(
     readonly mode: GpuJsMode,
     private readonly gpu: GpuInstance,
     private readonly webgpu: GpuDeviceLike | null,
-  ) {}
+  ) {
+    this.batcher = webgpu === null ? null : new Batcher(webgpu);
+  }
 
   // ---- handles ------------------------------------------------------------------------------
 
@@ -107,7 +112,10 @@ export class Device {
     if (s.derived !== undefined) for (const d of s.derived.values()) this.release(d);
     if (s.kind === 'device') {
       const buffer = s.buffer;
-      this.tail = this.tail.then(() => buffer).then((b) => b?.delete(), () => undefined);
+      // deleted once the dispatches recorded so far (which may read it) are submitted
+      this.tail = this.tail.then(() => buffer).then((b) => {
+        if (b) (this.batcher as Batcher).later(() => b.delete());
+      }, () => undefined);
     }
   }
 
@@ -140,6 +148,7 @@ export class Device {
   private async readBuffer(result: WebGpuBufferResult, n: number): Promise<Float32Array> {
     const device = this.webgpu as GpuDeviceLike;
     const bytes = n * 4;
+    this.batcher?.flush();
     const staging = device.createBuffer({ size: bytes, usage: BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST });
     const encoder = device.createCommandEncoder();
     encoder.copyBufferToBuffer(result.buffer, 0, staging, 0, bytes);
@@ -175,7 +184,6 @@ export class Device {
         : this.gpu.createKernel(launch.body, { ...settings, constants: launch.constants ?? {} });
       this.cache.set(key, k);
     }
-    if (dynamic && k.output[0] !== n) k.setOutput([n]);
     return k;
   }
 
@@ -229,12 +237,21 @@ export class Device {
           args.push(b ?? new Float32Array(0));
         }
       }
+      const batcher = this.batcher as Batcher;
       if (++this.sinceSync >= MAX_IN_FLIGHT) {
         this.sinceSync = 0;
+        batcher.flush();
         await (this.webgpu as GpuDeviceLike).queue.onSubmittedWorkDone();
       }
       const k = this.kernelFor(launch, n / comps);
       for (const c of constantNames(launch)) args.push((launch.constants as Record<string, number>)[c]);
+      if (Batcher.canRecord(k.kernel)) {
+        this.verify(k, launch.name);
+        return batcher.record(k.kernel, webGpuBufferResult(), args, n / comps, comps);
+      }
+      // first call (gpu.js builds the kernel) or a kernel the batcher cannot record: gpu.js submits
+      batcher.flush();
+      if (k.output[0] !== n / comps) k.setOutput([n / comps]);
       const out = await (k(...args) as Promise<WebGpuBufferResult>);
       this.verify(k, launch.name);
       return comps > 1 ? flatResult(out, n) : out;
@@ -252,6 +269,7 @@ export class Device {
   /** Waits until every queued call has run (webgpu); immediate elsewhere. */
   async flush(): Promise<void> {
     await this.tail;
+    this.batcher?.flush();
     if (this.webgpu !== null) await this.webgpu.queue.onSubmittedWorkDone();
   }
 

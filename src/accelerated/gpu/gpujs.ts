@@ -123,3 +123,7 @@ export const webGpuContext = (): WebGpuContextModule['WebGPUContext'] =>
 /** `GPUBufferUsage` / `GPUMapMode` values (fixed by the WebGPU spec). */
 export const BUFFER_USAGE = { MAP_READ: 0x0001, COPY_DST: 0x0008 } as const;
 export const MAP_MODE_READ = 0x0001;
+
+/** gpu.js's WebGPUBufferResult class (pipeline handles made outside gpu.js's own run). */
+export const webGpuBufferResult = (): new (settings: object) => WebGpuBufferResult =>
+  (require('gpu.js/src/backend/web-gpu/buffer-result.js') as { WebGPUBufferResult: new (settings: object) => WebGpuBufferResult }).WebGPUBufferResult;
