@@ -11,6 +11,10 @@ import type { GpuBufferLike, GpuDeviceLike, KernelArg, WebGpuBufferResult } from
 const BATCH = 64;
 /** Bytes per parameter slot (WebGPU's minimum uniform-buffer offset alignment is at most 256). */
 const SLOT = 256;
+/** Bytes of the per-batch buffer that holds small host arrays (kernel scalars as arrays). */
+const ARENA = 64 * 1024;
+/** Host arrays up to this many bytes go to the arena; larger ones get a buffer of their own. */
+const SMALL = 4096;
 
 const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
 
@@ -46,6 +50,9 @@ interface DeviceExt extends GpuDeviceLike {
 interface Open {
   readonly uniforms: GpuBufferLike;
   readonly host: ArrayBuffer;
+  readonly arena: GpuBufferLike;
+  readonly arenaHost: ArrayBuffer;
+  arenaUsed: number;
   readonly encoder: ReturnType<DeviceExt['createCommandEncoder']>;
   readonly pass: PassLike;
   slots: number;
@@ -93,11 +100,25 @@ export class Batcher {
       const a = args[rec.index];
       let buffer: GpuBufferLike;
       let length: number;
+      if (a instanceof Float32Array && a.byteLength <= SMALL && this.arenaRoom(b, a.byteLength)) {
+        const offset = this.align(b.arenaUsed);
+        new Float32Array(b.arenaHost, offset, a.length).set(a);
+        const size = Math.max(4, a.byteLength);
+        b.arenaUsed = offset + size;
+        const d = rec.dimsOffset / 4;
+        u32[d] = a.length;
+        u32[d + 1] = 1;
+        u32[d + 2] = 1;
+        u32[d + 3] = a.length;
+        entries.push({ binding: 1 + i, resource: { buffer: b.arena, offset, size } });
+        return;
+      }
       if (a instanceof Float32Array) {
         length = a.length;
-        buffer = dev.createBuffer({ size: Math.max(4, a.byteLength), usage: USAGE.STORAGE, mappedAtCreation: true });
-        new Float32Array(buffer.getMappedRange()).set(a);
-        buffer.unmap();
+        // queue writes run before the submit that follows them (mapped-at-creation buffers cost a
+        // staging buffer and a copy each in Dawn)
+        buffer = dev.createBuffer({ size: Math.max(4, a.byteLength), usage: USAGE.STORAGE | USAGE.COPY_DST });
+        if (a.length > 0) this.device.queue.writeBuffer(buffer, 0, a);
         b.after.push(() => buffer.destroy());
       } else {
         const r = a as WebGpuBufferResult;
@@ -145,9 +166,22 @@ export class Batcher {
     this.open = null;
     b.pass.end();
     this.device.queue.writeBuffer(b.uniforms, 0, new Uint8Array(b.host, 0, b.slots * SLOT));
+    if (b.arenaUsed > 0) this.device.queue.writeBuffer(b.arena, 0, new Uint8Array(b.arenaHost, 0, b.arenaUsed));
     this.device.queue.submit([b.encoder.finish()]);
     b.uniforms.destroy();
+    b.arena.destroy();
     for (const f of b.after) f();
+  }
+
+  /** The storage-buffer offset alignment of this device (256 where it does not say). */
+  private align(offset: number): number {
+    const a = this.device.limits.minStorageBufferOffsetAlignment ?? 256;
+    return Math.ceil(offset / a) * a;
+  }
+
+  /** Whether `bytes` more fit in the batch's arena. */
+  private arenaRoom(b: Open, bytes: number): boolean {
+    return this.align(b.arenaUsed) + Math.max(4, bytes) <= ARENA;
   }
 
   private begin(): Open {
@@ -157,6 +191,9 @@ export class Batcher {
     this.open = {
       uniforms: dev.createBuffer({ size: bytes, usage: USAGE.UNIFORM | USAGE.COPY_DST }),
       host: new ArrayBuffer(bytes),
+      arena: dev.createBuffer({ size: ARENA, usage: USAGE.STORAGE | USAGE.COPY_DST }),
+      arenaHost: new ArrayBuffer(ARENA),
+      arenaUsed: 0,
       encoder,
       pass: encoder.beginComputePass(),
       slots: 0,
