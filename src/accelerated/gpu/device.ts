@@ -1,7 +1,9 @@
 // The device layer of the gpu backend: tensor handles, the compiled-kernel cache, dispatch, readback
 // and release, for one gpu.js mode. Kernel files describe *what* to compute (a body, an output size,
 // constants); this module decides *how* it runs: synchronously on cpu/webasm, or on webgpu as a
-// chain of queued calls whose results stay in device buffers until `read`. Not a kernel itself.
+// chain of queued calls whose results stay in device buffers until `read` (gpu.js builds each
+// kernel on its first call; later calls are recorded many per queue submit by batch.ts). Tensors
+// derived once from a tensor's values (a transposed weight) live and die with it. Not a kernel itself.
 
 import type { Shape } from '../../core/tensor.ts';
 import { numel, shapeToString } from '../../core/tensor.ts';
