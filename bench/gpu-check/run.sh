@@ -68,7 +68,7 @@ cd "$root"
 t_verify="${VERIFY_S:-150}"; t_trace="${TRACE_S:-150}"; t_steps="${STEPS_S:-240}"; runs="${RUNS:-25}"
 # ---- 1. conformance on webgpu: every kernel vs the float64 reference (the property suite's cases)
 log "conformance: hrm verify --backend gpu-webgpu --runs $runs"
-timeout "$t_verify" "$node" bin/hrm.mjs verify --backend gpu-webgpu --runs "$runs" --seed 1 2>&1 | grep -v '^Warning: max' | tee "$out/verify.txt"
+timeout "$t_verify" "$node" bin/hrm.mjs verify --backend gpu-webgpu --runs "$runs" --model-runs "${MODEL_RUNS:-5}" --seed 1 2>&1 | grep -v '^Warning: max' | tee "$out/verify.txt"
 conf=${PIPESTATUS[0]}
 # ---- 2. official-parity fixtures through the whole model on webgpu
 trace=0
@@ -82,7 +82,7 @@ done
 # ---- 3. training steps
 log "training steps: gpu webgpu on $configs ($reps reps)"
 timeout "$t_steps" "$node" bin/hrm.mjs bench --backend gpu --gpu-modes webgpu --configs "$configs" --reps "$reps" \
-  --no-kernels --no-memory --no-results --json "$out/steps.json" 2>&1 | grep -v '^Warning: max' | tee "$out/steps.txt"
+  --no-memory --no-results --json "$out/steps.json" 2>&1 | grep -v '^Warning: max' | tee "$out/steps.txt"
 steps=${PIPESTATUS[0]}
 
 # ---- summary, last -----------------------------------------------------------------------------
