@@ -177,8 +177,7 @@ export const rmsNorm = (dev: Device, x: GpuTensor, eps: number): GpuTensor => {
 /** dx = r·dy − r³·x·(Σ dy·x)/D, as the residual form with b = 0. */
 export const rmsNormBackward = (dev: Device, dy: GpuTensor, x: GpuTensor, eps: number): GpuTensor => {
   const shape = shapes.rmsNormBackward(dy.shape, x.shape);
-  const constants = { D: shape[shape.length - 1] };
-  const zero = dev.upload(shape, new Float32Array(numel(shape)));
+  const zero = dev.zeros(shape); // written on the device where the mode allows: no upload
   const dx = addRmsNormBackward(dev, dy, x, zero, eps);
   dev.release(zero);
   return dx;
