@@ -6,8 +6,8 @@
 import os from 'node:os';
 import { createSimdBackend } from '../src/accelerated/simd/backend.ts';
 import type { Backend } from '../src/core/backend.ts';
-import { ANCHORS, type AnchorName } from './anchors.ts';
-import { benchSteps } from './steps.ts';
+import { ANCHORS, type AnchorName } from '../src/bench/anchors.ts';
+import { benchSteps } from '../src/bench/steps.ts';
 
 const configs = (process.argv[2] ?? 'tiny,small').split(',') as AnchorName[];
 const threadsList = (process.argv[3] ?? '1').split(',').map(Number);

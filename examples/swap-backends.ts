@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createBackend } from '../src/backends/registry.ts';
 import { parseConfigText } from '../src/model/config.ts';
 import { createHrm } from '../src/model/hrm.ts';
-import type { Batch } from '../src/model/api.ts';
+import type { Batch } from '../src/core/batch.ts';
 import { Rng } from '../src/core/rng.ts';
 
 const config = parseConfigText(readFileSync('configs/bench-tiny.json', 'utf8'), 'configs/bench-tiny.json');

@@ -4,8 +4,9 @@
 
 import fc from 'fast-check';
 import { referenceBackend as R } from '../src/reference/backend.ts';
-import { probabilities, stablemaxS, stablemaxSPrime } from '../src/reference/cross-entropy.ts';
-import { ropeTables } from '../src/reference/rope.ts';
+import { probabilities } from '../src/reference/cross-entropy.ts';
+import { stablemaxS, stablemaxSPrime } from '../src/core/formulas.ts';
+import { ropeTables } from '../src/model/rope-tables.ts';
 import { wrap64 } from '../src/core/tensor.ts';
 import { dim, tensorOf, values } from '../src/verify/arbitraries.ts';
 

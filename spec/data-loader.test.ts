@@ -3,7 +3,8 @@
 // equal to ignore_label_id become −100, a saved state resumes exactly; the test iterator walks the
 // set in order and pads the last chunk (pad_id, −100, blank identifier) reporting its true size.
 import { describe, expect, it } from 'vitest';
-import { IGNORE_LABEL, TrainIterator, testBatches } from '../src/data/loader.ts';
+import { TrainIterator, testBatches } from '../src/data/loader.ts';
+import { IGNORE_LABEL } from '../src/core/batch.ts';
 import type { DatasetMetadata, PuzzleSet } from '../src/data/format.ts';
 
 // 5 groups; group g has g+1 puzzles; puzzle p has (p % 3) + 1 examples; T = 4.

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { referenceBackend as R } from '../src/reference/backend.ts';
-import { ropeTables } from '../src/reference/rope.ts';
+import { ropeTables } from '../src/model/rope-tables.ts';
 
 const T = (shape: number[], data: number[]) => R.fromArray(shape, data);
 const arr = (t: { data: Float64Array }) => Array.from(t.data);

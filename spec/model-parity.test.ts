@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { referenceBackend } from '../src/reference/backend.ts';
 import type { Backend } from '../src/core/backend.ts';
-import { readTraceCase, readTraceOutputs, runTrace } from '../src/model/trace.ts';
-import { compareTraces, formatChecks, optimizerAloneChecks } from '../src/model/parity.ts';
+import { readTraceCase, readTraceOutputs, runTrace } from '../src/verify/parity/trace.ts';
+import { compareTraces, formatChecks, optimizerAloneChecks } from '../src/verify/parity/compare.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'official-parity');
 const backend = referenceBackend as Backend<unknown>;

@@ -5,7 +5,7 @@
 import type { Backend } from '../../src/core/backend.ts';
 import type { Tensor } from '../../src/core/tensor.ts';
 import { referenceBackend } from '../../src/reference/backend.ts';
-import { ropeTables } from '../../src/reference/rope.ts';
+import { ropeTables } from '../../src/model/rope-tables.ts';
 import type { ArchConfig, HrmConfig } from '../../src/model/config.ts';
 import { decodeConfig, deriveSizes } from '../../src/model/config.ts';
 import type { ModelContext } from '../../src/model/context.ts';

@@ -4,6 +4,7 @@
 // functions, so a mismatched call fails identically everywhere. No arithmetic happens here.
 
 import { ShapeError } from './backend.ts';
+import { IGNORE_LABEL } from './batch.ts';
 import type { Shape } from './tensor.ts';
 import { numel, sameShape, shapeToString } from './tensor.ts';
 
@@ -47,8 +48,8 @@ export const checkIds = (kernel: string, arg: string, ids: Int32Array, rows: num
 export const checkLabels = (kernel: string, labels: Int32Array, vocab: number): void => {
   for (let i = 0; i < labels.length; i++) {
     const y = labels[i];
-    if (y !== -100 && !(y >= 0 && y < vocab)) {
-      throw new RangeError(`${kernel}: argument 'labels'[${i}] = ${y} is neither -100 nor in [0, ${vocab})`);
+    if (y !== IGNORE_LABEL && !(y >= 0 && y < vocab)) {
+      throw new RangeError(`${kernel}: argument 'labels'[${i}] = ${y} is neither ${IGNORE_LABEL} nor in [0, ${vocab})`);
     }
   }
 };

@@ -5,11 +5,9 @@
 // comes from `Rng`; the training iterator's state is a small value, so a resumed run continues
 // exactly. File reading lives in src/data/format.ts.
 
-import type { Batch } from '../model/api.ts';
+import { IGNORE_LABEL, type Batch } from '../core/batch.ts';
 import { Rng, type RngState } from '../core/rng.ts';
 import type { DatasetMetadata, PuzzleSet } from './format.ts';
-
-export const IGNORE_LABEL = -100;
 
 /** Where the training iterator stands: regenerate the iteration's order, then continue. */
 export interface TrainIteratorState {

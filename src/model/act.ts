@@ -4,9 +4,8 @@
 // (per-token CE, argmax, per-element BCE). Pure functions on small host arrays [B] / [B,T].
 
 import type { Rng } from '../core/rng.ts';
-import type { Batch, StepMetrics } from './api.ts';
-
-export const IGNORE_LABEL_ID = -100;
+import type { StepMetrics } from './api.ts';
+import { IGNORE_LABEL, type Batch } from '../core/batch.ts';
 
 /** The data a call processes: batch rows where the carry halted, the carry's data elsewhere. */
 export const mergeData = (current: Batch, batch: Batch, halted: Uint8Array): Batch => {
@@ -82,7 +81,7 @@ export const rowStats = (ce: Float64Array, predictions: Int32Array, labels: Int3
     let sum = 0;
     for (let t = 0; t < T; t++) {
       const i = b * T + t; // [b, t]
-      if (labels[i] === IGNORE_LABEL_ID) continue;
+      if (labels[i] === IGNORE_LABEL) continue;
       count[b]++;
       if (predictions[i] === labels[i]) correct[b]++;
     }

@@ -2,15 +2,6 @@
 // src/model/hrm.ts returns an `Hrm`; training, evaluation, the CLI and the benchmarks use only this.
 // Shapes: B batch, T seq_len, S = T + puzzle_emb_len, D hidden, V vocab.
 
-/** One batch as the data loader delivers it (labels already mapped: −100 = ignored). */
-export interface Batch {
-  readonly inputs: Int32Array; // [B, T]
-  readonly labels: Int32Array; // [B, T]
-  readonly puzzleIdentifiers: Int32Array; // [B]
-  readonly batchSize: number;
-  readonly seqLen: number;
-}
-
 /** Per-call metrics, as sums over rows that halted at this call and have ≥ 1 label (spec §4.4). */
 export interface StepMetrics {
   readonly count: number;
@@ -40,6 +31,7 @@ export interface ActStepResult {
 }
 
 import type { Backend } from '../core/backend.ts';
+import type { Batch } from '../core/batch.ts';
 import type { Tensor } from '../core/tensor.ts';
 import type { RngState } from '../core/rng.ts';
 import type { HrmConfig } from './config.ts';

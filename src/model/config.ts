@@ -4,7 +4,7 @@
 // Pure: reading files is the caller's business (see parseConfigText).
 
 import * as t from 'io-ts';
-import { ConfigError, decodeOrThrow, intIn, numberIn, oneOf, strictObject } from './codec.ts';
+import { ConfigError, decodeOrThrow, intIn, numberIn, oneOf, strictObject } from '../io/codec.ts';
 import type { LossKind } from '../core/backend.ts';
 
 export const ArchCodec = strictObject('arch', {

@@ -9,8 +9,9 @@ import type { Backend } from '../core/backend.ts';
 import { Rng } from '../core/rng.ts';
 import type { Tensor } from '../core/tensor.ts';
 import { numel, sameShape, shapeToString, tensor64 } from '../core/tensor.ts';
-import { ropeTables } from '../reference/rope.ts';
-import type { ActStepResult, Batch, Carry, CarrySnapshot, Hrm, StepObserver, StepRates, TrainingState } from './api.ts';
+import { ropeTables } from './rope-tables.ts';
+import type { ActStepResult, Carry, CarrySnapshot, Hrm, StepObserver, StepRates, TrainingState } from './api.ts';
+import type { Batch } from '../core/batch.ts';
 import type { HrmConfig } from './config.ts';
 import { deriveSizes } from './config.ts';
 import type { Grads, ModelContext } from './context.ts';
@@ -20,7 +21,8 @@ import { headsBackward, headsForward, qHeadForward } from './heads.ts';
 import { initialValues } from './init.ts';
 import type { Layout } from './layout.ts';
 import { buildLayout, parameterNames, PUZZLE_TABLE } from './layout.ts';
-import { advanceSteps, decideHalting, IGNORE_LABEL_ID, lossesAndMetrics, mergeData, qTargetLogits, rowStats } from './act.ts';
+import { advanceSteps, decideHalting, lossesAndMetrics, mergeData, qTargetLogits, rowStats } from './act.ts';
+import { IGNORE_LABEL } from '../core/batch.ts';
 import type { OptimizerState } from './optimizer.ts';
 import { initOptimizerState, optimizerStep } from './optimizer.ts';
 import { segmentBackward, segmentForward } from './segment.ts';
@@ -140,7 +142,7 @@ class HrmModel<T> implements Hrm {
       halted: new Uint8Array(batchSize).fill(1),
       currentData: {
         inputs: new Int32Array(batchSize * seqLen),
-        labels: new Int32Array(batchSize * seqLen).fill(IGNORE_LABEL_ID),
+        labels: new Int32Array(batchSize * seqLen).fill(IGNORE_LABEL),
         puzzleIdentifiers: new Int32Array(batchSize),
         batchSize,
         seqLen,
@@ -188,8 +190,8 @@ class HrmModel<T> implements Hrm {
       const x = data.inputs[i];
       if (x < 0 || x >= a.vocab_size) throw new BatchError(`${field}.inputs[${i}] = ${x}, expected a token in [0, ${a.vocab_size})`);
       const y = data.labels[i];
-      if (y !== IGNORE_LABEL_ID && (y < 0 || y >= a.vocab_size)) {
-        throw new BatchError(`${field}.labels[${i}] = ${y}, expected a token in [0, ${a.vocab_size}) or ${IGNORE_LABEL_ID}`);
+      if (y !== IGNORE_LABEL && (y < 0 || y >= a.vocab_size)) {
+        throw new BatchError(`${field}.labels[${i}] = ${y}, expected a token in [0, ${a.vocab_size}) or ${IGNORE_LABEL}`);
       }
     }
     for (let b = 0; b < B; b++) {

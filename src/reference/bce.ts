@@ -6,15 +6,9 @@
 import type { Tensor } from '../core/tensor.ts';
 import { wrap64 } from '../core/tensor.ts';
 import { shapes } from '../core/shapes.ts';
+import { sigmoidScalar } from '../core/formulas.ts';
 
 type T64 = Tensor<Float64Array>;
-
-/** σ(x) = 1/(1 + e^−x), evaluated without overflow on either side. */
-export const sigmoidScalar = (x: number): number => {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
-};
 
 /** Elementwise σ. */
 export const sigmoid = (x: T64): T64 => {

@@ -7,20 +7,10 @@ import type { LossKind } from '../core/backend.ts';
 import type { Tensor } from '../core/tensor.ts';
 import { wrap64 } from '../core/tensor.ts';
 import { checkLabels, shapes } from '../core/shapes.ts';
+import { IGNORE_LABEL } from '../core/batch.ts';
+import { stablemaxS, stablemaxSPrime } from '../core/formulas.ts';
 
 type T64 = Tensor<Float64Array>;
-
-export const IGNORE_LABEL = -100;
-
-/** Stablemax's s(x) = x + 1 for x ≥ 0, 1/(1 − x + 1e−30) for x < 0 (continuous, with s′ continuous at 0). */
-export const stablemaxS = (x: number): number => (x < 0 ? 1 / (1 - x + 1e-30) : x + 1);
-
-/** s′(x) = 1 for x ≥ 0, 1/(1 − x + 1e−30)² = s(x)² for x < 0. */
-export const stablemaxSPrime = (x: number): number => {
-  if (x >= 0) return 1;
-  const s = 1 / (1 - x + 1e-30);
-  return s * s;
-};
 
 /** Row-normalized probabilities p[n,v] of logits[N,V] (softmax or stablemax s(x)/Σ s). */
 export const probabilities = (logits: T64, kind: LossKind): T64 => {

@@ -5,7 +5,7 @@
 import type { Tensor } from '../core/tensor.ts';
 import { wrap64 } from '../core/tensor.ts';
 import { shapes } from '../core/shapes.ts';
-import { sigmoidScalar } from './bce.ts';
+import { sigmoidScalar } from '../core/formulas.ts';
 
 type T64 = Tensor<Float64Array>;
 

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import type { DatasetMetadata } from '../data/format.ts';
+import { IGNORE_LABEL } from '../core/batch.ts';
 import { scoreArc, submission, parseAugmentedName, type ArcPrediction, type ArcTruth, type Grid, type ArcScores } from './arc-vote.ts';
 import type { RowOutput } from './evaluate.ts';
 
@@ -40,7 +41,7 @@ export const arcVotes = (
     const input = t.invert(t.crop(row.inputs), dihedral, colours);
     predictions.push({ task, input, output: t.invert(t.crop(row.predictions), dihedral, colours), qHaltLogit: row.qHaltLogit });
     if (colours === null) {
-      const labels = Array.from(row.labels, (y) => (y === -100 ? 0 : y));
+      const labels = Array.from(row.labels, (y) => (y === IGNORE_LABEL ? 0 : y));
       const key = `${task}\u0000${JSON.stringify(input)}`;
       if (!seenTruth.has(key)) {
         seenTruth.add(key);

@@ -5,7 +5,8 @@
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Batch, Hrm } from '../model/api.ts';
+import type { Hrm } from '../model/api.ts';
+import { IGNORE_LABEL, type Batch } from '../core/batch.ts';
 import { readArcTask } from '../data/arc/task.ts';
 import { augmentGrid, encodeArcGrid, arcTransforms } from '../data/arc/transforms.ts';
 import { gridToRows } from '../data/dihedral.ts';
@@ -51,7 +52,7 @@ export const solveArcTask = async (hrm: Hrm, checkpoint: Checkpoint, file: strin
         inputs.set(encodeArcGrid(augmentGrid(pair.input, v.dihedral, map), 0, 0), b * 900);
         ids[b] = v.id;
       });
-      const batch: Batch = { inputs, labels: new Int32Array(B * 900).fill(-100), puzzleIdentifiers: ids, batchSize: B, seqLen: 900 };
+      const batch: Batch = { inputs, labels: new Int32Array(B * 900).fill(IGNORE_LABEL), puzzleIdentifiers: ids, batchSize: B, seqLen: 900 };
       let carry = hrm.initialCarry(B, 900);
       for (let s = 1; s <= haltMaxSteps; s++) {
         const { carry: next, result } = await hrm.evalStep(carry, batch, { haltMaxSteps });

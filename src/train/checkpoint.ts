@@ -10,7 +10,7 @@ import type { Tensor } from '../core/tensor.ts';
 import { wrap64 } from '../core/tensor.ts';
 import type { TrainingState } from '../model/api.ts';
 import { decodeConfig, type HrmConfig } from '../model/config.ts';
-import { decodeOrThrow } from '../model/codec.ts';
+import { decodeOrThrow } from '../io/codec.ts';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../io/safetensors.ts';
 
 export const CHECKPOINT_FORMAT = 'hrm-ts-checkpoint/1';

@@ -4,7 +4,8 @@
 // ACT halting at inference would do (the first segment where q_halt > q_continue) and keeps the
 // final predictions when asked (ARC voting, `hrm solve`). Effects: model calls only.
 
-import type { Batch, Hrm } from '../model/api.ts';
+import type { Hrm } from '../model/api.ts';
+import { IGNORE_LABEL, type Batch } from '../core/batch.ts';
 
 /** A test batch: padded to the global batch size, `size` real rows first. */
 export interface TestBatch {
@@ -56,7 +57,7 @@ const rowExact = (pred: Int32Array, labels: Int32Array, b: number, T: number): {
   let exact = true;
   for (let t = 0; t < T; t++) {
     const y = labels[b * T + t];
-    if (y === -100) continue;
+    if (y === IGNORE_LABEL) continue;
     counted = true;
     if (pred[b * T + t] !== y) exact = false;
   }

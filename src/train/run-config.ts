@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyOverrides, decodeConfig, type HrmConfig } from '../model/config.ts';
-import { ConfigError } from '../model/codec.ts';
+import { ConfigError } from '../io/codec.ts';
 import type { DatasetMetadata } from '../data/format.ts';
 
 /** The repository's configs/ folder. */

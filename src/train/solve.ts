@@ -3,7 +3,8 @@
 // q_halt > q_continue) or at halt_max_steps; every segment's prediction is kept so the caller
 // can show the reasoning refine. Sudoku and maze encodings follow the dataset builders (§6.3, §6.4).
 
-import type { Batch, Hrm } from '../model/api.ts';
+import type { Hrm } from '../model/api.ts';
+import { IGNORE_LABEL, type Batch } from '../core/batch.ts';
 import { formatBoard, isSolutionOf, parseBoard, shapeForSize, boardToTokens, tokensToBoard, type SudokuShape } from '../data/sudoku/grid.ts';
 
 export interface SegmentTrace {
@@ -26,7 +27,7 @@ export interface SolveOutcome {
 /** Runs one puzzle (tokens [T], puzzle identifier) until ACT halts or `haltMaxSteps` (all of them with `full`). */
 export const solveOne = async (hrm: Hrm, tokens: Int32Array, puzzleId: number, haltMaxSteps: number, full = false): Promise<SolveOutcome> => {
   const T = tokens.length;
-  const batch: Batch = { inputs: tokens, labels: new Int32Array(T).fill(-100), puzzleIdentifiers: Int32Array.of(puzzleId), batchSize: 1, seqLen: T };
+  const batch: Batch = { inputs: tokens, labels: new Int32Array(T).fill(IGNORE_LABEL), puzzleIdentifiers: Int32Array.of(puzzleId), batchSize: 1, seqLen: T };
   let carry = hrm.initialCarry(1, T);
   const traces: SegmentTrace[] = [];
   let used = 0;

@@ -2,7 +2,8 @@
 // and checkpoint points, Ctrl-C, a simulated kill, and a non-finite loss stopping the run
 // without a checkpoint.
 import { describe, expect, it } from 'vitest';
-import type { ActStepResult, Batch, Carry, Hrm } from '../model/api.ts';
+import type { ActStepResult, Carry, Hrm } from '../model/api.ts';
+import type { Batch } from '../core/batch.ts';
 import { train, type SavePoint, type TrainData } from './trainer.ts';
 import type { EvalSummary } from './evaluate.ts';
 

@@ -5,7 +5,8 @@
 // (`stopAfterSteps`, for tests). A non-finite loss stops training without saving. Every effect
 // (data, evaluation, saving, logging) is injected, so this module is the loop and nothing else.
 
-import type { Batch, Carry, Hrm, StepRates } from '../model/api.ts';
+import type { Carry, Hrm, StepRates } from '../model/api.ts';
+import type { Batch } from '../core/batch.ts';
 import type { EvalSummary } from './evaluate.ts';
 import type { EvalRecord, TrainRecord } from './metrics-log.ts';
 import { reduceTrainMetrics } from './metrics-log.ts';

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import type { Backend, KernelName, LossKind } from '../core/backend.ts';
 import { KERNEL_NAMES } from '../core/backend.ts';
 import type { Shape } from '../core/tensor.ts';
-import { ropeTables } from '../reference/rope.ts';
+import { ropeTables } from '../model/rope-tables.ts';
 import type { HostTensor } from './arbitraries.ts';
 import { dim, f32, ids, labels, leading, tensorIn, tensorOf, zeroBelow } from './arbitraries.ts';
 

@@ -12,8 +12,8 @@ import { ShapeError } from '../../core/backend.ts';
 import { checkIds, checkLabels, shapes } from '../../core/shapes.ts';
 import type { Shape, Tensor } from '../../core/tensor.ts';
 import { numel, shapeToString, wrap64 } from '../../core/tensor.ts';
-import { sigmoidScalar } from '../../reference/bce.ts';
-import { stablemaxS, stablemaxSPrime } from '../../reference/cross-entropy.ts';
+import { IGNORE_LABEL } from '../../core/batch.ts';
+import { sigmoidScalar, stablemaxS, stablemaxSPrime } from '../../core/formulas.ts';
 import { Arena } from './arena.ts';
 import { engineModule, relaxedSupport } from './module.ts';
 import { Pool } from './pool.ts';
@@ -53,7 +53,6 @@ interface Block {
   readonly handles: Set<SimdTensor>;
 }
 
-const IGNORE_LABEL = -100;
 const f = Math.fround;
 
 const checkShape = (kernel: string, shape: Shape): void => {

@@ -1,4 +1,4 @@
-// `hrm bench`: benchmarks kernels, training steps and peak memory per backend (see bench/run.ts),
+// `hrm bench`: benchmarks kernels, training steps and peak memory per backend (see src/bench/run.ts),
 // prints a markdown table, writes the JSON record (--json) and appends the table to
 // bench/RESULTS.md (unless --no-results; smoke runs append only when --results is given).
 // Flags are decoded through an io-ts codec; a bad flag names itself and what was expected.
@@ -7,10 +7,10 @@ import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import * as t from 'io-ts';
 import { fileURLToPath } from 'node:url';
-import { decodeOrThrow, intIn, numberIn, oneOf, strictObject } from '../../model/codec.ts';
-import { ANCHOR_NAMES } from '../../../bench/anchors.ts';
-import { DEFAULT_OPTIONS, runBench, type BenchOptions } from '../../../bench/run.ts';
-import { renderMarkdown } from '../../../bench/report.ts';
+import { decodeOrThrow, intIn, numberIn, oneOf, strictObject } from '../../io/codec.ts';
+import { ANCHOR_NAMES } from '../../bench/anchors.ts';
+import { DEFAULT_OPTIONS, runBench, type BenchOptions } from '../../bench/run.ts';
+import { renderMarkdown } from '../../bench/report.ts';
 
 export const summary = 'benchmark kernels and training steps per backend';
 

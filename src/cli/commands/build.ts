@@ -3,7 +3,7 @@
 // length histogram, time). Flag parsing and reporting only; the builders live in src/data.
 
 import * as fs from 'node:fs';
-import { ArgsError, helpText, parseFlags, type FlagSpec, type FlagValues } from '../../train/args.ts';
+import { ArgsError, helpText, parseFlags, type FlagSpec, type FlagValues } from '../args.ts';
 import { ProgressBar, formatSummary } from '../progress.ts';
 import { RATING_EDGES, formatHistogram, histogram, summarize } from '../../data/stats.ts';
 import { buildArcDataset } from '../../data/arc/build.ts';

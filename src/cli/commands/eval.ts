@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createBackend, BACKEND_NAMES } from '../../backends/registry.ts';
 import { readSplit, readIdentifiers } from '../../data/format.ts';
 import { parseConfigText } from '../../model/config.ts';
-import { ArgsError, helpText, parseFlags, type FlagSpec } from '../../train/args.ts';
+import { ArgsError, helpText, parseFlags, type FlagSpec } from '../args.ts';
 import { evaluate, type EvalSummary } from '../../train/evaluate.ts';
 import { testData } from '../../train/data-source.ts';
 import { loadModel, resolveCheckpoint } from '../../train/load-model.ts';

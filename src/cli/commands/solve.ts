@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { createBackend, BACKEND_NAMES } from '../../backends/registry.ts';
-import { ArgsError, helpText, parseFlags, type FlagSpec } from '../../train/args.ts';
+import { ArgsError, helpText, parseFlags, type FlagSpec } from '../args.ts';
 import { loadModel, resolveCheckpoint } from '../../train/load-model.ts';
 import { checkSudoku, parseMaze, parseSudoku, renderMaze, renderSudoku, solveOne, sudokuFromTokens } from '../../train/solve.ts';
 import { solveArcTask } from '../../train/arc-solve.ts';
@@ -26,7 +26,7 @@ const FLAGS: Record<string, FlagSpec> = {
 const USAGE = 'usage: hrm solve --checkpoint <file|run dir> (--puzzle <chars> | --maze <file> | --arc-task <json>) [--trace]';
 
 export const run = async (argv: readonly string[]): Promise<number> => {
-  let f: import('../../train/args.ts').FlagValues;
+  let f: import('../args.ts').FlagValues;
   try {
     f = parseFlags('hrm solve', argv, FLAGS).flags;
     if (f.help) {

@@ -1,5 +1,5 @@
 // `hrm trace <case-dir> --out <dir> [--backend reference|simd|gpu|auto] [--gpu-mode M] [--compare] [--no-probe]`:
-// runs the official-parity trace procedure (src/model/trace.ts) on a fixture-shaped folder and
+// runs the official-parity trace procedure (src/verify/parity/trace.ts) on a fixture-shaped folder and
 // writes eval.*, train_step{k}.* and train_step1_probe.* into --out. With --compare, the outputs
 // are checked against the reference files in <case-dir> under the README's tolerances (and the
 // optimizer-alone check), the report is printed, and the exit code is 1 on any failure.
@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GpuMode } from '../../backends/registry.ts';
 import { createBackend } from '../../backends/registry.ts';
-import { readTraceCase, readTraceOutputs, runTrace, writeTraceOutputs } from '../../model/trace.ts';
-import { compareTraces, formatChecks, optimizerAloneChecks } from '../../model/parity.ts';
+import { readTraceCase, readTraceOutputs, runTrace, writeTraceOutputs } from '../../verify/parity/trace.ts';
+import { compareTraces, formatChecks, optimizerAloneChecks } from '../../verify/parity/compare.ts';
 
 export const summary = 'run the official-parity trace procedure on a fixture-shaped folder';
 

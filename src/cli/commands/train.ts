@@ -6,12 +6,12 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createBackend, BACKEND_NAMES } from '../../backends/registry.ts';
 import { readSplit } from '../../data/format.ts';
-import { ConfigError } from '../../model/codec.ts';
+import { ConfigError } from '../../io/codec.ts';
 import type { HrmConfig } from '../../model/config.ts';
-import { ArgsError, helpText, parseFlags, type FlagSpec } from '../../train/args.ts';
+import { ArgsError, helpText, parseFlags, type FlagSpec } from '../args.ts';
 import { assembleConfig, datasetProblems, resolveConfigPath } from '../../train/run-config.ts';
 import { readRunConfig, runSession } from '../../train/session.ts';
-import { TrainProgress } from '../../train/progress-report.ts';
+import { TrainProgress } from '../train-progress.ts';
 
 export const summary = 'train HRM with deep supervision and ACT';
 

@@ -10,7 +10,7 @@ import type { Backend, KernelName } from '../../core/backend.ts';
 import { KERNEL_NAMES } from '../../core/backend.ts';
 import type { ConformanceTarget } from '../../backends/registry.ts';
 import { conformanceTargets } from '../../backends/registry.ts';
-import { ArgsError, helpText, parseFlags, type FlagSpec } from '../../train/args.ts';
+import { ArgsError, helpText, parseFlags, type FlagSpec } from '../args.ts';
 import { caseFor } from '../../verify/cases.ts';
 import type { KernelReport } from '../../verify/runner.ts';
 import { verifyKernel } from '../../verify/runner.ts';

@@ -3,12 +3,12 @@
 // optimizer-alone check (recorded gradients fed through SignSGD then AdamATan2, k = 1..K).
 // Pure given its inputs; the report is a list of checks a test or the CLI prints.
 
-import type { Backend } from '../core/backend.ts';
-import type { Tensor } from '../core/tensor.ts';
-import type { SafeTensor } from '../io/safetensors.ts';
+import type { Backend } from '../../core/backend.ts';
+import type { Tensor } from '../../core/tensor.ts';
+import type { SafeTensor } from '../../io/safetensors.ts';
 import type { TraceCase, TraceOutputs } from './trace.ts';
-import { buildLayout, parameterNames, PUZZLE_TABLE } from './layout.ts';
-import { initOptimizerState, optimizerStep } from './optimizer.ts';
+import { buildLayout, parameterNames, PUZZLE_TABLE } from '../../model/layout.ts';
+import { initOptimizerState, optimizerStep } from '../../model/optimizer.ts';
 
 export type CheckKind = 'relL2' | 'rel' | 'abs' | 'maxAbs' | 'exact';
 

@@ -3,9 +3,9 @@
 // figures when it reports them). One configuration per process, so peaks never mix.
 // Input: argv[2] is a JSON MemoryJob (see memory.ts). Not meant to be run by hand.
 
-import { createBackend, type GpuMode } from '../src/backends/registry.ts';
-import type { Backend } from '../src/core/backend.ts';
-import { createHrm } from '../src/model/hrm.ts';
+import { createBackend, type GpuMode } from '../backends/registry.ts';
+import type { Backend } from '../core/backend.ts';
+import { createHrm } from '../model/hrm.ts';
 import { benchBatch, benchConfig } from './workload.ts';
 import type { MemoryJob, MemorySample } from './memory.ts';
 import { backendMemory } from './memory.ts';

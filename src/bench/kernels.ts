@@ -2,7 +2,7 @@
 // configuration on one backend, going through the Backend interface and synchronising with a
 // small read so queued work is counted. Fast calls are batched so each sample lasts ≈ targetMs.
 
-import type { Backend } from '../src/core/backend.ts';
+import type { Backend } from '../core/backend.ts';
 import type { BenchSizes } from './anchors.ts';
 import { kernelCases } from './kernel-cases.ts';
 import { gflops, now, summarize, type Summary } from './stats.ts';

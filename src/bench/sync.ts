@@ -1,8 +1,8 @@
 // Synchronising with a backend: waiting until a result is really computed, at the cost of
 // downloading one element, so that timings include queued work on asynchronous backends.
 
-import type { Backend } from '../src/core/backend.ts';
-import { numel } from '../src/core/tensor.ts';
+import type { Backend } from '../core/backend.ts';
+import { numel } from '../core/tensor.ts';
 
 /**
  * Waits for `t` to be computed by reading a small slice of it. Releases `t` unless `keep`

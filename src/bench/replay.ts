@@ -5,7 +5,7 @@
 // step's; the optimizer kernels, which consume their inputs, are replayed on fresh zero tensors of
 // the same shapes. Host-side calls (uploads, reads, reshapes) are not replayed.
 
-import type { Backend } from '../src/core/backend.ts';
+import type { Backend } from '../core/backend.ts';
 import { now } from './stats.ts';
 import type { RecordedCall } from './timing-proxy.ts';
 import { settleAll } from './sync.ts';

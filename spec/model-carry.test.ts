@@ -4,11 +4,12 @@
 // snapshots are refused with the field and the expected shape named.
 
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../core/rng.ts';
-import { referenceBackend } from '../reference/backend.ts';
-import type { Batch, CarrySnapshot, Hrm } from './api.ts';
-import { decodeConfig } from './config.ts';
-import { createHrm } from './hrm.ts';
+import { Rng } from '../src/core/rng.ts';
+import { referenceBackend } from '../src/reference/backend.ts';
+import type { CarrySnapshot, Hrm } from '../src/model/api.ts';
+import type { Batch } from '../src/core/batch.ts';
+import { decodeConfig } from '../src/model/config.ts';
+import { createHrm } from '../src/model/hrm.ts';
 
 const config = decodeConfig(
   {

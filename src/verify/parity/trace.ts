@@ -7,19 +7,20 @@
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Backend } from '../core/backend.ts';
-import type { Tensor } from '../core/tensor.ts';
-import { tensor64 } from '../core/tensor.ts';
-import type { SafeTensor } from '../io/safetensors.ts';
-import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
-import { readTorchCheckpoint } from '../io/torch-checkpoint.ts';
-import { checkStateDict } from '../io/state-dict.ts';
-import type { ActStepResult, Batch, StepObserver } from './api.ts';
-import type { HrmConfig } from './config.ts';
-import { configFromFixture } from './config.ts';
-import { createHrm } from './hrm.ts';
-import { buildLayout } from './layout.ts';
-import { IGNORE_LABEL_ID } from './act.ts';
+import type { Backend } from '../../core/backend.ts';
+import type { Tensor } from '../../core/tensor.ts';
+import { tensor64 } from '../../core/tensor.ts';
+import type { SafeTensor } from '../../io/safetensors.ts';
+import { readSafetensors, writeSafetensors } from '../../io/safetensors.ts';
+import { readTorchCheckpoint } from '../../io/torch-checkpoint.ts';
+import { checkStateDict } from '../../io/state-dict.ts';
+import type { ActStepResult, StepObserver } from '../../model/api.ts';
+import type { Batch } from '../../core/batch.ts';
+import type { HrmConfig } from '../../model/config.ts';
+import { configFromFixture } from '../../model/config.ts';
+import { createHrm } from '../../model/hrm.ts';
+import { buildLayout } from '../../model/layout.ts';
+import { IGNORE_LABEL } from '../../core/batch.ts';
 
 /** Everything a trace needs: config, per-step learning rates, initial weights, the batch. */
 export interface TraceCase {
@@ -104,7 +105,7 @@ const minArgmaxMargin = (logits: Tensor<Float64Array>, labels: Int32Array): numb
   const V = logits.shape[2];
   let min = Infinity;
   for (let i = 0; i < labels.length; i++) {
-    if (labels[i] === IGNORE_LABEL_ID) continue;
+    if (labels[i] === IGNORE_LABEL) continue;
     let a = -Infinity;
     let b = -Infinity;
     for (let v = 0; v < V; v++) {

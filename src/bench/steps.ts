@@ -3,9 +3,9 @@
 // of `Hrm.evalStep` (one evaluation segment, forward only) for one configuration on one backend,
 // plus where the step's time goes per kernel (from the timing proxy around the backend).
 
-import type { Backend } from '../src/core/backend.ts';
-import type { Carry } from '../src/model/api.ts';
-import { createHrm } from '../src/model/hrm.ts';
+import type { Backend } from '../core/backend.ts';
+import type { Carry } from '../model/api.ts';
+import { createHrm } from '../model/hrm.ts';
 import type { BenchSizes } from './anchors.ts';
 import { gflops, now, summarize, type Summary } from './stats.ts';
 import { withTiming, type KernelTiming } from './timing-proxy.ts';

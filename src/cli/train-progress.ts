@@ -2,8 +2,8 @@
 // accuracy of the rows that halted, lr, steps/s, ETA) redrawn in place on a terminal, or a plain
 // line every few seconds when stderr is not a terminal; a line per evaluation. Display only.
 
-import type { EvalRecord, TrainRecord } from './metrics-log.ts';
-import type { EvalSummary } from './evaluate.ts';
+import type { EvalRecord, TrainRecord } from '../train/metrics-log.ts';
+import type { EvalSummary } from '../train/evaluate.ts';
 
 const fmtTime = (s: number): string => {
   if (!Number.isFinite(s) || s < 0) return '--:--';

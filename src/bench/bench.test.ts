@@ -6,19 +6,19 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { ANCHORS, evalGflop, stepGflop, trainableParams } from '../../bench/anchors.ts';
-import { flatness, type MemorySample } from '../../bench/memory.ts';
-import { decideSteps } from '../../bench/plan.ts';
-import { REPORT_SCHEMA, type BenchReport } from '../../bench/report.ts';
-import { summarize } from '../../bench/stats.ts';
-import { breakdownRows } from '../../bench/steps.ts';
-import { withTiming } from '../../bench/timing-proxy.ts';
-import { replay } from '../../bench/replay.ts';
+import { ANCHORS, evalGflop, stepGflop, trainableParams } from './anchors.ts';
+import { flatness, type MemorySample } from './memory.ts';
+import { decideSteps } from './plan.ts';
+import { REPORT_SCHEMA, type BenchReport } from './report.ts';
+import { summarize } from './stats.ts';
+import { breakdownRows } from './steps.ts';
+import { withTiming } from './timing-proxy.ts';
+import { replay } from './replay.ts';
 import { createHrm } from '../model/hrm.ts';
-import { benchBatch, benchConfig } from '../../bench/workload.ts';
-import { SMOKE_SIZES } from '../../bench/anchors.ts';
+import { benchBatch, benchConfig } from './workload.ts';
+import { SMOKE_SIZES } from './anchors.ts';
 import { referenceBackend } from '../reference/backend.ts';
-import { run } from './commands/bench.ts';
+import { run } from '../cli/commands/bench.ts';
 
 describe('bench statistics', () => {
   it('summarises medians, extremes and means', () => {

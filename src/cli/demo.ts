@@ -3,7 +3,7 @@
 // in training), trains a small HRM on the fastest backend available (`auto`), evaluates it on the
 // held-out puzzles, shows one of them being solved segment by segment, and exits non-zero when
 // the test accuracy falls short of what the README promises or the loss diverges.
-// Run: node --import tsx src/train/demo.ts [--backend auto|simd|reference|gpu] [--out runs/demo]
+// Run: node --import tsx src/cli/demo.ts [--backend auto|simd|reference|gpu] [--out runs/demo]
 
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -15,10 +15,10 @@ import { randomFullGrid } from '../data/sudoku/generate.ts';
 import { formatBoard, shapeForSize, type SudokuShape } from '../data/sudoku/grid.ts';
 import { SudokuSolver } from '../data/sudoku/solver.ts';
 import { decodeConfig, type HrmConfig } from '../model/config.ts';
-import { runSession } from './session.ts';
-import { TrainProgress } from './progress-report.ts';
-import { loadModel, resolveCheckpoint } from './load-model.ts';
-import { renderSudoku, solveOne, sudokuFromTokens, checkSudoku } from './solve.ts';
+import { runSession } from '../train/session.ts';
+import { TrainProgress } from './train-progress.ts';
+import { loadModel, resolveCheckpoint } from '../train/load-model.ts';
+import { renderSudoku, solveOne, sudokuFromTokens, checkSudoku } from '../train/solve.ts';
 import { boardToTokens } from '../data/sudoku/grid.ts';
 
 /** The task and the model: small enough to learn in minutes on two CPU cores. */

@@ -4,10 +4,10 @@
 // Work counts: matmuls count 2·m·n·k; elementwise kernels count a nominal number of arithmetic
 // operations per element (named in `flopNote`), so their GFLOP/s compare runs, not machines.
 
-import type { Backend } from '../src/core/backend.ts';
-import type { Shape } from '../src/core/tensor.ts';
-import { numel } from '../src/core/tensor.ts';
-import { Rng } from '../src/core/rng.ts';
+import type { Backend } from '../core/backend.ts';
+import type { Shape } from '../core/tensor.ts';
+import { numel } from '../core/tensor.ts';
+import { Rng } from '../core/rng.ts';
 import { SHARED, swigluInner, trainableParams, type BenchSizes } from './anchors.ts';
 
 /** One kernel at one shape: `forward`/`backward` make fresh results (to be synchronised and released). */

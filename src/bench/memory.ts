@@ -59,7 +59,7 @@ export const backendMemory = (backend: unknown): number | undefined => {
 };
 
 const CHILD = fileURLToPath(new URL('./memory-child.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Runs one job in a fresh `node --import tsx` process and parses its JSON line. */
 export const runMemoryChild = (job: MemoryJob, timeoutMs: number): Promise<MemorySample> =>

@@ -7,8 +7,8 @@
 // work and finishes it later (WebGPU), a call's time is only its submission cost, and the wait
 // shows up under `read`; `synchronous` below tells the reader which case applies.
 
-import type { Backend } from '../src/core/backend.ts';
-import { KERNEL_NAMES } from '../src/core/backend.ts';
+import type { Backend } from '../core/backend.ts';
+import { KERNEL_NAMES } from '../core/backend.ts';
 import { now } from './stats.ts';
 
 export interface KernelTiming {

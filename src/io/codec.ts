@@ -1,6 +1,6 @@
 // Strict io-ts codecs for configuration files: objects that reject unknown keys (naming the key),
 // fields with defaults, bounded numbers, and an error formatter that names file, field and the
-// expected type. Used by the model config (config.ts) and the trace command; pure.
+// expected type. Used by the model config, checkpoints, run configs and every command's flags; pure.
 
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/lib/Either.js';

@@ -2,9 +2,9 @@
 // (decoded through the project's config codec) and a fixed random Sudoku-shaped batch.
 // The batch's values do not change the work of a step: every step runs both segments in full.
 
-import type { Batch } from '../src/model/api.ts';
-import { decodeConfig, type HrmConfig } from '../src/model/config.ts';
-import { Rng } from '../src/core/rng.ts';
+import type { Batch } from '../core/batch.ts';
+import { decodeConfig, type HrmConfig } from '../model/config.ts';
+import { Rng } from '../core/rng.ts';
 import { SHARED, type BenchSizes } from './anchors.ts';
 
 /** The HrmConfig of benchmark sizes `z` (anchor constants for everything else). */

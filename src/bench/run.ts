@@ -3,8 +3,8 @@
 // each configuration, then the memory benchmark in child processes. Decides repetitions from the time
 // budget (plan.ts), records every skip with its reason, and returns the report (report.ts).
 
-import { createBackend, type GpuMode } from '../src/backends/registry.ts';
-import type { Backend } from '../src/core/backend.ts';
+import { createBackend, type GpuMode } from '../backends/registry.ts';
+import type { Backend } from '../core/backend.ts';
 import { ANCHORS, SMOKE_SIZES, evalGflop, stepGflop, type AnchorName, type BenchSizes } from './anchors.ts';
 import { benchKernels, type KernelPlan } from './kernels.ts';
 import { machineInfo } from './machine.ts';
