@@ -2,7 +2,7 @@
 // over it. Blocks are rounded to size classes (64-byte steps for small blocks, eighths of a power of
 // two above) and recycled by exact class, so the repeating shapes of a training step reuse the same
 // blocks; the top grows the memory when needed. The first 64 KiB hold the worker control block.
-// What is not here: tensor handles and their lifetimes (backend.ts).
+// What is not here: tensor handles and their lifetimes (memory.ts).
 
 import type { WasmMemory } from './wasm-api.ts';
 import { Wasm } from './wasm-api.ts';

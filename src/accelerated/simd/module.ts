@@ -1,14 +1,50 @@
-// Assembly of the engine's WebAssembly module: picks the SIMD variant V8 allows (relaxed SIMD needs
+// Assembly of the engine's WebAssembly module: joins the text of every kernel family (`*.wat.ts`,
+// each beside its wrapper) into one module, picks the SIMD variant V8 allows (relaxed SIMD needs
 // V8's --experimental-wasm-relaxed-simd flag, set here before compiling; a tiny relaxed module is
-// validated to confirm it took), turns the WAT text of wat.ts into a binary with `wabt`, and
-// compiles it once per variant. What is not here: instantiation and threads (pool.ts).
+// validated to confirm it took), turns the text into a binary with `wabt`, and compiles it once per
+// variant. What is not here: instantiation and threads (pool.ts).
 
 import v8 from 'node:v8';
 import wabtInit from 'wabt';
-import type { SimdVariant } from './wat.ts';
-import { engineWat } from './wat.ts';
+import { ADAM_ATAN2_KERNELS, adamAtan2Wat } from './adam-atan2.wat.ts';
+import { ATTENTION_KERNELS, attentionWat } from './attention.wat.ts';
+import { ELEMENTWISE_KERNELS, elementwiseWat } from './elementwise.wat.ts';
+import { gemmWat } from './gemm.wat.ts';
+import { LINEAR_KERNELS, linearWat } from './linear.wat.ts';
+import { RMS_NORM_KERNELS, rmsNormWat } from './rms-norm.wat.ts';
+import { ROPE_KERNELS, ropeWat } from './rope.wat.ts';
+import { SWIGLU_KERNELS, swigluWat } from './swiglu.wat.ts';
 import type { WasmModule } from './wasm-api.ts';
 import { Wasm } from './wasm-api.ts';
+import type { SimdVariant } from './wat.ts';
+import { expFunctions } from './wat.ts';
+
+/** The names and parameter counts (before scratch, lo, hi) of the kernels the worker pool dispatches. */
+export const PARALLEL_KERNELS = {
+  ...LINEAR_KERNELS,
+  ...ATTENTION_KERNELS,
+  ...RMS_NORM_KERNELS,
+  ...SWIGLU_KERNELS,
+  ...ELEMENTWISE_KERNELS,
+  ...ROPE_KERNELS,
+  ...ADAM_ATAN2_KERNELS,
+} as const;
+
+export type ParallelKernel = keyof typeof PARALLEL_KERNELS;
+
+/** The whole module text for one variant: the shared product first, then every family. */
+export const engineWat = (variant: SimdVariant): string => `(module
+  (import "env" "memory" (memory 1 65536 shared))
+${gemmWat(variant)}
+${linearWat()}
+${expFunctions()}
+${attentionWat(variant)}
+${rmsNormWat()}
+${swigluWat()}
+${elementwiseWat()}
+${ropeWat()}
+${adamAtan2Wat()}
+)`;
 
 type Wabt = Awaited<ReturnType<typeof wabtInit>>;
 

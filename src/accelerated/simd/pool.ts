@@ -8,8 +8,8 @@
 
 import { Worker } from 'node:worker_threads';
 import type { Arena } from './arena.ts';
-import type { ParallelKernel } from './wat.ts';
-import { PARALLEL_KERNELS } from './wat.ts';
+import type { ParallelKernel } from './module.ts';
+import { PARALLEL_KERNELS } from './module.ts';
 import type { WasmInstance, WasmModule } from './wasm-api.ts';
 import { Wasm } from './wasm-api.ts';
 
