@@ -74,6 +74,10 @@ describe('layering of src/', () => {
     expect(offending(inside('src/data'), (to) => /^src\/(model|train|cli|bench|verify|backends|reference|accelerated)\//.test(to), true)).toEqual([]);
   });
 
+  it('the analysis runs in a browser too: src/analyze imports no Node module and no backend', () => {
+    expect(offending(inside('src/analyze'), (to) => to.startsWith('node:') || FILE_IO.has(to) || /^src\/(reference|accelerated|backends|cli)\//.test(to), true)).toEqual([]);
+  });
+
   it('only src/cli imports src/cli (the command line is the top layer)', () => {
     expect(offending((f) => !inside('src/cli')(f), (to) => inside('src/cli')(to), true)).toEqual([]);
   });

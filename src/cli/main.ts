@@ -15,6 +15,7 @@ const COMMANDS: Record<string, string> = {
   trace: 'run the official-parity trace procedure on a fixture-shaped folder',
   verify: 'check accelerated backends against the reference on this machine',
   bench: 'benchmark kernels and training steps per backend',
+  analyze: 'hierarchical convergence and dimensionality (participation ratio) of a checkpoint',
 };
 
 const usage = (): string =>
