@@ -135,8 +135,8 @@ export const principalComponents = (rows: readonly ArrayLike<number>[], k: numbe
     for (let i = 0; i < d; i++) for (let a = 0; a < q; a++) for (let b = 0; b < q; b++) rotated[i * q + b] += v[i * q + a] * eig.vectors[a * q + b];
     return { values: eig.values, rotated, w };
   };
-  const tol = options.tol ?? 1e-7;
-  const maxIter = options.maxIter ?? 60;
+  const tol = options.tol ?? 1e-5;
+  const maxIter = options.maxIter ?? 50;
   let prev: Float64Array | null = null;
   let values: Float64Array = new Float64Array(q);
   let iterations = 0;

@@ -39,7 +39,7 @@ const FLAGS: Record<string, FlagSpec> = {
   quiet: { kind: 'boolean', help: 'no progress line' },
   help: { kind: 'boolean', help: 'this text' },
 };
-const USAGE = 'usage: hrm analyze --checkpoint <file|run dir> [--data <dir>] [--split test] [--puzzles N] [--segments M | --act] [--backend …] [--out <dir>]';
+const USAGE = 'usage: hrm analyze --checkpoint <file|run dir> [--data <dir>] [--split test] [--puzzles N] [--segments M] [--act] [--backend …] [--out <dir>]';
 
 const EXTRA = `
 Outputs in --out: analysis.json (every number, with the config, checkpoint step and weights
