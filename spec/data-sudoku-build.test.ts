@@ -106,7 +106,7 @@ describe('Sudoku-Extreme CSV import', () => {
     expect(bytes('imp-a').equals(bytes('imp-b'))).toBe(true);
     expect(bytes('imp-a').equals(bytes('imp-c'))).toBe(false);
     expect(fs.readFileSync(path.join(dir, 'imp-a', 'train', 'dataset.json'), 'utf8')).toBe(
-      '{"pad_id": 0, "ignore_label_id": 0, "blank_identifier_id": 0, "vocab_size": 11, "seq_len": 81, "num_puzzle_identifiers": 1, "total_groups": 6, "mean_puzzle_examples": 1.0, "sets": ["all"]}',
+      '{"pad_id": 0, "ignore_label_id": 0, "blank_identifier_id": 0, "vocab_size": 11, "seq_len": 81, "num_puzzle_identifiers": 1, "total_groups": 6, "mean_puzzle_examples": 1.0, "total_puzzles": 24, "sets": ["all"]}',
     );
   });
 });

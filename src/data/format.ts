@@ -16,7 +16,11 @@ import { PyFloat, pyJsonDumps } from './pyjson.ts';
 export type SplitName = 'train' | 'test';
 export const SET_NAME = 'all';
 
-/** dataset.json (pydantic `PuzzleDatasetMetadata`, field order as dumped; TRM adds total_puzzles). */
+/**
+ * dataset.json (pydantic `PuzzleDatasetMetadata`, field order as dumped). `total_puzzles` (the
+ * number of puzzles in the split) is TRM's addition, which its loader requires; HRM's loader
+ * ignores it (its pydantic model has no such field and pydantic ignores extra fields by default).
+ */
 export interface DatasetMetadata {
   readonly pad_id: number;
   readonly ignore_label_id: number | null;
@@ -260,8 +264,8 @@ export const metadataJson = (m: DatasetMetadata): string =>
     num_puzzle_identifiers: m.num_puzzle_identifiers,
     total_groups: m.total_groups,
     mean_puzzle_examples: new PyFloat(m.mean_puzzle_examples),
-    sets: m.sets,
     ...(m.total_puzzles === undefined ? {} : { total_puzzles: m.total_puzzles }),
+    sets: m.sets,
   });
 
 /** Writes a whole in-memory set (and the split's dataset.json) in the original layout. */
@@ -276,7 +280,8 @@ export const writeSplit = (datasetDir: string, split: SplitName, metadata: Datas
     writeFile(path.join(dir, `${name}__puzzle_indices.npy`), encodeNpy('int32', [P + 1], s.puzzleIndices));
     writeFile(path.join(dir, `${name}__group_indices.npy`), encodeNpy('int32', [G + 1], s.groupIndices));
   }
-  writeFile(path.join(dir, 'dataset.json'), metadataJson(metadata));
+  const puzzles = Object.values(sets).reduce((n, s) => n + s.puzzleIdentifiers.length, 0);
+  writeFile(path.join(dir, 'dataset.json'), metadataJson({ ...metadata, total_puzzles: metadata.total_puzzles ?? puzzles }));
 };
 
 /** Appends uint8 rows to a .npy file whose first-axis length is patched in at close. */
@@ -403,6 +408,7 @@ export class SplitWriter {
       num_puzzle_identifiers: numPuzzleIdentifiers,
       total_groups: this.numGroups,
       mean_puzzle_examples: opts.meanPuzzleExamples ?? (P > 0 ? this.examples / P : 0),
+      total_puzzles: P,
       sets: [SET_NAME],
     };
     writeFile(path.join(this.dir, 'dataset.json'), metadataJson(metadata));

@@ -3,7 +3,7 @@
 // without a loader.
 
 import { describe, expect, it } from 'vitest';
-import { unpickle, type PyValue } from './pickle.ts';
+import { PickleWriter, unpickle, type PyValue } from './pickle.ts';
 
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
 const none = { fileName: 'test.pkl', allowedGlobals: new Set<string>() };
@@ -80,5 +80,45 @@ describe('unpickle', () => {
   });
   it('refuses a GET of a memo slot that was never stored', () => {
     expect(() => unpickle(hex('8002680a2e'), none)).toThrow(/BINGET at byte 2: memo key 10 was never stored/);
+  });
+});
+
+describe('PickleWriter', () => {
+  it('encodes ints exactly as CPython does (the bytes of the protocol-2 pickle above)', () => {
+    const ints = [1, -2, 300, 70000, -(2 ** 31), 2 ** 40, -(2n ** 70n)];
+    const w = new PickleWriter();
+    for (const n of ints) w.int(n);
+    const body = Buffer.from(w.finish().subarray(2, -1)).toString('hex');
+    expect(body).toBe('4b014afeffffff4d2c014a701101004a000000808a060000000000018a090000000000000000c0');
+  });
+  it('writes what the unpickler reads back: strings (shared ones as memo GETs), tuples of every length, dicts, bools, None', () => {
+    const w = new PickleWriter();
+    w.emptyDict().setItems(3, (i) => {
+      if (i === 0) w.str('a').tuple(5, () => [1, 2, 3, 4, 5].forEach((x) => w.int(x)));
+      if (i === 1) w.str('b').tuple(2, () => w.str('x', true).str('x', true));
+      if (i === 2) w.str('c').tuple(3, () => w.bool(true).bool(false).none());
+    });
+    expect(plain(unpickle(w.finish(), none))).toEqual({ a: { tuple: [1, 2, 3, 4, 5] }, b: { tuple: ['x', 'x'] }, c: { tuple: [true, false, null] } });
+  });
+  it('batches more than 1000 items in SETITEMS of at most 1000, and memo slots past 255 use LONG_BINPUT', () => {
+    const w = new PickleWriter();
+    w.emptyDict().setItems(2500, (i) => w.str(`k${i}`).int(i));
+    const bytes = w.finish();
+    const last = (n: number): number => {
+      const x = new PickleWriter();
+      x.emptyDict().setItems(n, (i) => x.str(`k${i}`).int(i));
+      const b = x.finish();
+      return b[b.length - 2];
+    };
+    expect([last(1000), last(1001), last(2000)]).toEqual([0x75, 0x73, 0x75]); // SETITEMS, then a lone SETITEM
+    const back = unpickle(bytes, none) as { entries: Map<string, number> };
+    expect(back.entries.size).toBe(2500);
+    expect(back.entries.get('k2499')).toBe(2499);
+  });
+  it('an APPENDS of 300,000 items does not overflow the call stack', () => {
+    const bytes = [0x80, 2, 0x5d, 0x28];
+    for (let i = 0; i < 300000; i++) bytes.push(0x4b, i & 0xff);
+    bytes.push(0x65, 0x2e);
+    expect((unpickle(Uint8Array.from(bytes), none) as { items: unknown[] }).items.length).toBe(300000);
   });
 });

@@ -1,8 +1,11 @@
-// A restricted unpickler: turns a Python pickle (the protocol-2 subset torch.save emits for state
-// dicts, plus the framing and memo opcodes of protocols 4–5) into plain data. It never executes anything: GLOBAL only names a whitelisted
-// class or function, REDUCE on a whitelisted function yields a `call` record for the caller to
-// interpret, and persistent ids are handed to a caller-supplied loader. Any other global or any
-// opcode outside the supported set is an error naming it and its byte offset.
+// Python pickles, both ways. A restricted unpickler turns a pickle (the protocol-2 subset
+// torch.save emits for state dicts, plus the framing and memo opcodes of protocols 4–5) into plain
+// data. It never executes anything: GLOBAL only names a whitelisted class or function, REDUCE on a
+// whitelisted function yields a `call` record for the caller to interpret, and persistent ids are
+// handed to a caller-supplied loader. Any other global or any opcode outside the supported set is
+// an error naming it and its byte offset. Its twin, PickleWriter, emits protocol 2 the way
+// CPython's pickler does (same opcodes, same memo numbering), so what it writes for a state dict
+// is byte-for-byte what torch.save writes. Time and memory are linear in the pickle's size.
 // Not here: what the torch calls mean (src/io/torch-checkpoint.ts).
 
 /** A Python value as the unpickler represents it. */
@@ -200,7 +203,7 @@ export const unpickle = (bytes: Uint8Array, options: UnpickleOptions): PyValue =
   };
   const append = (list: PyValue, items: PyValue[]): void => {
     if (list === null || typeof list !== 'object' || list.kind !== 'list') return fail('target is not a list');
-    list.items.push(...items);
+    for (const x of items) list.items.push(x); // no spread: a long APPENDS would overflow the call stack
   };
 
   for (;;) {
@@ -376,3 +379,133 @@ export const unpickle = (bytes: Uint8Array, options: UnpickleOptions): PyValue =
     }
   }
 };
+
+// ---------------------------------------------------------------------------------------------
+// Writer
+
+/**
+ * Emits a protocol-2 pickle opcode by opcode, the way CPython's pickler does: every string,
+ * global, non-empty tuple and reduced object is memoized (BINPUT, LONG_BINPUT past 255) at the
+ * point CPython memoizes it, and a value stored under a `share` key is written again as a memo
+ * GET, as CPython does for an object it has already seen. The caller drives the structure.
+ */
+export class PickleWriter {
+  private readonly chunks: number[] = [0x80, 2];
+  private memoSize = 0;
+  private readonly shared = new Map<string, number>();
+
+  private op(...bytes: number[]): this {
+    for (const b of bytes) this.chunks.push(b);
+    return this;
+  }
+  private u32(n: number): number[] {
+    return [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
+  }
+  /** Memoizes the value on top of the stack; returns its memo slot. */
+  put(): number {
+    const slot = this.memoSize++;
+    if (slot < 256) this.op(OP.BINPUT, slot);
+    else this.op(OP.LONG_BINPUT, ...this.u32(slot));
+    return slot;
+  }
+  /** Pushes memo slot `slot` again (BINGET, LONG_BINGET past 255). */
+  get(slot: number): this {
+    return slot < 256 ? this.op(OP.BINGET, slot) : this.op(OP.LONG_BINGET, ...this.u32(slot));
+  }
+  /** Writes a shared value: a GET when `key` was written before, else `write()` then a memo PUT. */
+  private sharedValue(key: string, write: () => void): this {
+    const slot = this.shared.get(key);
+    if (slot !== undefined) return this.get(slot);
+    write();
+    this.shared.set(key, this.put());
+    return this;
+  }
+  /** GLOBAL 'module name' (memoized; written once per class as CPython does). */
+  global(module: string, name: string): this {
+    return this.sharedValue(`global:${module}.${name}`, () => this.op(OP.GLOBAL, ...new TextEncoder().encode(`${module}\n${name}\n`)));
+  }
+  /** A str (BINUNICODE, memoized). With `share`, every later call with the same text is a GET. */
+  str(s: string, share = false): this {
+    const write = (): void => {
+      const b = new TextEncoder().encode(s);
+      this.op(OP.BINUNICODE, ...this.u32(b.length));
+      for (const x of b) this.chunks.push(x);
+    };
+    if (share) return this.sharedValue(`str:${s}`, write);
+    write();
+    this.put();
+    return this;
+  }
+  /** An int as CPython writes it: BININT1, BININT2, BININT or LONG1. */
+  int(n: number | bigint): this {
+    if (typeof n === 'number' && !Number.isSafeInteger(n)) throw new Error(`pickle writer: ${n} is not an integer`);
+    const v = BigInt(n);
+    if (v >= 0n && v <= 0xffn) return this.op(OP.BININT1, Number(v));
+    if (v >= 0n && v <= 0xffffn) return this.op(OP.BININT2, Number(v) & 0xff, Number(v) >> 8);
+    if (v >= -(2n ** 31n) && v < 2n ** 31n) return this.op(OP.BININT, ...this.u32(Number(BigInt.asUintN(32, v))));
+    const bytes: number[] = [];
+    let x = v;
+    do {
+      bytes.push(Number(BigInt.asUintN(8, x)));
+      x >>= 8n;
+    } while (!((x === 0n && (bytes[bytes.length - 1] & 0x80) === 0) || (x === -1n && (bytes[bytes.length - 1] & 0x80) !== 0)));
+    return this.op(OP.LONG1, bytes.length, ...bytes);
+  }
+  bool(b: boolean): this {
+    return this.op(b ? OP.NEWTRUE : OP.NEWFALSE);
+  }
+  none(): this {
+    return this.op(OP.NONE);
+  }
+  /** A tuple of the values `items` writes: EMPTY_TUPLE, TUPLE1–3 or MARK … TUPLE, memoized unless empty. */
+  tuple(n: number, items: () => void): this {
+    if (n === 0) return this.op(OP.EMPTY_TUPLE);
+    if (n > 3) this.op(OP.MARK);
+    items();
+    this.op(n === 1 ? OP.TUPLE1 : n === 2 ? OP.TUPLE2 : n === 3 ? OP.TUPLE3 : OP.TUPLE);
+    this.put();
+    return this;
+  }
+  /** callable(*args) for a callable and args already written: REDUCE, memoized. */
+  reduce(): this {
+    this.op(OP.REDUCE);
+    this.put();
+    return this;
+  }
+  /** A persistent id: the id value already written, then BINPERSID. */
+  persistentId(): this {
+    return this.op(OP.BINPERSID);
+  }
+  /** An empty dict, memoized. */
+  emptyDict(): this {
+    this.op(OP.EMPTY_DICT);
+    this.put();
+    return this;
+  }
+  /**
+   * Sets `n` items on the dict on top of the stack, each written by `item(i)` (key then value),
+   * batched as CPython does: SETITEM for a batch of one, MARK … SETITEMS for up to 1000.
+   */
+  setItems(n: number, item: (i: number) => void): this {
+    for (let start = 0; start < n; start += 1000) {
+      const end = Math.min(n, start + 1000);
+      if (end - start === 1) {
+        item(start);
+        this.op(OP.SETITEM);
+      } else {
+        this.op(OP.MARK);
+        for (let i = start; i < end; i++) item(i);
+        this.op(OP.SETITEMS);
+      }
+    }
+    return this;
+  }
+  /** obj.__setstate__(state) for an object under a state already written: BUILD. */
+  build(): this {
+    return this.op(OP.BUILD);
+  }
+  /** The pickle so far, closed with STOP. */
+  finish(): Uint8Array {
+    return Uint8Array.from([...this.chunks, OP.STOP]);
+  }
+}

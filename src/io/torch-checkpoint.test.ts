@@ -9,9 +9,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { readTorchCheckpoint, readTorchCheckpointFile, stripKeyPrefix } from './torch-checkpoint.ts';
+import { modulesOfKeys, readTorchCheckpoint, readTorchStateDict, stripKeyPrefix, writeTorchCheckpoint, type TensorToWrite } from './torch-checkpoint.ts';
+import { withFileSource } from './file-source.ts';
+import { layoutModules } from '../model/layout.ts';
+import { configFromFixture } from '../model/config.ts';
 import { readSafetensors } from './safetensors.ts';
-import { writeZip } from './zip.ts';
+import { memorySink, readZip, writeZip } from './zip.ts';
 
 const RUNS = Number(process.env.HRM_PROP_RUNS ?? 100);
 const FIXTURES = fileURLToPath(new URL('../../fixtures/official-parity/', import.meta.url));
@@ -124,17 +127,17 @@ describe('official checkpoints', () => {
 });
 
 describe('reading from disk entry by entry', () => {
-  it('readTorchCheckpointFile gives the same tensors as reading the bytes, and names a truncated file', () => {
+  it('a file source gives the same tensors as reading the bytes, and names a truncated file', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'hrm-torch-'));
     try {
       const file = `${FIXTURES}sudoku-rope/checkpoint`;
-      const fromDisk = readTorchCheckpointFile(file);
+      const fromDisk = withFileSource(file, (src) => readTorchCheckpoint(src, file));
       const fromBytes = readTorchCheckpoint(readFileSync(file), file);
       expect([...fromDisk.keys()]).toEqual([...fromBytes.keys()]);
       for (const [k, t] of fromDisk) expect(t, k).toEqual(fromBytes.get(k));
       const cut = path.join(dir, 'cut');
       writeFileSync(cut, readFileSync(file).subarray(0, 5000));
-      expect(() => readTorchCheckpointFile(cut)).toThrow(/cut: truncated zip archive/);
+      expect(() => withFileSource(cut, (src) => readTorchCheckpoint(src, cut))).toThrow(/cut: truncated zip archive/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -168,10 +171,11 @@ describe('synthetic GPU-style checkpoint', () => {
     expect(Array.from(ck.get('H_init')!.data)).toEqual(hInit.map(bf));
     expect(Object.is(ck.get('H_init')!.data[4], -0)).toBe(true);
     expect(ck.get('H_init')!.data[3]).not.toBe(Math.fround(1e-3)); // really bf16, not f32
-    expect(ck.get('lm_head.weight')).toEqual({ shape: [2, 3], data: new Float32Array(weight) });
-    expect(ck.get('row1')).toEqual({ shape: [3], data: new Float32Array([4, 5, 6]) });
-    expect(ck.get('lm_head_t')).toEqual({ shape: [3, 2], data: new Float32Array([1, 4, 2, 5, 3, 6]) });
-    expect(ck.get('scalar')).toEqual({ shape: [], data: new Float32Array([-5]) });
+    expect(ck.get('H_init')!.stored).toBe('bfloat16');
+    expect(ck.get('lm_head.weight')).toEqual({ shape: [2, 3], data: new Float32Array(weight), stored: 'float32' });
+    expect(ck.get('row1')).toEqual({ shape: [3], data: new Float32Array([4, 5, 6]), stored: 'float32' });
+    expect(ck.get('lm_head_t')).toEqual({ shape: [3, 2], data: new Float32Array([1, 4, 2, 5, 3, 6]), stored: 'float32' });
+    expect(ck.get('scalar')).toEqual({ shape: [], data: new Float32Array([-5]), stored: 'float16' });
   });
 
   it('returned arrays are owned: they neither alias the input bytes nor each other', () => {
@@ -221,7 +225,7 @@ describe('synthetic GPU-style checkpoint', () => {
     const long = stateDictPickle([{ ...tensors[1], storageClass: 'LongStorage', storageNumel: 3 }]);
     expect(() => readTorchCheckpoint(writeZip(files('l', long)), 'long.ckpt')).toThrow(/long\.ckpt: tensor '.*lm_head\.weight': has an integer storage \(torch\.LongStorage\)/);
     const missing = files('m').filter((f) => f.name !== 'm/data/1');
-    expect(() => readTorchCheckpoint(writeZip(missing), 'missing.ckpt')).toThrow(/missing\.ckpt: no zip entry 'm\/data\/1'/);
+    expect(() => readTorchCheckpoint(writeZip(missing), 'missing.ckpt')).toThrow(/missing\.ckpt: tensor '.*lm_head\.weight': no zip entry 'm\/data\/1' for its storage/);
   });
 
   it('refuses an archive without data.pkl, or keys that collide after prefix stripping', () => {
@@ -267,5 +271,96 @@ describe('synthetic GPU-style checkpoint', () => {
     expect(stripKeyPrefix('model.inner.H_init')).toBe('H_init');
     expect(stripKeyPrefix('_orig_mod.foo')).toBe('foo');
     expect(stripKeyPrefix('inner.H_init')).toBe('inner.H_init');
+  });
+});
+
+describe('bounded before allocating', () => {
+  const one = f32Bytes([1.5]);
+  it('refuses a stride-0 32768×32768 view of a 1-element storage before materializing it', () => {
+    const pkl = stateDictPickle([{ key: 'w', storageClass: 'FloatStorage', storageKey: '0', storageNumel: 1, offset: 0, size: [32768, 32768], stride: [0, 0] }]);
+    const file = writeZip([{ name: 'z/data.pkl', data: pkl }, { name: 'z/data/0', data: one }]);
+    const before = process.memoryUsage().arrayBuffers;
+    expect(() => readTorchCheckpoint(file, 'stride0.ckpt')).toThrow(
+      /stride0\.ckpt: tensor 'w': offset 0, size \[32768, 32768\] and stride \[0, 0\] give 1073741824 elements, more than the 1 its storage holds/,
+    );
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 << 20);
+  });
+  it('refuses a storage whose declared element count disagrees with its entry, without reading it', () => {
+    const pkl = stateDictPickle([{ key: 'w', storageClass: 'FloatStorage', storageKey: '0', storageNumel: 2 ** 31 - 1, offset: 0, size: [2 ** 20], stride: [1] }]);
+    expect(() => readTorchCheckpoint(writeZip([{ name: 'z/data.pkl', data: pkl }, { name: 'z/data/0', data: one }]), 'huge.ckpt')).toThrow(
+      /huge\.ckpt: tensor 'w': storage 'z\/data\/0' has 4 bytes, expected 2147483647 × 4/,
+    );
+  });
+  it('honours a limit on the decoded size', () => {
+    const pkl = stateDictPickle([{ key: 'w', storageClass: 'FloatStorage', storageKey: '0', storageNumel: 4, offset: 0, size: [4], stride: [1] }]);
+    const file = writeZip([{ name: 'z/data.pkl', data: pkl }, { name: 'z/data/0', data: f32Bytes([1, 2, 3, 4]) }]);
+    expect(readTorchCheckpoint(file, 'ok', { maxBytes: 16 }).get('w')!.data).toEqual(new Float32Array([1, 2, 3, 4]));
+    expect(() => readTorchCheckpoint(file, 'big.ckpt', { maxBytes: 15 })).toThrow(/big\.ckpt: its tensors decode to 16 float32 bytes, more than the 15-byte limit/);
+  });
+});
+
+describe('writer', () => {
+  const fixtureTensors = (name: string, prefix: string): TensorToWrite[] =>
+    [...readTorchCheckpoint(readFileSync(`${FIXTURES}${name}/checkpoint`), name)].map(([k, t]) => ({ key: prefix + k, shape: t.shape, data: t.data, dtype: 'float32' as const }));
+
+  for (const name of ['sudoku-rope', 'arc-learned']) {
+    it(`rewrites the torch-written ${name}/checkpoint byte for byte (zip layout, pickle opcodes and memo, storage keys)`, () => {
+      // The fixtures were written by torch.save (no PyTorch is installable here; these files are the reference).
+      const config = configFromFixture(JSON.parse(readFileSync(`${FIXTURES}${name}/config.json`, 'utf8')), name);
+      const sink = memorySink();
+      writeTorchCheckpoint(sink, fixtureTensors(name, 'model.inner.'), { stem: 'checkpoint', modules: layoutModules(config.arch, 'model.inner') });
+      const ours = sink.bytes();
+      const theirs = new Uint8Array(readFileSync(`${FIXTURES}${name}/checkpoint`));
+      const a = readZip(ours, 'ours');
+      const b = readZip(theirs, 'torch');
+      expect(a.entries.map((e) => e.name)).toEqual(b.entries.map((e) => e.name));
+      expect(Buffer.from(a.read('checkpoint/data.pkl')).equals(Buffer.from(b.read('checkpoint/data.pkl')))).toBe(true);
+      expect(a.entries.map((e) => [e.dataOffset, e.crc32, e.size])).toEqual(b.entries.map((e) => [e.dataOffset, e.crc32, e.size]));
+      expect(ours.length).toBe(theirs.length);
+      expect(Buffer.from(ours).equals(Buffer.from(theirs))).toBe(true);
+    });
+  }
+
+  it('round-trips any float32 or bfloat16 state dict bit-exactly, under any prefix (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            shape: fc.array(fc.integer({ min: 0, max: 5 }), { maxLength: 3 }),
+            dtype: fc.constantFrom('float32' as const, 'bfloat16' as const),
+            seed: fc.integer(),
+          }),
+          { minLength: 1, maxLength: 6 },
+        ),
+        fc.constantFrom('', 'model.inner.', '_orig_mod.model.inner.'),
+        (specs, prefix) => {
+          const tensors: TensorToWrite[] = specs.map((s, i) => {
+            const n = s.shape.reduce((a, b) => a * b, 1);
+            const data = Float32Array.from({ length: n }, (_, j) => Math.fround(Math.sin(s.seed + j) * 10 ** ((j % 7) - 3)));
+            return { key: `${prefix}t${i}.w`, shape: s.shape, data, dtype: s.dtype };
+          });
+          const sink = memorySink();
+          writeTorchCheckpoint(sink, tensors, { stem: 'step_7' });
+          const back = readTorchStateDict(sink.bytes(), 'rt');
+          expect(back.prefix).toBe(prefix);
+          expect([...back.tensors.keys()]).toEqual(tensors.map((t) => t.key.slice(prefix.length)));
+          for (const t of tensors) {
+            const got = back.tensors.get(t.key.slice(prefix.length))!;
+            expect(got.shape).toEqual(t.shape);
+            expect(got.stored).toBe(t.dtype);
+            const want = t.dtype === 'float32' ? t.data : new Float32Array(new Uint32Array(Array.from(new Uint32Array(new Float32Array(t.data).buffer), (b) => {
+              const r = (b + 0x7fff + ((b >>> 16) & 1)) >>> 16; // round to nearest even
+              return r << 16;
+            })).buffer);
+            expect(Buffer.from(got.data.buffer, got.data.byteOffset, got.data.byteLength).equals(Buffer.from(want.buffer, want.byteOffset, want.byteLength))).toBe(true);
+          }
+        },
+      ),
+      { numRuns: Math.max(20, Math.floor(RUNS / 2)) },
+    );
+  });
+
+  it('derives the module tree from the keys when none is given', () => {
+    expect(modulesOfKeys(['a.b.w', 'a.c', 'd'])).toEqual(['', 'a', 'a.b']);
   });
 });

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { crc32, crc32Portable, readZip, writeZip } from './zip.ts';
+import { ZipWriter, crc32, crc32Portable, memorySink, readZip, writeZip } from './zip.ts';
 
 const RUNS = Number(process.env.HRM_PROP_RUNS ?? 100);
 const FIXTURES = fileURLToPath(new URL('../../fixtures/official-parity/', import.meta.url));
@@ -113,5 +113,50 @@ describe('malformed archives', () => {
   });
   it('names a missing entry', () => {
     expect(() => readZip(good, 'x.zip').read('nope')).toThrow(/x\.zip: no zip entry 'nope'/);
+  });
+});
+
+describe('decompression bombs', () => {
+  /** Sets an entry's declared (uncompressed) size in the central directory of `zip` (no zip64). */
+  const declareSize = (bytes: Uint8Array, size: number): Uint8Array => {
+    const out = bytes.slice();
+    const view = new DataView(out.buffer);
+    const cd = out.length - 22 - (46 + 'bomb'.length);
+    expect(view.getUint32(cd, true)).toBe(0x02014b50);
+    view.setUint32(cd + 24, size, true);
+    return out;
+  };
+  const bomb = writeZip([{ name: 'bomb', data: new Uint8Array(8 << 20), deflate: true }]); // 8 MiB of zeros, ~8 KB deflated
+
+  it('stops inflating at the first byte past the declared size', () => {
+    const lying = declareSize(bomb, 1000);
+    const before = process.memoryUsage().arrayBuffers;
+    expect(() => readZip(lying, 'bomb.zip').read('bomb')).toThrow(/bomb\.zip: zip entry 'bomb': inflates past its declared size of 1000 bytes/);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(80 << 20);
+  });
+  it('refuses a declared size deflate cannot reach from the compressed size, before allocating', () => {
+    expect(() => readZip(declareSize(bomb, 0xfffffff0), 'huge.zip')).toThrow(/huge\.zip: zip entry 'bomb': declares 4294967280 bytes from \d+ deflated bytes, more than deflate can produce/);
+  });
+  it('refuses an entry larger than the caller expects, before allocating', () => {
+    expect(() => readZip(bomb, 'cap.zip').read('bomb', { maxBytes: 1 << 20 })).toThrow(/cap\.zip: zip entry 'bomb': declares 8388608 bytes, more than the 1048576 expected/);
+    expect(readZip(bomb, 'ok.zip').read('bomb').length).toBe(8 << 20);
+  });
+  it('names a deflate stream that ends early', () => {
+    expect(() => readZip(declareSize(bomb, (8 << 20) + 5), 'short.zip').read('bomb')).toThrow(/short\.zip: zip entry 'bomb': inflated to 8388608 bytes, expected 8388613/);
+  });
+});
+
+describe('streamed writer', () => {
+  it('torch layout: data descriptors, 64-byte alignment, zip64 end records; read back entry by entry', () => {
+    const sink = memorySink();
+    const w = new ZipWriter(sink, { torchLayout: true });
+    w.addStream('s/data.pkl', [enc('ab'), enc('cd')]);
+    w.addStream('s/data/0', [new Uint8Array(100).fill(3)]);
+    w.finish();
+    const bytes = sink.bytes();
+    const zip = readZip(bytes, 'torch-layout');
+    expect(new TextDecoder().decode(zip.read('s/data.pkl'))).toBe('abcd');
+    expect(zip.entries.every((e) => e.dataOffset % 64 === 0)).toBe(true);
+    expect(new DataView(bytes.buffer).getUint16(6, true)).toBe(0x808); // sizes follow the data
   });
 });

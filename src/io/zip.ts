@@ -1,13 +1,17 @@
-// Zip archives (PKWARE APPNOTE), as PyTorch's torch.save writes them: a reader (end of central
-// directory → central directory → local headers; stored and deflated entries; CRC-32 checked
-// on every read; zip64 end records and zip64 extra fields, which PyTorch always writes) and a
-// minimal writer of stored entries (used to build test checkpoints), optionally with zip64 end
-// records and 64-byte data alignment as PyTorch writes them.
+// Zip archives (PKWARE APPNOTE), as PyTorch's torch.save writes them.
+// Reader: end of central directory → central directory → local headers; stored and deflated
+// entries; zip64 end records and extra fields (PyTorch always writes the end records). An entry is
+// read into one array of its declared size: a deflated entry is inflated in chunks straight into
+// it, and inflation stops at the first byte past the declared size (a decompression bomb costs at
+// most its declared size plus one chunk); a declared size that deflate could not reach from the
+// compressed size is refused before anything is allocated; the CRC-32 is checked on every read.
+// Writer: entries streamed to a sink in the layout torch.save uses (data descriptors, 64-byte
+// aligned data, zip64 end records), or the classic layout with sizes in the local headers.
+// Browser-safe (fflate for deflate; node:zlib's CRC-32 only where it is built in).
 // Not here: encryption, multi-disk archives, data descriptors' own sizes (the central
 // directory's sizes are authoritative, as in every reader).
 
-import * as zlib from 'node:zlib';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { Inflate, deflateSync } from 'fflate';
 
 export interface ZipEntry {
   readonly name: string;
@@ -20,19 +24,38 @@ export interface ZipEntry {
   readonly dataOffset: number;
 }
 
+export interface ZipReadOptions {
+  /** refuse (before allocating) an entry whose declared size exceeds this many bytes */
+  readonly maxBytes?: number;
+}
+
 export interface ZipArchive {
   readonly fileName: string;
   /** entries in central-directory order */
   readonly entries: readonly ZipEntry[];
+  /** the entry, by name */
+  entry(name: string): ZipEntry | undefined;
   /** the entry's uncompressed bytes, CRC-32 checked; stored entries from memory are views (do not write) */
-  read(entry: ZipEntry | string): Uint8Array;
+  read(entry: ZipEntry | string, options?: ZipReadOptions): Uint8Array;
   /** whether read() of a stored entry returns an array the caller owns (deflated ones always are) */
   readonly freshReads: boolean;
+}
+
+/** A malformed or unreadable archive; the message names the file (and the entry). */
+export class ZipError extends Error {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
+    super(`${file}: ${detail}`);
+    this.name = 'ZipError';
+  }
 }
 
 const SIG_LOCAL = 0x04034b50;
 const SIG_CENTRAL = 0x02014b50;
 const SIG_EOCD = 0x06054b50;
+const SIG_DESCRIPTOR = 0x08074b50;
 const SIG_ZIP64_LOCATOR = 0x07064b50;
 const SIG_ZIP64_EOCD = 0x06064b50;
 const ZIP64_LOCATOR_SIZE = 20;
@@ -40,6 +63,11 @@ const ZIP64_EOCD_SIZE = 56;
 const EOCD_SIZE = 22;
 const CENTRAL_SIZE = 46;
 const LOCAL_SIZE = 30;
+const U32_MAX = 0xffffffff;
+/** Deflate's largest expansion: a 258-byte match per 2 bits, about 1032:1 (plus a block header). */
+const DEFLATE_MAX_RATIO = 1032;
+/** Compressed bytes fed to the inflater at a time (bounds its scratch output to ~1032× this). */
+const INFLATE_CHUNK = 1 << 16;
 
 // ---------------------------------------------------------------------------------------------
 // CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), slicing by 8 for speed on large storages
@@ -63,10 +91,10 @@ const CRC_TABLES: Int32Array[] = (() => {
   return tables;
 })();
 
-/** CRC-32 of `bytes` (the checksum zip stores), as an unsigned 32-bit integer (slicing by 8). */
-export const crc32Portable = (bytes: Uint8Array): number => {
+/** CRC-32 of `bytes` continuing from `previous` (the CRC of what came before; 0 to start), unsigned. */
+export const crc32Portable = (bytes: Uint8Array, previous = 0): number => {
   const [t0, t1, t2, t3, t4, t5, t6, t7] = CRC_TABLES;
-  let c = -1;
+  let c = ~previous;
   let i = 0;
   const n8 = bytes.length - (bytes.length % 8);
   for (; i < n8; i += 8) {
@@ -80,35 +108,23 @@ export const crc32Portable = (bytes: Uint8Array): number => {
   return (c ^ -1) >>> 0;
 };
 
-/** node:zlib's native crc32 where this Node has it (≥ 20.15, ≥ 22.2), about 10× faster. */
-const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+/** node:zlib's native crc32 where this runtime has it built in (Node ≥ 20.16, ≥ 22.3), ~10× faster. */
+const nativeCrc32 = (() => {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const zlib = proc?.getBuiltinModule?.('node:zlib') as { crc32?: (data: Uint8Array, value?: number) => number } | undefined;
+  return zlib?.crc32;
+})();
 
-/** CRC-32 of `bytes`: native when available, else the portable implementation (same values). */
-export const crc32: (bytes: Uint8Array) => number = nativeCrc32 !== undefined ? (b) => nativeCrc32(b) >>> 0 : crc32Portable;
+/** CRC-32 of `bytes` continuing from `previous`: native when available, else portable (same values). */
+export const crc32: (bytes: Uint8Array, previous?: number) => number =
+  nativeCrc32 !== undefined ? (b, previous = 0) => nativeCrc32(b, previous) >>> 0 : crc32Portable;
 
 // ---------------------------------------------------------------------------------------------
 // Reader
 
-const decodeName = (raw: Uint8Array, utf8: boolean): string =>
-  utf8 ? new TextDecoder('utf-8').decode(raw) : String.fromCharCode(...raw); // CP437 ≈ latin1 for ASCII names
-
-/** A little-endian u64 as a number; errors if it exceeds 2^53 (no such file fits in memory). */
-const u64 = (view: DataView, at: number, what: string): number => {
-  const v = view.getBigUint64(at, true);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`${what} ${v} is out of range`);
-  return Number(v);
-};
-
-/** The [start, end) of the payload of extra field `id` within [at, at + len), if present. */
-const findExtra = (view: DataView, at: number, len: number, id: number): { start: number; end: number } | undefined => {
-  for (let q = at; q + 4 <= at + len; ) {
-    const fid = view.getUint16(q, true);
-    const flen = view.getUint16(q + 2, true);
-    if (fid === id) return { start: q + 4, end: Math.min(q + 4 + flen, at + len) };
-    q += 4 + flen;
-  }
-  return undefined;
-};
+const LATIN1 = new TextDecoder('latin1');
+const UTF8 = new TextDecoder('utf-8');
+const decodeName = (raw: Uint8Array, utf8: boolean): string => (utf8 ? UTF8 : LATIN1).decode(raw); // CP437 ≈ latin1 for ASCII names
 
 /** Random access to the bytes of an archive: memory (memorySource) or an open file (file-source.ts). */
 export interface ByteSource {
@@ -137,64 +153,72 @@ const findEocd = (src: ByteSource, fileName: string): number => {
   }
   const head = src.read(0, 4);
   const startsLikeZip = head.length === 4 && viewOf(head).getUint32(0, true) === SIG_LOCAL;
-  throw new Error(
+  throw new ZipError(
+    fileName,
     startsLikeZip
-      ? `${fileName}: truncated zip archive (starts with a local header but has no end-of-central-directory record)`
-      : `${fileName}: not a zip archive (no end-of-central-directory record in ${src.size} bytes)`,
+      ? 'truncated zip archive (starts with a local header but has no end-of-central-directory record)'
+      : `not a zip archive (no end-of-central-directory record in ${src.size} bytes)`,
   );
 };
 
 /**
  * Opens a zip archive, held in memory or behind a ByteSource (so files larger than one Buffer can
  * be read entry by entry). Structure is checked up front (every central entry and its local
- * header, sizes within the file, no encryption, known methods); data is read, decompressed and
- * CRC-checked when an entry is read. Errors name `fileName` and the entry.
+ * header, sizes within the file, no encryption, known methods, deflate ratios deflate can reach);
+ * data is read, inflated and CRC-checked when an entry is read. Errors name `fileName` and the entry.
  */
 export const readZip = (input: Uint8Array | ByteSource, fileName: string): ZipArchive => {
   const src = input instanceof Uint8Array ? memorySource(input) : input;
-  if (src.size < EOCD_SIZE) {
-    throw new Error(`${fileName}: not a zip archive (${src.size} bytes, smaller than an end-of-central-directory record)`);
-  }
+  const fail = (detail: string): never => {
+    throw new ZipError(fileName, detail);
+  };
+  if (src.size < EOCD_SIZE) fail(`not a zip archive (${src.size} bytes, smaller than an end-of-central-directory record)`);
   const exact = (offset: number, length: number, what: string): DataView => {
     const b = src.read(offset, length);
-    if (b.length !== length) throw new Error(`${fileName}: truncated or corrupt zip archive: ${what} at [${offset}, ${offset + length}) lies past the end (${src.size} bytes)`);
+    if (b.length !== length) fail(`truncated or corrupt zip archive: ${what} at [${offset}, ${offset + length}) lies past the end (${src.size} bytes)`);
     return viewOf(b);
+  };
+  /** A little-endian u64 as a number; refused above 2^53 (no such archive fits anywhere). */
+  const u64 = (view: DataView, at: number, what: string): number => {
+    const v = view.getBigUint64(at, true);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) fail(`${what} ${v} is out of range`);
+    return Number(v);
   };
   const eocd = findEocd(src, fileName);
   const ev = exact(eocd, EOCD_SIZE, 'end record');
-  const disk = ev.getUint16(4, true);
-  const cdDisk = ev.getUint16(6, true);
+  if (ev.getUint16(4, true) !== 0 || ev.getUint16(6, true) !== 0) fail('multi-disk zip archives are not supported');
   let count = ev.getUint16(10, true);
   let cdSize = ev.getUint32(12, true);
   let cdOffset = ev.getUint32(16, true);
-  if (disk !== 0 || cdDisk !== 0) throw new Error(`${fileName}: multi-disk zip archives are not supported`);
   // zip64 end records (PyTorch always writes them): their 64-bit fields replace the 16/32-bit ones.
   let cdLimit = eocd;
   const locatorAt = eocd - ZIP64_LOCATOR_SIZE;
   const locator = locatorAt >= 0 ? exact(locatorAt, ZIP64_LOCATOR_SIZE, 'zip64 locator') : undefined;
   if (locator !== undefined && locator.getUint32(0, true) === SIG_ZIP64_LOCATOR) {
-    const at = u64(locator, 8, `${fileName}: zip64 end-record offset`);
+    const at = u64(locator, 8, 'zip64 end-record offset');
     const rec = at + ZIP64_EOCD_SIZE <= locatorAt ? exact(at, ZIP64_EOCD_SIZE, 'zip64 end record') : undefined;
     if (rec === undefined || rec.getUint32(0, true) !== SIG_ZIP64_EOCD) {
-      throw new Error(`${fileName}: corrupt zip archive: the zip64 locator points to offset ${at}, where there is no zip64 end record`);
+      fail(`corrupt zip archive: the zip64 locator points to offset ${at}, where there is no zip64 end record`);
     }
-    count = u64(rec, 32, `${fileName}: zip64 entry count`);
-    cdSize = u64(rec, 40, `${fileName}: zip64 central-directory size`);
-    cdOffset = u64(rec, 48, `${fileName}: zip64 central-directory offset`);
+    count = u64(rec!, 32, 'zip64 entry count');
+    cdSize = u64(rec!, 40, 'zip64 central-directory size');
+    cdOffset = u64(rec!, 48, 'zip64 central-directory offset');
     cdLimit = at;
-  } else if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
-    throw new Error(`${fileName}: corrupt zip archive: saturated end-record fields but no zip64 locator`);
+  } else if (count === 0xffff || cdSize === U32_MAX || cdOffset === U32_MAX) {
+    fail('corrupt zip archive: saturated end-record fields but no zip64 locator');
   }
   if (cdOffset + cdSize > cdLimit) {
-    throw new Error(`${fileName}: truncated or corrupt zip archive: central directory [${cdOffset}, ${cdOffset + cdSize}) runs past its end record at ${cdLimit}`);
+    fail(`truncated or corrupt zip archive: central directory [${cdOffset}, ${cdOffset + cdSize}) runs past its end record at ${cdLimit}`);
   }
+  if (count * CENTRAL_SIZE > cdSize) fail(`corrupt zip archive: ${count} entries cannot fit a ${cdSize}-byte central directory`);
   const cdBytes = src.read(cdOffset, cdSize);
   const view = viewOf(cdBytes); // offsets below are relative to the central directory
   const entries: ZipEntry[] = [];
+  const byName = new Map<string, ZipEntry>();
   let p = 0;
   for (let i = 0; i < count; i++) {
     if (p + CENTRAL_SIZE > cdSize || view.getUint32(p, true) !== SIG_CENTRAL) {
-      throw new Error(`${fileName}: corrupt zip archive: central directory entry ${i} of ${count} is missing at offset ${cdOffset + p}`);
+      fail(`corrupt zip archive: central directory entry ${i} of ${count} is missing at offset ${cdOffset + p}`);
     }
     const flags = view.getUint16(p + 8, true);
     const method = view.getUint16(p + 10, true);
@@ -205,178 +229,336 @@ export const readZip = (input: Uint8Array | ByteSource, fileName: string): ZipAr
     const extraLen = view.getUint16(p + 30, true);
     const commentLen = view.getUint16(p + 32, true);
     let localOffset = view.getUint32(p + 42, true);
-    if (p + CENTRAL_SIZE + nameLen + extraLen + commentLen > cdSize) {
-      throw new Error(`${fileName}: corrupt zip archive: central directory entry ${i} runs past the directory's end`);
-    }
+    if (p + CENTRAL_SIZE + nameLen + extraLen + commentLen > cdSize) fail(`corrupt zip archive: central directory entry ${i} runs past the directory's end`);
     const utf8 = (flags & 0x800) !== 0;
     const name = decodeName(cdBytes.subarray(p + CENTRAL_SIZE, p + CENTRAL_SIZE + nameLen), utf8);
-    const where = `${fileName}: zip entry '${name}'`;
-    if (size === 0xffffffff || compressedSize === 0xffffffff || localOffset === 0xffffffff) {
+    const entryFail = (detail: string): never => fail(`zip entry '${name}': ${detail}`);
+    if (size === U32_MAX || compressedSize === U32_MAX || localOffset === U32_MAX) {
       // zip64 extended information (extra field 0x0001): the saturated fields, in this order, as u64
-      const z = findExtra(view, p + CENTRAL_SIZE + nameLen, extraLen, 0x0001);
-      if (z === undefined) throw new Error(`${where}: saturated size/offset fields but no zip64 extra field`);
+      const extraAt = p + CENTRAL_SIZE + nameLen;
+      let z: { start: number; end: number } | undefined;
+      for (let q = extraAt; q + 4 <= extraAt + extraLen; q += 4 + view.getUint16(q + 2, true)) {
+        if (view.getUint16(q, true) === 0x0001) {
+          z = { start: q + 4, end: Math.min(q + 4 + view.getUint16(q + 2, true), extraAt + extraLen) };
+          break;
+        }
+      }
+      if (z === undefined) return entryFail('saturated size/offset fields but no zip64 extra field');
       let q = z.start;
       const next = (what: string): number => {
-        if (q + 8 > z.end) throw new Error(`${where}: zip64 extra field is too short for the ${what}`);
-        const v = u64(view, q, `${where}: zip64 ${what}`);
+        if (q + 8 > z!.end) entryFail(`zip64 extra field is too short for the ${what}`);
+        const v = u64(view, q, `zip entry '${name}': zip64 ${what}`);
         q += 8;
         return v;
       };
-      if (size === 0xffffffff) size = next('size');
-      if (compressedSize === 0xffffffff) compressedSize = next('compressed size');
-      if (localOffset === 0xffffffff) localOffset = next('local header offset');
+      if (size === U32_MAX) size = next('size');
+      if (compressedSize === U32_MAX) compressedSize = next('compressed size');
+      if (localOffset === U32_MAX) localOffset = next('local header offset');
     }
-    if (flags & 0x1) throw new Error(`${where}: encrypted entries are not supported`);
-    if (method !== 0 && method !== 8) throw new Error(`${where}: compression method ${method} is not supported (expected 0 = stored or 8 = deflate)`);
-    if (method === 0 && compressedSize !== size) {
-      throw new Error(`${where}: stored entry has compressed size ${compressedSize} but size ${size}`);
+    if (flags & 0x1) entryFail('encrypted entries are not supported');
+    if (method !== 0 && method !== 8) entryFail(`compression method ${method} is not supported (expected 0 = stored or 8 = deflate)`);
+    if (method === 0 && compressedSize !== size) entryFail(`stored entry has compressed size ${compressedSize} but size ${size}`);
+    if (method === 8 && size > compressedSize * DEFLATE_MAX_RATIO + 1024) {
+      entryFail(`declares ${size} bytes from ${compressedSize} deflated bytes, more than deflate can produce (${DEFLATE_MAX_RATIO}:1): the archive is corrupt`);
     }
     const local = localOffset + LOCAL_SIZE <= cdOffset ? exact(localOffset, LOCAL_SIZE, 'local header') : undefined;
-    if (local === undefined || local.getUint32(0, true) !== SIG_LOCAL) {
-      throw new Error(`${where}: corrupt zip archive: no local header at offset ${localOffset}`);
-    }
-    const localNameLen = local.getUint16(26, true);
-    const localExtraLen = local.getUint16(28, true);
+    if (local === undefined || local.getUint32(0, true) !== SIG_LOCAL) entryFail(`corrupt zip archive: no local header at offset ${localOffset}`);
+    const localNameLen = local!.getUint16(26, true);
+    const localExtraLen = local!.getUint16(28, true);
     const dataOffset = localOffset + LOCAL_SIZE + localNameLen + localExtraLen;
     const localName = decodeName(src.read(localOffset + LOCAL_SIZE, localNameLen), utf8);
-    if (localName !== name) throw new Error(`${where}: local header names '${localName}' instead`);
+    if (localName !== name) entryFail(`local header names '${localName}' instead`);
     if (dataOffset + compressedSize > cdOffset) {
-      throw new Error(`${where}: truncated or corrupt zip archive: data [${dataOffset}, ${dataOffset + compressedSize}) runs into the central directory at ${cdOffset}`);
+      entryFail(`truncated or corrupt zip archive: data [${dataOffset}, ${dataOffset + compressedSize}) runs into the central directory at ${cdOffset}`);
     }
-    entries.push(Object.freeze({ name, method, crc32: crc, compressedSize, size, dataOffset }));
+    if (byName.has(name)) fail(`zip entry '${name}' appears twice`);
+    const e = Object.freeze({ name, method, crc32: crc, compressedSize, size, dataOffset });
+    entries.push(e);
+    byName.set(name, e);
     p += CENTRAL_SIZE + nameLen + extraLen + commentLen;
   }
-  const byName = new Map<string, ZipEntry>();
-  for (const e of entries) {
-    if (byName.has(e.name)) throw new Error(`${fileName}: zip entry '${e.name}' appears twice`);
-    byName.set(e.name, e);
-  }
-  const read = (which: ZipEntry | string): Uint8Array => {
+  const read = (which: ZipEntry | string, options: ZipReadOptions = {}): Uint8Array => {
     const e = typeof which === 'string' ? byName.get(which) : which;
-    if (e === undefined) throw new Error(`${fileName}: no zip entry '${String(which)}'`);
-    const raw = src.read(e.dataOffset, e.compressedSize);
-    if (raw.length !== e.compressedSize) throw new Error(`${fileName}: zip entry '${e.name}': truncated (${raw.length} of ${e.compressedSize} bytes)`);
+    if (e === undefined) return fail(`no zip entry '${String(which)}'`);
+    const entryFail = (detail: string): never => fail(`zip entry '${e.name}': ${detail}`);
+    if (options.maxBytes !== undefined && e.size > options.maxBytes) entryFail(`declares ${e.size} bytes, more than the ${options.maxBytes} expected`);
     let data: Uint8Array;
     if (e.method === 0) {
-      data = raw;
+      data = src.read(e.dataOffset, e.size);
+      if (data.length !== e.size) entryFail(`truncated (${data.length} of ${e.size} bytes)`);
     } else {
-      try {
-        data = new Uint8Array(inflateRawSync(raw));
-      } catch (err) {
-        throw new Error(`${fileName}: zip entry '${e.name}': deflate data is corrupt (${(err as Error).message})`);
-      }
-      if (data.length !== e.size) throw new Error(`${fileName}: zip entry '${e.name}': inflated to ${data.length} bytes, expected ${e.size}`);
+      data = inflateInto(src, e, entryFail);
     }
     const actual = crc32(data);
-    if (actual !== e.crc32) {
-      throw new Error(`${fileName}: zip entry '${e.name}': CRC-32 mismatch (stored ${hex(e.crc32)}, computed ${hex(actual)}): the file is corrupt`);
-    }
+    if (actual !== e.crc32) entryFail(`CRC-32 mismatch (stored ${hex(e.crc32)}, computed ${hex(actual)}): the file is corrupt`);
     return data;
   };
-  return Object.freeze({ fileName, entries: Object.freeze(entries), read, freshReads: src.fresh === true });
+  return Object.freeze({ fileName, entries: Object.freeze(entries), entry: (name: string) => byName.get(name), read, freshReads: src.fresh === true });
+};
+
+/**
+ * Inflates a deflated entry into one array of its declared size, feeding the compressed bytes in
+ * chunks; stops at the first output byte past the declared size. Memory: the declared size plus
+ * one chunk's output (≤ 1032 × INFLATE_CHUNK).
+ */
+const inflateInto = (src: ByteSource, e: ZipEntry, entryFail: (detail: string) => never): Uint8Array => {
+  const out = new Uint8Array(e.size);
+  let filled = 0;
+  const inflater = new Inflate((chunk) => {
+    if (filled + chunk.length > out.length) entryFail(`inflates past its declared size of ${e.size} bytes`);
+    out.set(chunk, filled);
+    filled += chunk.length;
+  });
+  try {
+    for (let at = 0; at < e.compressedSize; at += INFLATE_CHUNK) {
+      const n = Math.min(INFLATE_CHUNK, e.compressedSize - at);
+      const raw = src.read(e.dataOffset + at, n);
+      if (raw.length !== n) entryFail(`truncated (${at + raw.length} of ${e.compressedSize} compressed bytes)`);
+      inflater.push(raw, false);
+    }
+    inflater.push(new Uint8Array(0), true);
+  } catch (err) {
+    if (err instanceof ZipError) throw err;
+    entryFail(`deflate data is corrupt (${(err as Error).message})`);
+  }
+  if (filled !== e.size) entryFail(`inflated to ${filled} bytes, expected ${e.size}`);
+  return out;
 };
 
 const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 
 // ---------------------------------------------------------------------------------------------
-// Writer (stored entries; deflate on request, to exercise readers)
+// Writer
+
+/** Where a streamed archive goes (a file, memory). */
+export interface ByteSink {
+  write(bytes: Uint8Array): void;
+}
 
 export interface ZipWriteOptions {
   /** align each entry's data to this many bytes by padding the local extra field (PyTorch uses 64) */
   readonly align?: number;
   /** also write zip64 end records (a zip64 end of central directory and its locator), as PyTorch does */
   readonly zip64EndRecords?: boolean;
+  /**
+   * the local headers torch.save writes (version 0, no times, CRC and sizes in a data descriptor
+   * after the data, 'FB' padding of 'Z's): implies align 64 and zip64 end records
+   */
+  readonly torchLayout?: boolean;
+}
+
+interface CentralRecord {
+  readonly nameBytes: Uint8Array;
+  readonly method: number;
+  readonly crc: number;
+  readonly compressedSize: number;
+  readonly size: number;
+  readonly offset: number;
 }
 
 /**
- * Writes a zip archive, in the given order, with CRC-32s, a central directory and an end record.
- * Entries are stored (uncompressed) unless `deflate` is set. Names are written as UTF-8 (flag 11).
+ * Writes a zip archive to a sink entry by entry: `add` an entry whose bytes are known, or
+ * `addStream` one given as chunks (CRC and sizes follow the data in a descriptor), then `finish`.
+ * Entries larger than 4 GiB or past a 4 GiB offset get zip64 fields. Names are UTF-8 (flag 11).
+ */
+export class ZipWriter {
+  private offset = 0;
+  private readonly central: CentralRecord[] = [];
+  private readonly align: number;
+  private readonly torch: boolean;
+  private readonly zip64End: boolean;
+  private finished = false;
+
+  constructor(
+    private readonly sink: ByteSink,
+    options: ZipWriteOptions = {},
+  ) {
+    this.torch = options.torchLayout === true;
+    this.align = options.align ?? (this.torch ? 64 : 1);
+    this.zip64End = options.zip64EndRecords ?? this.torch;
+  }
+
+  private emit(bytes: Uint8Array): void {
+    this.sink.write(bytes);
+    this.offset += bytes.length;
+  }
+
+  /** The local header; sizes and CRC go in it unless they follow in a data descriptor. */
+  private localHeader(nameBytes: Uint8Array, method: number, known?: { crc: number; compressedSize: number; size: number }): void {
+    const unpadded = this.offset + LOCAL_SIZE + nameBytes.length;
+    const pad = this.align > 1 ? (this.align - ((unpadded + 4) % this.align)) % this.align : 0;
+    const extraLen = this.align > 1 ? 4 + pad : 0;
+    const local = new Uint8Array(LOCAL_SIZE + nameBytes.length + extraLen);
+    const lv = new DataView(local.buffer);
+    lv.setUint32(0, SIG_LOCAL, true);
+    lv.setUint16(4, this.torch ? 0 : 20, true); // version needed
+    lv.setUint16(6, known === undefined ? 0x808 : 0x800, true); // UTF-8 names (+ data descriptor)
+    lv.setUint16(8, method, true);
+    if (known !== undefined) {
+      lv.setUint32(14, known.crc, true);
+      lv.setUint32(18, Math.min(known.compressedSize, U32_MAX), true);
+      lv.setUint32(22, Math.min(known.size, U32_MAX), true);
+    }
+    lv.setUint16(26, nameBytes.length, true);
+    lv.setUint16(28, extraLen, true);
+    local.set(nameBytes, LOCAL_SIZE);
+    if (extraLen > 0) {
+      const at = LOCAL_SIZE + nameBytes.length;
+      lv.setUint16(at, 0x4246, true); // 'FB': an application-specific extra field holding padding
+      lv.setUint16(at + 2, pad, true);
+      local.fill(0x5a, at + 4); // 'Z', as PyTorch pads
+    }
+    this.emit(local);
+  }
+
+  private checkOpen(name: string): Uint8Array {
+    if (this.finished) throw new Error(`zip writer: entry '${name}' added after finish()`);
+    return new TextEncoder().encode(name);
+  }
+
+  /** Adds an entry whose bytes are all at hand (deflated when asked; never in torch layout). */
+  add(name: string, data: Uint8Array, options: { deflate?: boolean } = {}): void {
+    if (this.torch) {
+      this.addStream(name, [data]);
+      return;
+    }
+    const nameBytes = this.checkOpen(name);
+    const offset = this.offset;
+    const crc = crc32(data);
+    const method = options.deflate === true ? 8 : 0;
+    const body = method === 8 ? deflateSync(data) : data;
+    this.localHeader(nameBytes, method, { crc, compressedSize: body.length, size: data.length });
+    this.emit(body);
+    this.central.push({ nameBytes, method, crc, compressedSize: body.length, size: data.length, offset });
+  }
+
+  /** Adds a stored entry given as chunks, written as they come; CRC and sizes follow in a descriptor. */
+  addStream(name: string, chunks: Iterable<Uint8Array>): void {
+    const nameBytes = this.checkOpen(name);
+    const offset = this.offset;
+    this.localHeader(nameBytes, 0);
+    let crc = 0;
+    let size = 0;
+    for (const c of chunks) {
+      crc = crc32(c, crc);
+      size += c.length;
+      this.emit(c);
+    }
+    const big = size >= U32_MAX;
+    const d = new Uint8Array(big ? 24 : 16);
+    const dv = new DataView(d.buffer);
+    dv.setUint32(0, SIG_DESCRIPTOR, true);
+    dv.setUint32(4, crc, true);
+    if (big) {
+      dv.setBigUint64(8, BigInt(size), true);
+      dv.setBigUint64(16, BigInt(size), true);
+    } else {
+      dv.setUint32(8, size, true);
+      dv.setUint32(12, size, true);
+    }
+    this.emit(d);
+    this.central.push({ nameBytes, method: 0, crc, compressedSize: size, size, offset });
+  }
+
+  /** Writes the central directory and the end records; the sink then holds a complete archive. */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    const cdOffset = this.offset;
+    for (const r of this.central) {
+      const zip64 = [r.size >= U32_MAX, r.compressedSize >= U32_MAX, r.offset >= U32_MAX];
+      const extraLen = zip64.some(Boolean) ? 4 + 8 * zip64.filter(Boolean).length : 0;
+      const cd = new Uint8Array(CENTRAL_SIZE + r.nameBytes.length + extraLen);
+      const cv = new DataView(cd.buffer);
+      cv.setUint32(0, SIG_CENTRAL, true);
+      cv.setUint16(4, this.torch ? 0 : 20, true); // version made by
+      cv.setUint16(6, this.torch ? 0 : 20, true); // version needed
+      cv.setUint16(8, this.torch ? 0x808 : 0x800, true);
+      cv.setUint16(10, r.method, true);
+      cv.setUint32(16, r.crc, true);
+      cv.setUint32(20, zip64[1] ? U32_MAX : r.compressedSize, true);
+      cv.setUint32(24, zip64[0] ? U32_MAX : r.size, true);
+      cv.setUint16(28, r.nameBytes.length, true);
+      cv.setUint16(30, extraLen, true);
+      cv.setUint32(42, zip64[2] ? U32_MAX : r.offset, true);
+      cd.set(r.nameBytes, CENTRAL_SIZE);
+      if (extraLen > 0) {
+        let q = CENTRAL_SIZE + r.nameBytes.length;
+        cv.setUint16(q, 0x0001, true);
+        cv.setUint16(q + 2, extraLen - 4, true);
+        q += 4;
+        for (const [i, v] of [r.size, r.compressedSize, r.offset].entries()) {
+          if (!zip64[i]) continue;
+          cv.setBigUint64(q, BigInt(v), true);
+          q += 8;
+        }
+      }
+      this.emit(cd);
+    }
+    const cdSize = this.offset - cdOffset;
+    const n = this.central.length;
+    const needZip64 = this.zip64End || n >= 0xffff || cdSize >= U32_MAX || cdOffset >= U32_MAX;
+    if (needZip64) {
+      const recAt = this.offset;
+      const rec = new Uint8Array(ZIP64_EOCD_SIZE);
+      const rv = new DataView(rec.buffer);
+      rv.setUint32(0, SIG_ZIP64_EOCD, true);
+      rv.setBigUint64(4, BigInt(ZIP64_EOCD_SIZE - 12), true); // size of the rest of the record
+      rv.setUint16(12, this.torch ? 0x031e : 45, true); // made by (torch: Unix, 3.0)
+      rv.setUint16(14, 45, true);
+      rv.setBigUint64(24, BigInt(n), true);
+      rv.setBigUint64(32, BigInt(n), true);
+      rv.setBigUint64(40, BigInt(cdSize), true);
+      rv.setBigUint64(48, BigInt(cdOffset), true);
+      this.emit(rec);
+      const loc = new Uint8Array(ZIP64_LOCATOR_SIZE);
+      const lv = new DataView(loc.buffer);
+      lv.setUint32(0, SIG_ZIP64_LOCATOR, true);
+      lv.setBigUint64(8, BigInt(recAt), true);
+      lv.setUint32(16, 1, true);
+      this.emit(loc);
+    }
+    const eocd = new Uint8Array(EOCD_SIZE);
+    const ev = new DataView(eocd.buffer);
+    ev.setUint32(0, SIG_EOCD, true);
+    ev.setUint16(8, Math.min(n, 0xffff), true);
+    ev.setUint16(10, Math.min(n, 0xffff), true);
+    ev.setUint32(12, Math.min(cdSize, U32_MAX), true);
+    ev.setUint32(16, Math.min(cdOffset, U32_MAX), true);
+    this.emit(eocd);
+  }
+}
+
+/** A sink collecting everything in memory; `bytes()` joins it. */
+export const memorySink = (): ByteSink & { bytes(): Uint8Array } => {
+  const parts: Uint8Array[] = [];
+  return {
+    write: (b) => {
+      parts.push(b.slice());
+    },
+    bytes: () => {
+      const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        out.set(p, at);
+        at += p.length;
+      }
+      return out;
+    },
+  };
+};
+
+/**
+ * Writes a whole zip archive in memory, entries in the given order, with CRC-32s, a central
+ * directory and an end record. Entries are stored unless `deflate` is set.
  */
 export const writeZip = (
   entries: ReadonlyArray<{ readonly name: string; readonly data: Uint8Array; readonly deflate?: boolean }>,
   options: ZipWriteOptions = {},
 ): Uint8Array => {
-  const align = options.align ?? 1;
-  const enc = new TextEncoder();
-  const parts: Uint8Array[] = [];
-  const central: Uint8Array[] = [];
-  let offset = 0;
-  for (const { name, data: plain, deflate } of entries) {
-    const nameBytes = enc.encode(name);
-    const crc = crc32(plain);
-    const method = deflate === true ? 8 : 0;
-    const data = deflate === true ? new Uint8Array(deflateRawSync(plain)) : plain;
-    const unpadded = offset + LOCAL_SIZE + nameBytes.length;
-    const pad = align > 1 ? (align - ((unpadded + 4) % align)) % align : 0;
-    const extra = align > 1 ? new Uint8Array(4 + pad) : new Uint8Array(0);
-    if (align > 1) {
-      const ev = new DataView(extra.buffer);
-      ev.setUint16(0, 0x4246, true); // an application-specific extra-field id holding padding
-      ev.setUint16(2, pad, true);
-    }
-    const local = new Uint8Array(LOCAL_SIZE + nameBytes.length + extra.length);
-    const lv = new DataView(local.buffer);
-    lv.setUint32(0, SIG_LOCAL, true);
-    lv.setUint16(4, 20, true); // version needed
-    lv.setUint16(6, 0x800, true); // UTF-8 names
-    lv.setUint16(8, method, true);
-    lv.setUint32(14, crc, true);
-    lv.setUint32(18, data.length, true);
-    lv.setUint32(22, plain.length, true);
-    lv.setUint16(26, nameBytes.length, true);
-    lv.setUint16(28, extra.length, true);
-    local.set(nameBytes, LOCAL_SIZE);
-    local.set(extra, LOCAL_SIZE + nameBytes.length);
-    const cd = new Uint8Array(CENTRAL_SIZE + nameBytes.length);
-    const cv = new DataView(cd.buffer);
-    cv.setUint32(0, SIG_CENTRAL, true);
-    cv.setUint16(4, 20, true);
-    cv.setUint16(6, 20, true);
-    cv.setUint16(8, 0x800, true);
-    cv.setUint16(10, method, true);
-    cv.setUint32(16, crc, true);
-    cv.setUint32(20, data.length, true);
-    cv.setUint32(24, plain.length, true);
-    cv.setUint16(28, nameBytes.length, true);
-    cv.setUint32(42, offset, true);
-    cd.set(nameBytes, CENTRAL_SIZE);
-    parts.push(local, data);
-    central.push(cd);
-    offset += local.length + data.length;
-  }
-  const cdSize = central.reduce((a, c) => a + c.length, 0);
-  const tail: Uint8Array[] = [];
-  if (options.zip64EndRecords === true) {
-    const rec = new Uint8Array(ZIP64_EOCD_SIZE);
-    const rv = new DataView(rec.buffer);
-    rv.setUint32(0, SIG_ZIP64_EOCD, true);
-    rv.setBigUint64(4, BigInt(ZIP64_EOCD_SIZE - 12), true); // size of the rest of the record
-    rv.setUint16(12, 45, true);
-    rv.setUint16(14, 45, true);
-    rv.setBigUint64(24, BigInt(entries.length), true);
-    rv.setBigUint64(32, BigInt(entries.length), true);
-    rv.setBigUint64(40, BigInt(cdSize), true);
-    rv.setBigUint64(48, BigInt(offset), true);
-    const loc = new Uint8Array(ZIP64_LOCATOR_SIZE);
-    const lv = new DataView(loc.buffer);
-    lv.setUint32(0, SIG_ZIP64_LOCATOR, true);
-    lv.setBigUint64(8, BigInt(offset + cdSize), true);
-    lv.setUint32(16, 1, true);
-    tail.push(rec, loc);
-  }
-  const eocd = new Uint8Array(EOCD_SIZE);
-  const ev = new DataView(eocd.buffer);
-  ev.setUint32(0, SIG_EOCD, true);
-  ev.setUint16(8, entries.length, true);
-  ev.setUint16(10, entries.length, true);
-  ev.setUint32(12, cdSize, true);
-  ev.setUint32(16, offset, true);
-  const all = [...parts, ...central, ...tail, eocd];
-  const out = new Uint8Array(all.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of all) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  const sink = memorySink();
+  const w = new ZipWriter(sink, options);
+  for (const e of entries) w.add(e.name, e.data, { deflate: e.deflate === true });
+  w.finish();
+  return sink.bytes();
 };

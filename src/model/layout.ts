@@ -71,3 +71,26 @@ export const parameterCount = (layout: Layout): number =>
 
 /** Names of the trainable parameters in layout order. */
 export const parameterNames = (layout: Layout): string[] => layout.filter((e) => e.kind === 'parameter').map((e) => e.name);
+
+/**
+ * The original model's module tree (PyTorch's `_metadata` of its state dict), pre-order, under
+ * `prefix` (e.g. `_orig_mod.model.inner`): the wrappers, then embed_tokens, lm_head, q_head,
+ * [puzzle_emb], rotary_emb or embed_pos, and each level's blocks with their attention and MLP.
+ */
+export const layoutModules = (a: ArchConfig, prefix: string): string[] => {
+  const parts = prefix.split('.').filter((p) => p !== '');
+  const out = [''];
+  for (let i = 1; i <= parts.length; i++) out.push(parts.slice(0, i).join('.'));
+  const at = (m: string): string => (prefix === '' ? m : `${prefix}.${m}`);
+  out.push(at('embed_tokens'), at('lm_head'), at('q_head'));
+  if (a.puzzle_emb_ndim > 0) out.push(at('puzzle_emb'));
+  out.push(at(a.pos_encodings === 'rope' ? 'rotary_emb' : 'embed_pos'));
+  for (const [level, layers] of [['H_level', a.H_layers], ['L_level', a.L_layers]] as const) {
+    out.push(at(level), at(`${level}.layers`));
+    for (let i = 0; i < layers; i++) {
+      const b = `${level}.layers.${i}`;
+      out.push(at(b), at(`${b}.self_attn`), at(`${b}.self_attn.qkv_proj`), at(`${b}.self_attn.o_proj`), at(`${b}.mlp`), at(`${b}.mlp.gate_up_proj`), at(`${b}.mlp.down_proj`));
+    }
+  }
+  return out;
+};
