@@ -12,6 +12,7 @@ const COMMANDS: Record<string, string> = {
   train: 'train HRM with deep supervision and ACT',
   eval: 'evaluate a checkpoint (exact accuracy, inference-time scaling, ARC voting)',
   solve: 'solve one puzzle with a checkpoint, optionally tracing every segment',
+  export: 'write a checkpoint for the original implementation (PyTorch checkpoint or safetensors + all_config.yaml)',
   trace: 'run the official-parity trace procedure on a fixture-shaped folder',
   verify: 'check accelerated backends against the reference on this machine',
   bench: 'benchmark kernels and training steps per backend',

@@ -280,8 +280,7 @@ export const writeSplit = (datasetDir: string, split: SplitName, metadata: Datas
     writeFile(path.join(dir, `${name}__puzzle_indices.npy`), encodeNpy('int32', [P + 1], s.puzzleIndices));
     writeFile(path.join(dir, `${name}__group_indices.npy`), encodeNpy('int32', [G + 1], s.groupIndices));
   }
-  const puzzles = Object.values(sets).reduce((n, s) => n + s.puzzleIdentifiers.length, 0);
-  writeFile(path.join(dir, 'dataset.json'), metadataJson({ ...metadata, total_puzzles: metadata.total_puzzles ?? puzzles }));
+  writeFile(path.join(dir, 'dataset.json'), metadataJson(metadata));
 };
 
 /** Appends uint8 rows to a .npy file whose first-axis length is patched in at close. */

@@ -39,6 +39,11 @@ export const assembleConfig = (file: string, metadata: DatasetMetadata, override
   } catch (e) {
     throw new ConfigError([`${file}: cannot read a JSON config (${(e as Error).message})`]);
   }
+  return assembleFromValue(raw, file, metadata, overrides);
+};
+
+/** assembleConfig for a config already parsed (e.g. the config of a checkpoint to start from); `file` names it. */
+export const assembleFromValue = (raw: unknown, file: string, metadata: DatasetMetadata, overrides: readonly string[]): HrmConfig => {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError([`${file}: expected a JSON object with 'arch' and 'train'`]);
   const obj = raw as Record<string, unknown>;
   const arch = obj.arch;

@@ -11,6 +11,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Backend } from '../core/backend.ts';
+import type { Tensor } from '../core/tensor.ts';
 import type { Carry, Hrm } from '../model/api.ts';
 import type { HrmConfig } from '../model/config.ts';
 import { createHrm } from '../model/hrm.ts';
@@ -36,6 +37,8 @@ export interface SessionOptions {
   readonly runDir: string;
   /** continue from the run directory's latest checkpoint */
   readonly resume?: boolean;
+  /** start a new run from these weights (layout names; checked by the caller) instead of the initialization */
+  readonly initFrom?: { readonly parameters: ReadonlyMap<string, Tensor<Float64Array>>; readonly file: string };
   /** save also every this many steps (0: only after evaluations) */
   readonly checkpointEvery?: number;
   /** checkpoints kept (default 3) */
@@ -106,7 +109,12 @@ export const runSession = async (o: SessionOptions): Promise<SessionResult> => {
       writeFileSync(metricsFile, records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : ''));
       log(`resuming from ${file} at step ${c.progress.step} (iteration ${c.progress.iteration})`);
     } else {
-      writeFileSync(path.join(o.runDir, 'config.json'), JSON.stringify({ config, dataDir: path.resolve(o.dataDir), backend: o.backend.name }, null, 1) + '\n');
+      if (o.initFrom !== undefined) {
+        hrm.loadState({ parameters: o.initFrom.parameters });
+        log(`starting from the weights of ${o.initFrom.file}`);
+      }
+      const initFrom = o.initFrom !== undefined ? { initFrom: path.resolve(o.initFrom.file) } : {};
+      writeFileSync(path.join(o.runDir, 'config.json'), JSON.stringify({ config, dataDir: path.resolve(o.dataDir), backend: o.backend.name, ...initFrom }, null, 1) + '\n');
       writeFileSync(metricsFile, '');
     }
 

@@ -6,20 +6,18 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createBackend, BACKEND_NAMES } from '../../backends/registry.ts';
-import { readSplit, readIdentifiers } from '../../data/format.ts';
-import { parseConfigText } from '../../model/config.ts';
+import { readMetadata, readSplit, readIdentifiers } from '../../data/format.ts';
 import { ArgsError, helpText, parseFlags, type FlagSpec } from '../args.ts';
 import { evaluate, type EvalSummary } from '../../train/evaluate.ts';
 import { testData } from '../../train/data-source.ts';
-import { loadModel, resolveCheckpoint } from '../../train/load-model.ts';
+import { loadWeights, modelFrom } from '../../train/load-model.ts';
 import { renderScaling } from '../../train/plot.ts';
 import { arcTransforms, arcVotes, isArcDataset } from '../../train/arc-eval.ts';
-import { readFileSync } from 'node:fs';
 
 export const summary = 'evaluate a checkpoint (exact accuracy, inference-time scaling, ARC voting)';
 
 const FLAGS: Record<string, FlagSpec> = {
-  checkpoint: { kind: 'string', help: 'checkpoint file, or a run directory (its latest checkpoint)' },
+  checkpoint: { kind: 'string', help: "checkpoint file, a run directory (its latest checkpoint), or an original run folder (all_config.yaml + checkpoint or step_<N>)" },
   data: { kind: 'string', help: "dataset directory (default: the one the checkpoint was trained on)" },
   'halt-max-steps': { kind: 'int', help: 'segments per puzzle (default: the config\'s halt_max_steps)', min: 1 },
   scaling: { kind: 'list', help: 'evaluate at several halt_max_steps, e.g. 1,2,4,8,16 (table + plot)' },
@@ -27,11 +25,11 @@ const FLAGS: Record<string, FlagSpec> = {
   backend: { kind: 'string', help: 'compute backend', choices: BACKEND_NAMES },
   threads: { kind: 'int', help: 'worker threads of the CPU engine', min: 1 },
   'gpu-mode': { kind: 'string', help: 'gpu.js mode', choices: ['webgpu', 'webasm', 'headlessgl', 'cpu'] },
-  config: { kind: 'string', help: 'config JSON for a plain weights file without metadata' },
+  config: { kind: 'string', help: "config for weights that carry none: the original's all_config.yaml or a JSON config (default: all_config.yaml or config.json beside the checkpoint)" },
   out: { kind: 'string', help: 'where to write eval.json, scaling.svg and (ARC) submission.json (default: next to the checkpoint)' },
   help: { kind: 'boolean', help: 'this text' },
 };
-const USAGE = 'usage: hrm eval --checkpoint <file|run dir> [--data <dir>] [--halt-max-steps N | --scaling 1,2,4,8,16] [options]';
+const USAGE = 'usage: hrm eval --checkpoint <file|run dir|original run folder> [--config <all_config.yaml|json>] [--data <dir>] [--halt-max-steps N | --scaling 1,2,4,8,16] [options]';
 
 const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
 
@@ -58,19 +56,24 @@ export const run = async (argv: readonly string[]): Promise<number> => {
     console.error('hrm eval: give either --halt-max-steps or --scaling, not both');
     return 2;
   }
-  let file: string;
+  const given = typeof f.data === 'string' && existsSync(path.join(f.data, 'test', 'dataset.json')) ? readMetadata(f.data, 'test') : undefined;
+  let loaded;
   try {
-    file = resolveCheckpoint(f.checkpoint);
+    loaded = loadWeights(f.checkpoint, {
+      ...(typeof f.config === 'string' ? { config: f.config } : {}),
+      ...(given ? { sizes: { seq_len: given.seq_len, vocab_size: given.vocab_size, num_puzzle_identifiers: given.num_puzzle_identifiers } } : {}),
+    });
   } catch (e) {
-    console.error(`hrm eval: ${(e as Error).message}`);
+    console.error(`hrm eval: ${(e as Error).message}`); // every loading failure is about the input
     return 2;
   }
-  const fallback = typeof f.config === 'string' ? parseConfigText(readFileSync(f.config, 'utf8'), f.config) : undefined;
+  for (const n of loaded.notes) console.error(n);
+  const { checkpoint, file } = loaded;
   const backend = await createBackend(String(f.backend ?? 'auto'), {
     ...(typeof f.threads === 'number' ? { threads: f.threads } : {}),
     ...(typeof f['gpu-mode'] === 'string' ? { gpuMode: f['gpu-mode'] as 'webgpu' } : {}),
   });
-  const { hrm, checkpoint } = await loadModel(file, backend, fallback);
+  const hrm = await modelFrom(checkpoint, backend, file);
   try {
     const dataDir = typeof f.data === 'string' ? f.data : checkpoint.progress.dataPath;
     if (!dataDir || !existsSync(dataDir)) {

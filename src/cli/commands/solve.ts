@@ -5,14 +5,17 @@
 import { readFileSync } from 'node:fs';
 import { createBackend, BACKEND_NAMES } from '../../backends/registry.ts';
 import { ArgsError, helpText, parseFlags, type FlagSpec } from '../args.ts';
-import { loadModel, resolveCheckpoint } from '../../train/load-model.ts';
+import { readMetadata } from '../../data/format.ts';
+import { loadWeights, modelFrom } from '../../train/load-model.ts';
 import { checkSudoku, parseMaze, parseSudoku, renderMaze, renderSudoku, solveOne, sudokuFromTokens } from '../../train/solve.ts';
 import { solveArcTask } from '../../train/arc-solve.ts';
 
 export const summary = 'solve one puzzle with a checkpoint, optionally tracing every segment';
 
 const FLAGS: Record<string, FlagSpec> = {
-  checkpoint: { kind: 'string', help: 'checkpoint file, or a run directory (its latest checkpoint)' },
+  checkpoint: { kind: 'string', help: "checkpoint file, a run directory (its latest checkpoint), or an original run folder (all_config.yaml + checkpoint or step_<N>)" },
+  config: { kind: 'string', help: "config for weights that carry none: the original's all_config.yaml or a JSON config (default: the one beside the checkpoint)" },
+  data: { kind: 'string', help: "the dataset the model was trained on (gives the sizes all_config.yaml does not record)" },
   puzzle: { kind: 'string', help: "a Sudoku as 16, 36 or 81 characters, '.' or '0' for blanks" },
   maze: { kind: 'string', help: "a text file with a square maze ('#' wall, ' ' open, 'S' start, 'G' goal)" },
   'arc-task': { kind: 'string', help: 'an ARC task JSON (its test inputs are solved; the task must be in the training data)' },
@@ -23,7 +26,7 @@ const FLAGS: Record<string, FlagSpec> = {
   threads: { kind: 'int', help: 'worker threads of the CPU engine', min: 1 },
   help: { kind: 'boolean', help: 'this text' },
 };
-const USAGE = 'usage: hrm solve --checkpoint <file|run dir> (--puzzle <chars> | --maze <file> | --arc-task <json>) [--trace]';
+const USAGE = 'usage: hrm solve --checkpoint <file|run dir|original run folder> [--config <file>] (--puzzle <chars> | --maze <file> | --arc-task <json>) [--trace]';
 
 export const run = async (argv: readonly string[]): Promise<number> => {
   let f: import('../args.ts').FlagValues;
@@ -60,9 +63,21 @@ export const run = async (argv: readonly string[]): Promise<number> => {
     console.error(`hrm solve: ${(e as Error).message}`);
     return 2;
   }
-  const file = resolveCheckpoint(f.checkpoint as string);
+  let loaded;
+  try {
+    const meta = typeof f.data === 'string' ? readMetadata(f.data, 'train') : undefined;
+    loaded = loadWeights(f.checkpoint as string, {
+      ...(typeof f.config === 'string' ? { config: f.config } : {}),
+      sizes: meta ? { seq_len: meta.seq_len, vocab_size: meta.vocab_size, num_puzzle_identifiers: meta.num_puzzle_identifiers } : input ? { seq_len: input.tokens.length } : {},
+    });
+  } catch (e) {
+    console.error(`hrm solve: ${(e as Error).message}`); // every loading failure is about the input
+    return 2;
+  }
+  for (const n of loaded.notes) console.error(n);
+  const { checkpoint, file } = loaded;
   const backend = await createBackend(String(f.backend ?? 'auto'), typeof f.threads === 'number' ? { threads: f.threads } : {});
-  const { hrm, checkpoint } = await loadModel(file, backend);
+  const hrm = await modelFrom(checkpoint, backend, file);
   try {
     const a = checkpoint.config.arch;
     const M = typeof f['halt-max-steps'] === 'number' ? f['halt-max-steps'] : a.halt_max_steps;

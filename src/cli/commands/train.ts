@@ -9,7 +9,9 @@ import { readSplit } from '../../data/format.ts';
 import { ConfigError } from '../../io/codec.ts';
 import type { HrmConfig } from '../../model/config.ts';
 import { ArgsError, helpText, parseFlags, type FlagSpec } from '../args.ts';
-import { assembleConfig, datasetProblems, resolveConfigPath } from '../../train/run-config.ts';
+import { assembleConfig, assembleFromValue, datasetProblems, resolveConfigPath } from '../../train/run-config.ts';
+import { initialWeights, loadWeights } from '../../train/load-model.ts';
+import type { Tensor } from '../../core/tensor.ts';
 import { readRunConfig, runSession } from '../../train/session.ts';
 import { TrainProgress } from '../train-progress.ts';
 
@@ -23,6 +25,8 @@ const FLAGS: Record<string, FlagSpec> = {
   'gpu-mode': { kind: 'string', help: 'gpu.js mode', choices: ['webgpu', 'webasm', 'headlessgl', 'cpu'] },
   out: { kind: 'string', help: 'run directory (default runs/<dataset>-<time>)' },
   resume: { kind: 'boolean', help: "continue the run in --out from its latest checkpoint" },
+  'init-from': { kind: 'string', help: "start from these weights: an hrm-ts checkpoint or run directory, or an original run folder (all_config.yaml + checkpoint or step_<N>); without --config the run takes its config" },
+  'init-config': { kind: 'string', help: "config of --init-from weights that carry none and have no all_config.yaml or config.json beside them" },
   'checkpoint-every': { kind: 'int', help: 'also save every N steps (default: only after each evaluation)', min: 0 },
   keep: { kind: 'int', help: 'checkpoints kept (default 3)', min: 1 },
   'stop-after': { kind: 'int', help: 'stop after step N with a checkpoint (resume later with --resume)', min: 1 },
@@ -30,7 +34,7 @@ const FLAGS: Record<string, FlagSpec> = {
   help: { kind: 'boolean', help: 'this text' },
 };
 
-const USAGE = 'usage: hrm train --config <preset|file> --data <dir> [options] [--key=value …]';
+const USAGE = 'usage: hrm train (--config <preset|file> | --init-from <checkpoint>) --data <dir> [options] [--key=value …]';
 const EXTRA = '\nConfig overrides: --lr=3e-4, --arch.hidden_size=128, --train.epochs=2000, … (validated by the config codec).';
 
 const timestamp = (): string => new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
@@ -57,9 +61,11 @@ export const run = async (argv: readonly string[]): Promise<number> => {
   let runDir: string;
   let trainSplit;
   let testSplit;
+  let initFrom: { parameters: ReadonlyMap<string, Tensor<Float64Array>>; file: string } | undefined;
   try {
     if (f.resume) {
       if (typeof f.out !== 'string') throw new ArgsError('hrm train: --resume needs --out <run dir>');
+      if (f['init-from'] !== undefined) throw new ArgsError('hrm train: --resume continues a run from its own checkpoint; --init-from starts a new one (give one of them)');
       if (parsed.overrides.length > 0 || f.config !== undefined) throw new ArgsError(`hrm train: --resume continues with the run's saved config; drop --config and overrides (${parsed.overrides.join(' ')})`);
       if (!existsSync(path.join(f.out, 'config.json'))) throw new ArgsError(`hrm train: --resume: ${f.out} is not a run directory (no config.json)`);
       const saved = readRunConfig(f.out);
@@ -69,13 +75,28 @@ export const run = async (argv: readonly string[]): Promise<number> => {
       trainSplit = readSplit(dataDir, 'train');
       testSplit = readSplit(dataDir, 'test');
     } else {
-      if (typeof f.config !== 'string') throw new ArgsError('hrm train: --config is required (a preset name or a JSON file)');
+      if (typeof f.config !== 'string' && typeof f['init-from'] !== 'string') throw new ArgsError('hrm train: --config is required (a preset name or a JSON file), or --init-from <checkpoint>');
       if (typeof f.data !== 'string') throw new ArgsError('hrm train: --data is required (a dataset directory)');
       dataDir = f.data;
       if (!existsSync(dataDir)) throw new ArgsError(`hrm train: --data: ${dataDir} does not exist (build one with \`hrm build\`)`);
       trainSplit = readSplit(dataDir, 'train');
       testSplit = readSplit(dataDir, 'test');
-      config = assembleConfig(resolveConfigPath(f.config), trainSplit.metadata, parsed.overrides);
+      if (typeof f['init-from'] === 'string') {
+        const m = trainSplit.metadata;
+        const loaded = loadWeights(f['init-from'], {
+          ...(typeof f['init-config'] === 'string' ? { config: f['init-config'] } : {}),
+          sizes: { seq_len: m.seq_len, vocab_size: m.vocab_size, num_puzzle_identifiers: m.num_puzzle_identifiers },
+        });
+        for (const n of loaded.notes) console.error(n);
+        config =
+          typeof f.config === 'string'
+            ? assembleConfig(resolveConfigPath(f.config), m, parsed.overrides)
+            : assembleFromValue(loaded.checkpoint.config, `${loaded.file} (its config)`, m, parsed.overrides);
+        const weights = loaded.checkpoint.config.train.ema && loaded.checkpoint.state.ema ? loaded.checkpoint.state.ema : loaded.checkpoint.state.parameters;
+        initFrom = { parameters: initialWeights(weights, config, loaded.file, (n) => console.error(n)), file: loaded.file };
+      } else {
+        config = assembleConfig(resolveConfigPath(f.config as string), trainSplit.metadata, parsed.overrides);
+      }
       runDir = typeof f.out === 'string' ? f.out : path.join('runs', `${path.basename(path.resolve(dataDir))}-${timestamp()}`);
       if (existsSync(path.join(runDir, 'checkpoints')) && existsSync(path.join(runDir, 'config.json'))) {
         throw new ArgsError(`hrm train: ${runDir} already holds a run; pass --resume to continue it or choose another --out`);
@@ -115,6 +136,7 @@ export const run = async (argv: readonly string[]): Promise<number> => {
       backend,
       runDir,
       resume: f.resume === true,
+      ...(initFrom !== undefined ? { initFrom } : {}),
       checkpointEvery: typeof f['checkpoint-every'] === 'number' ? f['checkpoint-every'] : 0,
       keep: typeof f.keep === 'number' ? f.keep : 3,
       stopAfterSteps: typeof f['stop-after'] === 'number' ? f['stop-after'] : undefined,
