@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { capture } from './support/capture.ts';
 import { writeSplit, type DatasetMetadata } from '../src/data/format.ts';
 import { configFromFixture } from '../src/model/config.ts';
 import { allConfigYaml, configFromAllConfigYaml } from '../src/model/original-config.ts';
@@ -20,18 +21,6 @@ import * as trainCmd from '../src/cli/commands/train.ts';
 const FIXTURES = fileURLToPath(new URL('../fixtures/official-parity/', import.meta.url));
 const root = mkdtempSync(path.join(os.tmpdir(), 'hrm-interop-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-const capture = async (cmd: { run(argv: readonly string[]): Promise<number> }, argv: string[]): Promise<{ code: number; text: string }> => {
-  const lines: string[] = [];
-  const err = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  try {
-    return { code: await cmd.run(argv), text: lines.join('\n') };
-  } finally {
-    err.mockRestore();
-    log.mockRestore();
-  }
-};
 
 /** A dataset of `n` random puzzles of the fixture's sizes (one example per puzzle, one puzzle per group). */
 const syntheticDataset = (dir: string, fixture: string, n: number, seed: number): void => {

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { capture } from './support/capture.ts';
 import { generateSudokuDataset } from '../src/data/sudoku/build.ts';
 import * as trainCmd from '../src/cli/commands/train.ts';
 import * as evalCmd from '../src/cli/commands/eval.ts';
@@ -18,19 +19,6 @@ beforeAll(async () => {
   await generateSudokuDataset({ out: data, size: 4, trainSize: 24, testSize: 4, minRating: 0, numAug: 0, seed: 2, threads: 1 });
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-/** Runs a command module, returning its exit code and what it wrote to stderr/stdout. */
-const capture = async (cmd: { run(argv: readonly string[]): Promise<number> }, argv: string[]): Promise<{ code: number; text: string }> => {
-  const lines: string[] = [];
-  const err = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  try {
-    return { code: await cmd.run(argv), text: lines.join('\n') };
-  } finally {
-    err.mockRestore();
-    log.mockRestore();
-  }
-};
 
 describe('hrm train: validation before compute', () => {
   it('names an unknown flag', async () => {

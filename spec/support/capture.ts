@@ -1,0 +1,17 @@
+// Runs a command module in-process, returning its exit code and what it printed (console.error
+// and console.log, in order), for tests of the `hrm` commands.
+
+import { vi } from 'vitest';
+
+/** Runs `cmd.run(argv)`, capturing its console output. */
+export const capture = async (cmd: { run(argv: readonly string[]): Promise<number> }, argv: string[]): Promise<{ code: number; text: string }> => {
+  const lines: string[] = [];
+  const err = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
+  try {
+    return { code: await cmd.run(argv), text: lines.join('\n') };
+  } finally {
+    err.mockRestore();
+    log.mockRestore();
+  }
+};
