@@ -11,17 +11,16 @@ import { puzzleBatches, spreadIndices } from '../../analyze/batches.ts';
 import { weightsDigest } from '../../analyze/digest.ts';
 import { renderPrCurves, renderResiduals, renderTrajectories, summaryText } from '../../analyze/report.ts';
 import { createBackend, BACKEND_NAMES } from '../../backends/registry.ts';
-import { readSplit } from '../../data/format.ts';
-import { parseConfigText } from '../../model/config.ts';
+import { readMetadata, readSplit } from '../../data/format.ts';
 import { ArgsError, helpText, parseFlags, type FlagSpec, type FlagValues } from '../args.ts';
-import { loadModel, resolveCheckpoint } from '../../train/load-model.ts';
+import { loadWeights, modelFrom } from '../../train/load-model.ts';
 
 export const summary = 'hierarchical convergence and dimensionality (participation ratio) of a checkpoint';
 
 const MAX_BYTES = 3 * 2 ** 30;
 
 const FLAGS: Record<string, FlagSpec> = {
-  checkpoint: { kind: 'string', help: 'checkpoint file, or a run directory (its latest checkpoint)' },
+  checkpoint: { kind: 'string', help: "checkpoint file, a run directory (its latest checkpoint), or an original run folder (all_config.yaml + checkpoint or step_<N>)" },
   data: { kind: 'string', help: 'dataset directory (default: the one the checkpoint was trained on)' },
   split: { kind: 'string', help: 'which split the puzzles come from (default test)', choices: ['test', 'train'] },
   puzzles: { kind: 'int', help: 'puzzles analysed, spread evenly over the split (default: all, at most 512)', min: 2 },
@@ -34,7 +33,7 @@ const FLAGS: Record<string, FlagSpec> = {
   backend: { kind: 'string', help: 'compute backend', choices: BACKEND_NAMES },
   threads: { kind: 'int', help: 'worker threads of the CPU engine', min: 1 },
   'gpu-mode': { kind: 'string', help: 'gpu.js mode', choices: ['webgpu', 'webasm', 'headlessgl', 'cpu'] },
-  config: { kind: 'string', help: 'config JSON for a plain weights file without metadata' },
+  config: { kind: 'string', help: "config for weights that carry none: the original's all_config.yaml or a JSON config (default: the one beside the checkpoint)" },
   out: { kind: 'string', help: 'output directory (default: <run>/analysis-<checkpoint>)' },
   quiet: { kind: 'boolean', help: 'no progress line' },
   help: { kind: 'boolean', help: 'this text' },
@@ -67,19 +66,25 @@ export const run = async (argv: readonly string[]): Promise<number> => {
     }
     throw e;
   }
-  let file: string;
+  const splitWanted = (f.split as 'test' | 'train' | undefined) ?? 'test';
+  const given = typeof f.data === 'string' && existsSync(path.join(f.data, splitWanted, 'dataset.json')) ? readMetadata(f.data, splitWanted) : undefined;
+  let loaded;
   try {
-    file = resolveCheckpoint(f.checkpoint as string);
+    loaded = loadWeights(f.checkpoint as string, {
+      ...(typeof f.config === 'string' ? { config: f.config } : {}),
+      ...(given ? { sizes: { seq_len: given.seq_len, vocab_size: given.vocab_size, num_puzzle_identifiers: given.num_puzzle_identifiers } } : {}),
+    });
   } catch (e) {
-    console.error(`hrm analyze: ${(e as Error).message}`);
+    console.error(`hrm analyze: ${(e as Error).message}`); // every loading failure is about the input
     return 2;
   }
-  const fallback = typeof f.config === 'string' ? parseConfigText(readFileSync(f.config, 'utf8'), f.config) : undefined;
+  for (const n of loaded.notes) console.error(n);
+  const { checkpoint, file } = loaded;
   const backend = await createBackend(String(f.backend ?? 'auto'), {
     ...(typeof f.threads === 'number' ? { threads: f.threads } : {}),
     ...(typeof f['gpu-mode'] === 'string' ? { gpuMode: f['gpu-mode'] as 'webgpu' } : {}),
   });
-  const { hrm, checkpoint } = await loadModel(file, backend, fallback);
+  const hrm = await modelFrom(checkpoint, backend, file);
   const disposables = [hrm];
   try {
     const dataDir = typeof f.data === 'string' ? f.data : checkpoint.progress.dataPath;
