@@ -3,7 +3,7 @@
 // without a loader.
 
 import { describe, expect, it } from 'vitest';
-import { PickleWriter, unpickle, type PyValue } from './pickle.ts';
+import { PickleError, PickleWriter, unpickle, type PyValue } from './pickle.ts';
 
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
 const none = { fileName: 'test.pkl', allowedGlobals: new Set<string>() };
@@ -120,5 +120,21 @@ describe('PickleWriter', () => {
     for (let i = 0; i < 300000; i++) bytes.push(0x4b, i & 0xff);
     bytes.push(0x65, 0x2e);
     expect((unpickle(Uint8Array.from(bytes), none) as { items: unknown[] }).items.length).toBe(300000);
+  });
+});
+
+describe('errors', () => {
+  it('are PickleErrors naming the file; a refused global is shown escaped and cut to 80 characters', () => {
+    const name = `evil\n${'x'.repeat(200)}`;
+    const bytes = Uint8Array.from([0x80, 2, 0x63, ...new TextEncoder().encode(`${name}\nf\n`), 0x2e]);
+    let caught: unknown;
+    try {
+      unpickle(bytes, none);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(PickleError);
+    expect((caught as PickleError).file).toBe('test.pkl');
+    expect((caught as Error).message).toMatch(/^test\.pkl: pickle opcode GLOBAL at byte 2: global 'evil\.x{75}…' is not allowed/);
   });
 });

@@ -56,6 +56,20 @@ export interface PyExternal {
   readonly value: unknown;
 }
 
+/** A pickle that cannot be read; the message names the file, the opcode and its byte offset. */
+export class PickleError extends Error {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
+    super(`${file}: ${detail}`);
+    this.name = 'PickleError';
+  }
+}
+
+/** A name from the pickle for a message: quoted, control characters escaped, at most 80 characters. */
+const shown = (s: string): string => `'${JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s).slice(1, -1)}'`;
+
 export interface UnpickleOptions {
   /** names the file in errors */
   readonly fileName: string;
@@ -146,7 +160,7 @@ export const unpickle = (bytes: Uint8Array, options: UnpickleOptions): PyValue =
     const op = bytes[opStart];
     const hexByte = `0x${(op ?? 0).toString(16).padStart(2, '0')}`;
     const name = OP_NAMES.get(op) ?? (REFUSED_NAMES.has(op) ? `${REFUSED_NAMES.get(op)} (${hexByte})` : hexByte);
-    throw new Error(`${fileName}: pickle opcode ${name} at byte ${opStart}: ${what}`);
+    throw new PickleError(fileName, `pickle opcode ${name} at byte ${opStart}: ${what}`);
   };
   const need = (n: number): number => {
     if (pos + n > bytes.length) fail(`truncated pickle (needs ${n} more bytes, ${bytes.length - pos} left)`);
@@ -174,7 +188,7 @@ export const unpickle = (bytes: Uint8Array, options: UnpickleOptions): PyValue =
   };
   const global = (module: string, name: string): PyGlobal => {
     const full = `${module}.${name}`;
-    if (!allowedGlobals.has(full)) fail(`global '${full}' is not allowed (allowed: ${[...allowedGlobals].join(', ')})`);
+    if (!allowedGlobals.has(full)) fail(`global ${shown(full)} is not allowed (allowed: ${[...allowedGlobals].join(', ')})`);
     return { kind: 'global', name: full };
   };
   const readLine = (): string => {
