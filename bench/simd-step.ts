@@ -1,12 +1,15 @@
 // Training-step timing of the CPU engine alone: median wall time of `Hrm.trainStep` per
 // configuration and thread count, the process CPU time per step (what a busy machine still lets
-// one compare), the ratio to PyTorch's anchor and the per-kernel breakdown (top rows).
+// one compare), the ratio to PyTorch's anchor, the per-kernel breakdown (top rows) and each kernel
+// family against its ceiling (products: the micro-kernel's GFLOP/s; elementwise: copy bandwidth).
 // Usage: node --import tsx bench/simd-step.ts [configs=tiny,small] [threads=1] [reps=5] [rows=12]
 
 import os from 'node:os';
 import { createSimdBackend } from '../src/accelerated/simd/backend.ts';
 import type { Backend } from '../src/core/backend.ts';
 import { ANCHORS, type AnchorName } from '../src/bench/anchors.ts';
+import { simdCeiling } from '../src/bench/ceiling.ts';
+import { ceilingLines } from '../src/bench/report.ts';
 import { benchSteps } from '../src/bench/steps.ts';
 
 const configs = (process.argv[2] ?? 'tiny,small').split(',') as AnchorName[];
@@ -16,6 +19,7 @@ const topRows = Number(process.argv[5] ?? 12);
 
 for (const threads of threadsList) {
   const be = await createSimdBackend({ threads });
+  const ceiling = await simdCeiling(be.variant);
   for (const name of configs) {
     const a = ANCHORS[name];
     const c0 = process.cpuUsage();
@@ -30,6 +34,7 @@ for (const threads of threadsList) {
     for (const row of r.breakdown.slice(0, topRows)) {
       console.log(`  ${row.kernel.padEnd(24)} ${row.msPerStep.toFixed(1).padStart(8)} ms ${(100 * row.fraction).toFixed(1).padStart(5)}%  ${row.callsPerStep.toFixed(0)} calls`);
     }
+    console.log(ceilingLines(r.families, r.train.medianMs, threads, ceiling, r.engine).join('\n'));
   }
   await be.close();
 }

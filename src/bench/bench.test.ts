@@ -11,7 +11,8 @@ import { flatness, type MemorySample } from './memory.ts';
 import { decideSteps } from './plan.ts';
 import { REPORT_SCHEMA, type BenchReport } from './report.ts';
 import { summarize } from './stats.ts';
-import { breakdownRows } from './steps.ts';
+import { breakdownRows, familyRows } from './steps.ts';
+import { callWork } from './work.ts';
 import { withTiming } from './timing-proxy.ts';
 import { replay } from './replay.ts';
 import { createHrm } from '../model/hrm.ts';
@@ -117,6 +118,37 @@ describe('timing proxy', () => {
     expect(rows[0]).toMatchObject({ callsPerStep: 2, msPerStep: 30, fraction: 0.6 });
     expect(rows[2].msPerStep).toBeCloseTo(10, 12);
     expect(rows.reduce((a, r) => a + r.fraction, 0)).toBeCloseTo(1, 12);
+  });
+});
+
+describe('work per kernel call', () => {
+  it('counts a linear layer as 2·N·K·M and its backward as twice that', () => {
+    const shapeOf = (t: unknown): number[] => t as number[];
+    expect(callWork('linear', [[2, 5, 3], [7, 3]], shapeOf).flops).toBe(2 * 10 * 3 * 7);
+    expect(callWork('linearBackward', [[2, 5, 7], [2, 5, 3], [7, 3], false], shapeOf).flops).toBe(4 * 10 * 3 * 7);
+    expect(callWork('attention', [[2, 9, 24], 2], shapeOf).flops).toBe(4 * 2 * 2 * 9 * 9 * 4);
+    expect(callWork('add', [[4, 5], [4, 5]], shapeOf)).toEqual({ flops: 0, bytes: 3 * 20 * 4 });
+    expect(callWork('dispose', [[4]], shapeOf)).toEqual({ flops: 0, bytes: 0 });
+  });
+  it('adds up, over a training step, to the anchors\' product count (attention backward recomputes QKᵀ)', async () => {
+    const proxy = withTiming(referenceBackend);
+    const z = SMOKE_SIZES;
+    const config = benchConfig(z);
+    const batch = benchBatch(z);
+    const hrm = createHrm(config, { backend: proxy.backend, seed: 3 });
+    await hrm.trainStep(hrm.initialCarry(z.batchSize, batch.seqLen), batch, { lr: 1e-4, puzzleEmbLr: 1e-2 }, z.batchSize);
+    const rows = breakdownRows(proxy.stats(), 1, 1);
+    const families = familyRows(rows);
+    const counted = families.reduce((a, f) => a + (f.product ? f.gflopPerStep : 0), 0);
+    // each of the 2·layers attention backward blocks evaluates QKᵀ again: 2·B·S²·D more than the
+    // anchors' 2× forward; the Q-target segment needs only the Q head: no lm_head (2·B·S·D·V less)
+    const S = batch.seqLen;
+    const recompute = (2 * z.layers * 2 * z.batchSize * S * S * z.hidden) / 1e9;
+    const noLmHead = (2 * z.batchSize * S * z.hidden * config.arch.vocab_size) / 1e9;
+    expect(counted).toBeCloseTo(stepGflop(z) + recompute - noLmHead, 9);
+    expect(families.find((f) => f.family === 'linear')?.product).toBe(true);
+    expect(families.find((f) => f.family === 'swiglu')?.mbPerStep).toBeGreaterThan(0);
+    await hrm.dispose();
   });
 });
 

@@ -6,7 +6,8 @@ import { machineLine } from './machine.ts';
 import type { KernelResult } from './kernels.ts';
 import type { MemoryResult } from './memory.ts';
 import { FLAT_TOLERANCE } from './memory.ts';
-import type { BreakdownRow, TimedPhase } from './steps.ts';
+import type { Ceiling } from './ceiling.ts';
+import type { BreakdownRow, EngineRows, FamilyRow, TimedPhase } from './steps.ts';
 
 export const REPORT_SCHEMA = 'hrm-bench/1';
 
@@ -44,6 +45,12 @@ export interface StepRecord {
   readonly breakdownAttributable?: boolean;
   /** see StepBenchResult.replayed */
   readonly replayed?: readonly BreakdownRow[];
+  /** see StepBenchResult.families */
+  readonly families?: readonly FamilyRow[];
+  /** see StepBenchResult.engine */
+  readonly engine?: EngineRows;
+  /** one thread's ceilings on this machine (ceiling.ts), for the variants that have them */
+  readonly ceiling?: Ceiling;
   readonly skipped?: string;
 }
 
@@ -85,6 +92,60 @@ const table = (head: readonly string[], rows: readonly (readonly string[])[]): s
   `|${head.map(() => '---').join('|')}|`,
   ...rows.map((r) => `| ${r.join(' | ')} |`),
 ];
+
+const rate = (f: FamilyRow): string =>
+  f.product ? `${(f.gflopPerStep / (f.msPerStep / 1000)).toFixed(1)} GFLOP/s` : f.mbPerStep > 0 ? `${(f.mbPerStep / f.msPerStep).toFixed(2)} GB/s` : '–';
+
+/**
+ * Markdown lines setting each kernel family of a step against its ceiling (products: GFLOP/s of the
+ * micro-kernel × threads; elementwise: copy bandwidth × threads), the whole step's products against
+ * theirs, and the engine's own counts (packing, waiting, workers' busy share).
+ */
+export const ceilingLines = (families: readonly FamilyRow[], stepMs: number, threads: number, ceiling?: Ceiling, engine?: EngineRows): string[] => {
+  const lines: string[] = [];
+  const prodCeil = ceiling ? ceiling.productGflops * threads : undefined;
+  const memCeil = ceiling ? ceiling.memoryGBps * threads : undefined;
+  if (ceiling) {
+    lines.push(
+      `Against the ceiling at ${threads} thread${threads === 1 ? '' : 's'}: products ${prodCeil!.toFixed(0)} GFLOP/s, memory ${memCeil!.toFixed(0)} GB/s (${threads} × one thread's ${ceiling.productGflops.toFixed(1)} GFLOP/s and ${ceiling.memoryGBps.toFixed(1)} GB/s; ${ceiling.how}). Work = the products' operations, or the least bytes an elementwise family must move:`,
+    );
+    lines.push('');
+  }
+  const rows = families
+    .filter((f) => f.fraction >= 0.002 || f.family.startsWith('outside'))
+    .map((f) => {
+      const work = f.product ? `${f.gflopPerStep.toFixed(2)} GFLOP` : f.mbPerStep > 0 ? `${f.mbPerStep.toFixed(1)} MB` : '–';
+      const of =
+        f.product && prodCeil ? pct(f.gflopPerStep / (f.msPerStep / 1000) / prodCeil) : !f.product && memCeil && f.mbPerStep > 0 ? pct(f.mbPerStep / f.msPerStep / memCeil) : '–';
+      // per CPU second: the work over the process CPU time of the family's calls (all threads, spinning included)
+      const cpuOf =
+        f.cpuMsPerStep <= 0 || !ceiling
+          ? '–'
+          : f.product
+            ? pct(f.gflopPerStep / (f.cpuMsPerStep / 1000) / ceiling.productGflops)
+            : f.mbPerStep > 0
+              ? pct(f.mbPerStep / f.cpuMsPerStep / ceiling.memoryGBps)
+              : '–';
+      return [f.family, ms(f.msPerStep), pct(f.fraction), work, rate(f), of, f.cpuMsPerStep > 0 ? ms(f.cpuMsPerStep) : '–', cpuOf];
+    });
+  lines.push(...table(['kernel family', 'time/step', 'share', 'work/step', 'rate', 'of ceiling', 'CPU/step', 'of ceiling per CPU second'], rows));
+  lines.push('');
+  const gflop = families.reduce((a, f) => a + (f.product ? f.gflopPerStep : 0), 0);
+  const stepRate = gflop / (stepMs / 1000);
+  const productMs = families.reduce((a, f) => a + (f.product ? f.msPerStep : 0), 0);
+  lines.push(
+    `Whole step: ${gflop.toFixed(1)} GFLOP of products in ${ms(stepMs)} = ${stepRate.toFixed(1)} GFLOP/s` +
+      (prodCeil ? `, ${pct(stepRate / prodCeil)} of the products' ceiling (the products alone: ${pct(gflop / (productMs / 1000) / prodCeil)} in their ${pct(productMs / stepMs)} of the step).` : '.'),
+  );
+  if (engine) {
+    lines.push(
+      `Engine: WebAssembly kernels ${ms(engine.dispatchedMsPerStep)}/step on the main thread (${pct(engine.dispatchedMsPerStep / stepMs)}), of which packing ${ms(engine.packingMsPerStep)} and waiting for workers' claimed chunks ${ms(engine.waitMsPerStep)}; ` +
+        (engine.workerBusy.length > 0 ? `workers busy ${engine.workerBusy.map(pct).join(', ')} of the step.` : 'no workers.'),
+    );
+  }
+  lines.push('');
+  return lines;
+};
 
 /** The markdown section of one run: step table, kernel tables, breakdowns, memory, skips. */
 export const renderMarkdown = (r: BenchReport): string => {
@@ -175,6 +236,7 @@ export const renderMarkdown = (r: BenchReport): string => {
     ]);
     lines.push(...table(['kernel', 'calls/step', 'time/step', 'share'], rows));
     lines.push('');
+    if (s.families !== undefined && s.breakdownAttributable !== false) lines.push(...ceilingLines(s.families, s.train!.medianMs, s.threads ?? 1, s.ceiling, s.engine));
   }
 
   // ---- memory ----

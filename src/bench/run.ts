@@ -21,6 +21,7 @@ import {
 } from './report.ts';
 import { now } from './stats.ts';
 import { benchSteps, type StepPlan } from './steps.ts';
+import { simdCeiling, type Ceiling } from './ceiling.ts';
 
 export interface BenchOptions {
   readonly backends: readonly ('reference' | 'simd' | 'gpu')[];
@@ -82,6 +83,19 @@ export const variantsOf = (o: Pick<BenchOptions, 'backends' | 'gpuModes' | 'thre
 };
 
 const sizesOf = (o: BenchOptions): BenchSizes[] => (o.smoke ? [SMOKE_SIZES] : o.configs.map((c) => ANCHORS[c].sizes));
+
+/** One thread's ceilings for the SIMD engine's variant (measured once per variant and run); none for other backends. */
+const ceilings = new Map<string, Promise<Ceiling>>();
+const ceilingOf = async (backend: Backend<unknown>): Promise<Ceiling | undefined> => {
+  const variant = (backend as { variant?: unknown }).variant;
+  if (backend.name !== 'simd' || (variant !== 'relaxed' && variant !== 'plain')) return undefined;
+  let c = ceilings.get(variant);
+  if (c === undefined) {
+    c = simdCeiling(variant);
+    ceilings.set(variant, c);
+  }
+  return c;
+};
 
 const pytorchFor = (config: string, threads: 1 | 2): { stepMs: number; evalMs: number } | undefined =>
   config in ANCHORS ? ANCHORS[config as AnchorName].pytorch[threads] : undefined;
@@ -185,7 +199,19 @@ export const runBench = async (o: BenchOptions): Promise<BenchReport> => {
                   ...(evalDecision.run && evalDecision.note ? { note: evalDecision.note } : {}),
                 };
           if (!evalDecision.run) skip(`eval ${v.record.id} ${z.name}`, evalDecision.why);
-          steps.push({ ...who, config: z.name, train, ...(evalRec ? { eval: evalRec } : {}), breakdown: r.breakdown, breakdownAttributable: r.breakdownAttributable, ...(r.replayed ? { replayed: r.replayed } : {}) });
+          const ceiling = await ceilingOf(backend);
+          steps.push({
+            ...who,
+            config: z.name,
+            train,
+            ...(evalRec ? { eval: evalRec } : {}),
+            breakdown: r.breakdown,
+            breakdownAttributable: r.breakdownAttributable,
+            families: r.families,
+            ...(r.replayed ? { replayed: r.replayed } : {}),
+            ...(r.engine ? { engine: r.engine } : {}),
+            ...(ceiling ? { ceiling } : {}),
+          });
           log(
             `  ${v.record.id} ${z.name}: train ${r.train.medianMs.toFixed(1)} ms (n=${r.train.reps}, ${r.train.gflops.toFixed(2)} GFLOP/s` +
               (train.ratio !== undefined ? `, ×${train.ratio.toFixed(3)} PyTorch` : '') +

@@ -1,7 +1,9 @@
 // The training-step benchmark: the median time of `Hrm.trainStep` (the anchors' training step:
 // one ACT call in training mode with the Q-target segment, backward of loss/B, optimizer step) and
 // of `Hrm.evalStep` (one evaluation segment, forward only) for one configuration on one backend,
-// plus where the step's time goes per kernel (from the timing proxy around the backend).
+// plus where the step's time goes per kernel and per kernel family (from the timing proxy around the
+// backend, with each call's work), and, for an engine that profiles its own dispatches (the SIMD
+// engine), the time spent packing, waiting for workers, and each worker's busy share.
 
 import type { Backend } from '../core/backend.ts';
 import type { Carry } from '../model/api.ts';
@@ -11,6 +13,7 @@ import { gflops, now, summarize, type Summary } from './stats.ts';
 import { withTiming, type KernelTiming } from './timing-proxy.ts';
 import { replay } from './replay.ts';
 import { benchBatch, benchConfig } from './workload.ts';
+import { FAMILY, PRODUCT_FAMILIES } from './work.ts';
 
 
 /** How many samples to take: `warmup` untimed calls, then up to `reps` timed calls within `budgetMs`. */
@@ -36,7 +39,64 @@ export interface BreakdownRow {
   readonly msPerStep: number;
   /** fraction of the mean step time */
   readonly fraction: number;
+  /** products' GFLOP and least megabytes moved per step (work.ts); absent when not counted */
+  readonly gflopPerStep?: number;
+  readonly mbPerStep?: number;
+  /** process CPU milliseconds per step during these calls (all threads) */
+  readonly cpuMsPerStep?: number;
 }
+
+/** One kernel family (src/reference file) of a step: its time, share and work. */
+export interface FamilyRow {
+  readonly family: string;
+  readonly msPerStep: number;
+  readonly fraction: number;
+  readonly gflopPerStep: number;
+  readonly mbPerStep: number;
+  /** process CPU milliseconds per step (all threads; 0 where not counted) */
+  readonly cpuMsPerStep: number;
+  /** set against the products' ceiling (true) or memory bandwidth (false) */
+  readonly product: boolean;
+}
+
+/** An engine that counts its own dispatches (the SIMD engine's pool). */
+interface Profiled {
+  profile(): { kernels: ReadonlyMap<string, { calls: number; ms: number; waitMs: number }>; workerBusyMs: readonly number[] };
+  resetProfile(): void;
+}
+
+/** Per step, from the engine's own counts: packing, waiting for workers, and how busy each thread was. */
+export interface EngineRows {
+  /** packing of product operands into panels (weights once per update, activations for dW) */
+  readonly packingMsPerStep: number;
+  /** the main thread waiting, after its own share, for chunks workers had claimed */
+  readonly waitMsPerStep: number;
+  /** the WebAssembly kernels' time on the main thread (dispatch to return) */
+  readonly dispatchedMsPerStep: number;
+  /** busy time of each worker as a fraction of the step */
+  readonly workerBusy: readonly number[];
+}
+
+const isProfiled = (b: unknown): b is Profiled =>
+  typeof (b as Partial<Profiled>).profile === 'function' && typeof (b as Partial<Profiled>).resetProfile === 'function';
+
+/** Kernel rows grouped by family; memory management and the time outside kernels keep their own rows. */
+export const familyRows = (rows: readonly BreakdownRow[]): FamilyRow[] => {
+  const by = new Map<string, { ms: number; fraction: number; gflop: number; mb: number; cpu: number }>();
+  for (const r of rows) {
+    const family = r.kernel === 'outside kernels' ? 'outside kernels (host glue)' : (FAMILY[r.kernel] ?? 'memory (upload, read, dispose)');
+    const e = by.get(family) ?? { ms: 0, fraction: 0, gflop: 0, mb: 0, cpu: 0 };
+    e.cpu += r.cpuMsPerStep ?? 0;
+    e.ms += r.msPerStep;
+    e.fraction += r.fraction;
+    e.gflop += r.gflopPerStep ?? 0;
+    e.mb += r.mbPerStep ?? 0;
+    by.set(family, e);
+  }
+  return [...by]
+    .map(([family, e]) => ({ family, msPerStep: e.ms, fraction: e.fraction, gflopPerStep: e.gflop, mbPerStep: e.mb, cpuMsPerStep: e.cpu, product: PRODUCT_FAMILIES.has(family) }))
+    .sort((a, b) => b.msPerStep - a.msPerStep);
+};
 
 export interface StepBenchResult {
   readonly train: TimedPhase;
@@ -54,6 +114,10 @@ export interface StepBenchResult {
    * (fractions of the sum of the replayed times); absent when the step was too slow to replay
    */
   readonly replayed?: readonly BreakdownRow[];
+  /** the breakdown grouped by kernel family */
+  readonly families: readonly FamilyRow[];
+  /** present for an engine that profiles its dispatches */
+  readonly engine?: EngineRows;
 }
 
 /** A step is replayed for its breakdown only when it takes less than this (ms). */
@@ -76,12 +140,33 @@ export const breakdownRows = (table: ReadonlyMap<string, KernelTiming>, steps: n
     callsPerStep: t.calls / steps,
     msPerStep: t.ms / steps,
     fraction: t.ms / totalMs,
+    ...(t.flops !== undefined ? { gflopPerStep: t.flops / steps / 1e9 } : {}),
+    ...(t.bytes !== undefined ? { mbPerStep: t.bytes / steps / 1e6 } : {}),
+    ...(t.cpuMs !== undefined ? { cpuMsPerStep: t.cpuMs / steps } : {}),
   }));
   const inside = rows.reduce((a, r) => a + r.msPerStep, 0);
   const stepMs = totalMs / steps;
   rows.sort((a, b) => b.msPerStep - a.msPerStep);
   rows.push({ kernel: 'outside kernels', callsPerStep: 0, msPerStep: stepMs - inside, fraction: (stepMs - inside) / stepMs });
   return rows;
+};
+
+/** Engine rows per step from a profile taken over `steps` steps of total time `totalMs`. */
+const engineRows = (p: ReturnType<Profiled['profile']>, steps: number, totalMs: number): EngineRows => {
+  let packing = 0;
+  let wait = 0;
+  let dispatched = 0;
+  for (const [name, k] of p.kernels) {
+    if (name === 'packB' || name === 'packBT') packing += k.ms;
+    wait += k.waitMs;
+    dispatched += k.ms;
+  }
+  return {
+    packingMsPerStep: packing / steps,
+    waitMsPerStep: wait / steps,
+    dispatchedMsPerStep: dispatched / steps,
+    workerBusy: p.workerBusyMs.map((b) => b / totalMs),
+  };
 };
 
 /** Times `run` per `plan` (each call one sample); returns the samples (ms) and CPU time per wall time. */
@@ -132,11 +217,16 @@ export const benchSteps = async (
         carry = r.carry;
       },
       trainPlan,
-      () => proxy.reset(),
+      () => {
+        proxy.reset();
+        if (isProfiled(backend)) backend.resetProfile();
+      },
     );
     const table = proxy.stats();
     const trainSummary = summarize(trainSamples);
-    const breakdown = breakdownRows(table, trainSamples.length, trainSamples.reduce((a, b) => a + b, 0));
+    const trainTotal = trainSamples.reduce((a, b) => a + b, 0);
+    const breakdown = breakdownRows(table, trainSamples.length, trainTotal);
+    const engine = isProfiled(backend) ? engineRows(backend.profile(), trainSamples.length, trainTotal) : undefined;
     const train = { ...trainSummary, gflops: gflops(work.trainGflop * 1e9, trainSummary.medianMs), cpuPerWall: trainCpu };
     const breakdownAttributable = attributable(breakdown);
     let replayed: BreakdownRow[] | undefined;
@@ -154,7 +244,7 @@ export const benchSteps = async (
       }
     }
     hrm.disposeCarry(carry);
-    const extra = { breakdownAttributable, ...(replayed ? { replayed } : {}) };
+    const extra = { breakdownAttributable, families: familyRows(breakdown), ...(replayed ? { replayed } : {}), ...(engine ? { engine } : {}) };
     if (evalPlan === null) return { train, breakdown, ...extra };
     let evalCarry: Carry = hrm.initialCarry(z.batchSize, batch.seqLen);
     const { samples: evalSamples, cpuPerWall: evalCpu } = await timeCalls(async () => {

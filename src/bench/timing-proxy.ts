@@ -10,10 +10,16 @@
 import type { Backend } from '../core/backend.ts';
 import { KERNEL_NAMES } from '../core/backend.ts';
 import { now } from './stats.ts';
+import { callWork } from './work.ts';
 
 export interface KernelTiming {
   readonly calls: number;
   readonly ms: number;
+  /** product operations and least bytes moved by these calls (work.ts); absent = none counted */
+  readonly flops?: number;
+  readonly bytes?: number;
+  /** process CPU milliseconds (all threads) during these calls: what a busy machine still lets one compare */
+  readonly cpuMs?: number;
 }
 
 /** A kernel call seen while recording: its name and its arguments (handles kept alive). */
@@ -44,15 +50,23 @@ const isPromise = (x: unknown): x is Promise<unknown> =>
 
 /** Wraps `inner` so every method call is timed (async ones until they settle) and counted by name. */
 export const withTiming = <T>(inner: Backend<T>): TimingProxy<T> => {
-  const table = new Map<string, { calls: number; ms: number }>();
-  const record = (name: string, ms: number): void => {
+  const table = new Map<string, { calls: number; ms: number; flops: number; bytes: number; cpuMs: number }>();
+  const record = (name: string, ms: number, flops = 0, bytes = 0, cpuMs = 0): void => {
     const e = table.get(name);
-    if (e === undefined) table.set(name, { calls: 1, ms });
+    if (e === undefined) table.set(name, { calls: 1, ms, flops, bytes, cpuMs });
     else {
       e.calls += 1;
       e.ms += ms;
+      e.flops += flops;
+      e.bytes += bytes;
+      e.cpuMs += cpuMs;
     }
   };
+  const cpuNow = (): number => {
+    const c = process.cpuUsage();
+    return (c.user + c.system) / 1000;
+  };
+  const shapeOf = (t: unknown): readonly number[] => inner.shape(t as T);
   // a fresh object, not a JS Proxy: backends may be frozen, and a Proxy of a frozen object must
   // return the target's own values
   const names = new Set<string>();
@@ -92,6 +106,9 @@ export const withTiming = <T>(inner: Backend<T>): TimingProxy<T> => {
           args = [inner.scale(args[0] as T, 1), ...args.slice(1)];
         }
       }
+      // the work is counted before the call: an optimizer consumes its arguments
+      const work = isKernel ? callWork(prop, args, shapeOf) : undefined;
+      const c0 = cpuNow();
       const t0 = now();
       const out = fn.apply(target, args);
       if (isPromise(out)) {
@@ -106,14 +123,15 @@ export const withTiming = <T>(inner: Backend<T>): TimingProxy<T> => {
           },
         );
       }
-      record(prop, now() - t0);
+      const dt = now() - t0;
+      record(prop, dt, work?.flops, work?.bytes, cpuNow() - c0);
       return out;
     };
   }
   const backend = wrapper as unknown as Backend<T>;
   return {
     backend,
-    stats: () => new Map([...table].map(([k, v]) => [k, { calls: v.calls, ms: v.ms }])),
+    stats: () => new Map([...table].map(([k, v]) => [k, { ...v }])),
     reset: () => table.clear(),
     startRecording: () => {
       recording = { calls: [], deferred: [] };

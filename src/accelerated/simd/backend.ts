@@ -27,16 +27,21 @@ import { rope, ropeBackward } from './rope.ts';
 import { concatSeq, resetRows, sliceSeq, sliceSeqBackward } from './sequence.ts';
 import { signSgdRows } from './sign-sgd.ts';
 import { swiglu, swigluBackward } from './swiglu.ts';
+import type { PoolProfile } from './pool.ts';
 import type { SimdVariant } from './wat.ts';
 
 export type { SimdOptions } from './engine.ts';
 export type { SimdTensor } from './memory.ts';
+export type { PoolProfile } from './pool.ts';
 
 export interface SimdBackend extends Backend<SimdTensor> {
   readonly variant: SimdVariant;
   readonly threads: number;
   /** bytes held by live tensors and caches */
   liveBytes(): number;
+  /** where the WebAssembly kernels' time went since the last reset (per dispatched kernel; workers' busy time) */
+  profile(): PoolProfile;
+  resetProfile(): void;
   close(): Promise<void>;
 }
 
@@ -58,6 +63,8 @@ export const createSimdBackend = async (options: SimdOptions = {}): Promise<Simd
     variant: e.variant,
     threads: pool.threads,
     liveBytes: () => mem.liveBytes,
+    profile: () => pool.profile(),
+    resetProfile: () => pool.resetProfile(),
 
     // ---- memory -------------------------------------------------------------------------------
     fromArray(shape: Shape, data: ArrayLike<number>): SimdTensor {

@@ -1,7 +1,7 @@
 // The CPU engine's process lifecycle: a child process that creates the engine with worker threads,
 // runs kernels and closes it exits promptly, and so does one that forgets to close it (workers are
 // unref'ed). Also: disposed handles are refused, reshape aliases share one block ("dispose either
-// one"), and memory is recycled across repeated steps.
+// one"), memory is recycled across repeated steps, and the pool counts where its time went.
 
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +68,28 @@ describe('simd engine lifecycle', () => {
         b.dispose(u);
       }
       expect(b.liveBytes()).toBe(before);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('counts each dispatched kernel, its packing and the workers\' busy time, until reset', async () => {
+    const b = await createSimdBackend({ threads: 2 });
+    try {
+      const x = b.fromArray([600, 64], Array.from({ length: 600 * 64 }, (_, i) => Math.sin(i)));
+      const w = b.fromArray([256, 64], Array.from({ length: 256 * 64 }, (_, i) => Math.cos(i)));
+      b.resetProfile();
+      for (let i = 0; i < 3; i++) b.dispose(b.linear(x, w));
+      const p = b.profile();
+      expect(p.kernels.get('linear')?.calls).toBe(3);
+      expect(p.kernels.get('packBT')?.calls).toBe(1); // the weight is packed once and kept
+      expect(p.kernels.get('linear')!.ms).toBeGreaterThan(0);
+      expect(p.kernels.get('linear')!.waitMs).toBeLessThanOrEqual(p.kernels.get('linear')!.ms);
+      expect(p.workerBusyMs.length).toBe(1);
+      expect(p.workerBusyMs[0]).toBeGreaterThanOrEqual(0);
+      b.resetProfile();
+      expect(b.profile().kernels.size).toBe(0);
+      expect(b.profile().workerBusyMs).toEqual([0]);
     } finally {
       await b.close();
     }

@@ -4,10 +4,13 @@
 // calls the kernel on its chunk with its own scratch area. The main thread takes part, then waits
 // only for the chunks workers have claimed: it spins briefly, then sleeps in 1 ms timed waits that
 // re-check the count (so a lost wake-up costs at most 1 ms and a descheduled idle worker costs
-// nothing). Workers are unref'ed, so a process that forgets `close()` still exits.
+// nothing). Workers are unref'ed, so a process that forgets `close()` still exits. Each task's time
+// is counted per kernel (on the main thread: the whole call and the part spent waiting for workers;
+// each worker: its busy time), for the bench's breakdown.
 
 import { Worker } from 'node:worker_threads';
 import type { Arena } from './arena.ts';
+import { RESERVED_BYTES } from './arena.ts';
 import type { ParallelKernel } from './module.ts';
 import { PARALLEL_KERNELS } from './module.ts';
 import type { WasmInstance, WasmModule } from './wasm-api.ts';
@@ -26,6 +29,9 @@ const NCHUNKS = 8;
 const ARGS_BYTE = 256;
 const ARG_SCRATCH = 30;
 const ARG_SCRATCH_STRIDE = 31;
+/** Float64 busy milliseconds of worker tid at this byte + 8·tid (written by the worker only) */
+const BUSY_BYTE = 1024;
+const MAX_BUSY_SLOTS = (RESERVED_BYTES - BUSY_BYTE) / 8;
 const CHUNK_BITS = 11;
 const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
 const SEQ_MASK = (1 << (31 - CHUNK_BITS)) - 1;
@@ -48,6 +54,14 @@ export interface PoolOptions {
   readonly spinMs?: number;
 }
 
+/** Where the engine's kernel time went since the last reset (milliseconds of wall time). */
+export interface PoolProfile {
+  /** per dispatched kernel: calls, time inside `run` on the main thread, and the part of it spent waiting for workers */
+  readonly kernels: ReadonlyMap<ParallelKernel, { readonly calls: number; readonly ms: number; readonly waitMs: number }>;
+  /** busy time of each worker (index 0 = the first worker) */
+  readonly workerBusyMs: readonly number[];
+}
+
 export class Pool {
   readonly threads: number;
   private readonly workers: Worker[] = [];
@@ -55,6 +69,8 @@ export class Pool {
   private readonly args: Float64Array;
   private readonly fns: Kernel[];
   private readonly errors: string[] = [];
+  private readonly busy: Float64Array;
+  private readonly prof = new Map<ParallelKernel, { calls: number; ms: number; waitMs: number }>();
   private scratchBase = 0;
   private scratchStride = 0;
   private closed = false;
@@ -68,6 +84,7 @@ export class Pool {
     this.ctl = new Int32Array(arena.memory.buffer, 0, 64);
     this.args = new Float64Array(arena.memory.buffer, ARGS_BYTE, 32);
     this.fns = KERNEL_NAMES.map((n) => instance.exports[n] as Kernel);
+    this.busy = new Float64Array(arena.memory.buffer, BUSY_BYTE, Math.min(threads, MAX_BUSY_SLOTS));
   }
 
   /** Instantiates the module on the main thread and starts the workers (resolves once all are ready). */
@@ -132,8 +149,10 @@ export class Pool {
     this.ensureScratch(scratchBytes);
     const fn = this.kernel(name);
     const nw = this.workers.length;
+    const start = performance.now();
     if (nw === 0 || items === 1 || cost < SERIAL_COST) {
       fn(...args, this.scratchBase, 0, items);
+      this.count(name, performance.now() - start, 0);
       return;
     }
     const ctl = this.ctl;
@@ -175,17 +194,51 @@ export class Pool {
     }
     // wait only for chunks the workers claimed (an idle or late worker is never waited for)
     const t0 = performance.now();
-    let spins = 0;
-    for (;;) {
-      const done = Atomics.load(ctl, FINISHED);
-      if (done + mine >= nChunks) break;
-      if ((++spins & 127) === 0 && performance.now() - t0 > MAIN_SPIN_MS) Atomics.wait(ctl, FINISHED, done, 1);
+    try {
+      this.waitForWorkers(nChunks - mine, t0);
+    } finally {
+      const end = performance.now();
+      this.count(name, end - start, end - t0);
     }
     if (failure !== undefined) throw failure;
     if (Atomics.load(ctl, FAILED) !== 0) {
       Atomics.store(ctl, FAILED, 0);
       throw new Error(`simd: kernel '${name}' failed in a worker${this.errors.length > 0 ? `: ${this.errors.shift()}` : ''}`);
     }
+  }
+
+  /** Spins, then sleeps in 1 ms timed waits, until workers have finished `claimed` chunks. */
+  private waitForWorkers(claimed: number, t0: number): void {
+    const ctl = this.ctl;
+    let spins = 0;
+    for (;;) {
+      const done = Atomics.load(ctl, FINISHED);
+      if (done >= claimed) break;
+      if ((++spins & 127) === 0 && performance.now() - t0 > MAIN_SPIN_MS) Atomics.wait(ctl, FINISHED, done, 1);
+    }
+  }
+
+  private count(name: ParallelKernel, ms: number, waitMs: number): void {
+    const e = this.prof.get(name);
+    if (e === undefined) this.prof.set(name, { calls: 1, ms, waitMs });
+    else {
+      e.calls++;
+      e.ms += ms;
+      e.waitMs += waitMs;
+    }
+  }
+
+  /** Where the kernel time went since the last reset. */
+  profile(): PoolProfile {
+    return {
+      kernels: new Map([...this.prof].map(([k, v]) => [k, { ...v }])),
+      workerBusyMs: Array.from(this.busy.subarray(1)),
+    };
+  }
+
+  resetProfile(): void {
+    this.prof.clear();
+    this.busy.fill(0);
   }
 
   /** Stops and joins the workers. */

@@ -4,7 +4,8 @@
 // names an exported kernel; the worker claims chunks of its work items with a compare-exchange on a
 // word that also carries the task's sequence number, so a worker that wakes late can never run a
 // chunk of a task that is over (the main thread never waits for an idle worker, only for claimed
-// chunks). The control block layout is defined in pool.ts; keep the two in step.
+// chunks). It adds its busy time to its own Float64 slot at byte 1024 + 8·tid (read by pool.ts's
+// profile). The control block layout is defined in pool.ts; keep the two in step.
 import { parentPort, workerData } from 'node:worker_threads';
 import v8 from 'node:v8';
 
@@ -14,6 +15,8 @@ const instance = new WebAssembly.Instance(module, { env: { memory } });
 const fns = names.map((n) => instance.exports[n]);
 const ctl = new Int32Array(memory.buffer, 0, 64);
 const args = new Float64Array(memory.buffer, 256, 32);
+// (slots end with the 64 KiB control area; a worker past them keeps its count to itself)
+const busy = tid < (65536 - 1024) / 8 ? new Float64Array(memory.buffer, 1024 + 8 * tid, 1) : new Float64Array(1);
 const SEQ = 0, FINISHED = 1, FUNC = 2, NARGS = 3, NITEMS = 4, CLAIM = 5, CHUNK = 6, FAILED = 7, NCHUNKS = 8;
 const CHUNK_BITS = 11, CHUNK_MASK = (1 << CHUNK_BITS) - 1, SEQ_MASK = (1 << (31 - CHUNK_BITS)) - 1;
 
@@ -46,6 +49,7 @@ for (;;) {
     const c = w & CHUNK_MASK;
     if (c >= nChunks) break;
     if (Atomics.compareExchange(ctl, CLAIM, w, w + 1) !== w) continue;
+    const t0 = performance.now();
     try {
       a[n + 1] = c * chunk;
       a[n + 2] = Math.min((c + 1) * chunk, items);
@@ -54,6 +58,7 @@ for (;;) {
       Atomics.store(ctl, FAILED, 1);
       parentPort.postMessage({ error: String(e && e.stack ? e.stack : e) });
     }
+    busy[0] += performance.now() - t0;
     Atomics.add(ctl, FINISHED, 1);
     Atomics.notify(ctl, FINISHED);
   }
