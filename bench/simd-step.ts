@@ -2,7 +2,9 @@
 // configuration and thread count, the process CPU time per step (what a busy machine still lets
 // one compare), the ratio to PyTorch's anchor, the per-kernel breakdown (top rows) and each kernel
 // family against its ceiling (products: the micro-kernel's GFLOP/s; elementwise: copy bandwidth).
-// Usage: node --import tsx bench/simd-step.ts [configs=tiny,small] [threads=1] [reps=5] [rows=12]
+// Usage: node --import tsx bench/simd-step.ts [configs=tiny,small] [threads=1] [reps=5] [rows=12] [cpu]
+// `cpu` also counts each kernel call's process CPU time (load-robust per-family figures; the
+// getrusage calls it takes are then part of the step time and CPU).
 
 import os from 'node:os';
 import { createSimdBackend } from '../src/accelerated/simd/backend.ts';
@@ -16,6 +18,7 @@ const configs = (process.argv[2] ?? 'tiny,small').split(',') as AnchorName[];
 const threadsList = (process.argv[3] ?? '1').split(',').map(Number);
 const reps = Number(process.argv[4] ?? 5);
 const topRows = Number(process.argv[5] ?? 12);
+const cpuPerCall = process.argv[6] === 'cpu';
 
 for (const threads of threadsList) {
   const be = await createSimdBackend({ threads });
@@ -23,7 +26,7 @@ for (const threads of threadsList) {
   for (const name of configs) {
     const a = ANCHORS[name];
     const c0 = process.cpuUsage();
-    const r = await benchSteps(be as unknown as Backend<unknown>, a.sizes, { trainGflop: a.stepGflop, evalGflop: 0 }, { warmup: 2, reps, budgetMs: 60_000 }, null);
+    const r = await benchSteps(be as unknown as Backend<unknown>, a.sizes, { trainGflop: a.stepGflop, evalGflop: 0 }, { warmup: 2, reps, budgetMs: 60_000 }, null, 0, cpuPerCall);
     const c = process.cpuUsage(c0);
     const py = a.pytorch[threads === 1 ? 1 : 2].stepMs;
     const cpuMsPerStep = ((c.user + c.system) / 1000) / (reps + 2);

@@ -111,6 +111,7 @@ export const ceilingLines = (families: readonly FamilyRow[], stepMs: number, thr
     );
     lines.push('');
   }
+  const withCpu = families.some((f) => f.cpuMsPerStep > 0);
   const rows = families
     .filter((f) => f.fraction >= 0.002 || f.family.startsWith('outside'))
     .map((f) => {
@@ -126,9 +127,11 @@ export const ceilingLines = (families: readonly FamilyRow[], stepMs: number, thr
             : f.mbPerStep > 0
               ? pct(f.mbPerStep / f.cpuMsPerStep / ceiling.memoryGBps)
               : '–';
-      return [f.family, ms(f.msPerStep), pct(f.fraction), work, rate(f), of, f.cpuMsPerStep > 0 ? ms(f.cpuMsPerStep) : '–', cpuOf];
+      const row = [f.family, ms(f.msPerStep), pct(f.fraction), work, rate(f), of];
+      return withCpu ? [...row, f.cpuMsPerStep > 0 ? ms(f.cpuMsPerStep) : '–', cpuOf] : row;
     });
-  lines.push(...table(['kernel family', 'time/step', 'share', 'work/step', 'rate', 'of ceiling', 'CPU/step', 'of ceiling per CPU second'], rows));
+  const head = ['kernel family', 'time/step', 'share', 'work/step', 'rate', 'of ceiling'];
+  lines.push(...table(withCpu ? [...head, 'CPU/step', 'of ceiling per CPU second'] : head, rows));
   lines.push('');
   const gflop = families.reduce((a, f) => a + (f.product ? f.gflopPerStep : 0), 0);
   const stepRate = gflop / (stepMs / 1000);

@@ -194,7 +194,7 @@ const timeCalls = async (
 
 /**
  * Benchmarks configuration `z` on `backend`: training steps (with the per-kernel breakdown) per
- * `trainPlan`, then evaluation segments per `evalPlan` (skipped when it is null).
+ * `trainPlan`, then evaluation segments per `evalPlan` (skipped when it is null). `cpuPerCall`: see withTiming.
  */
 export const benchSteps = async (
   backend: Backend<unknown>,
@@ -203,8 +203,9 @@ export const benchSteps = async (
   trainPlan: StepPlan,
   evalPlan: StepPlan | null,
   seed = 0,
+  cpuPerCall = false,
 ): Promise<StepBenchResult> => {
-  const proxy = withTiming(backend);
+  const proxy = withTiming(backend, cpuPerCall);
   const config = benchConfig(z);
   const batch = benchBatch(z);
   const hrm = createHrm(config, { backend: proxy.backend as Backend<unknown>, seed });

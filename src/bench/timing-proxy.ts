@@ -18,7 +18,7 @@ export interface KernelTiming {
   /** product operations and least bytes moved by these calls (work.ts); absent = none counted */
   readonly flops?: number;
   readonly bytes?: number;
-  /** process CPU milliseconds (all threads) during these calls: what a busy machine still lets one compare */
+  /** process CPU milliseconds (all threads) during these calls, when counted (see withTiming's cpuPerCall) */
   readonly cpuMs?: number;
 }
 
@@ -48,8 +48,13 @@ const UNTIMED = new Set(['shape']);
 const isPromise = (x: unknown): x is Promise<unknown> =>
   typeof x === 'object' && x !== null && typeof (x as { then?: unknown }).then === 'function';
 
-/** Wraps `inner` so every method call is timed (async ones until they settle) and counted by name. */
-export const withTiming = <T>(inner: Backend<T>): TimingProxy<T> => {
+/**
+ * Wraps `inner` so every method call is timed (async ones until they settle) and counted by name, with
+ * its work (work.ts). `cpuPerCall` also counts the process CPU time of each call: what a busy machine
+ * still lets one compare, at the price of two getrusage calls per call (≈ 1–20 µs each, more under
+ * load), which the step then includes; off unless asked for.
+ */
+export const withTiming = <T>(inner: Backend<T>, cpuPerCall = false): TimingProxy<T> => {
   const table = new Map<string, { calls: number; ms: number; flops: number; bytes: number; cpuMs: number }>();
   const record = (name: string, ms: number, flops = 0, bytes = 0, cpuMs = 0): void => {
     const e = table.get(name);
@@ -63,6 +68,7 @@ export const withTiming = <T>(inner: Backend<T>): TimingProxy<T> => {
     }
   };
   const cpuNow = (): number => {
+    if (!cpuPerCall) return 0;
     const c = process.cpuUsage();
     return (c.user + c.system) / 1000;
   };
@@ -131,7 +137,7 @@ export const withTiming = <T>(inner: Backend<T>): TimingProxy<T> => {
   const backend = wrapper as unknown as Backend<T>;
   return {
     backend,
-    stats: () => new Map([...table].map(([k, v]) => [k, { ...v }])),
+    stats: () => new Map([...table].map(([k, { cpuMs, ...v }]) => [k, cpuPerCall ? { ...v, cpuMs } : v])),
     reset: () => table.clear(),
     startRecording: () => {
       recording = { calls: [], deferred: [] };
