@@ -67,6 +67,13 @@ describe('memory flatness', () => {
     expect(f.flat).toBe(false);
     expect(f.growth).toBeCloseTo(0.3, 12);
   });
+  it('judges the peaks during the steps when every sample has one (start-up transients do not count)', () => {
+    const withSteps = (peak: number, steps: number): MemorySample => ({ ...sample(peak), stepsPeakRssMb: steps });
+    expect(flatness([withSteps(130, 100), withSteps(100, 104)]).flat).toBe(true);
+    expect(flatness([withSteps(100, 100), withSteps(100, 120)]).flat).toBe(false);
+    // one sample without it: the whole processes' peaks decide
+    expect(flatness([withSteps(130, 100), sample(100)]).flat).toBe(false);
+  });
 });
 
 describe('timing proxy', () => {
@@ -192,6 +199,7 @@ describe('hrm bench --smoke', () => {
     expect(report.memory.length).toBeGreaterThanOrEqual(1);
     expect(report.memory[0].samples.length).toBe(2);
     expect(report.memory[0].samples[0].peakRssMb).toBeGreaterThan(0);
+    if (process.platform === 'linux') expect(report.memory[0].samples[0].stepsPeakRssMb).toBeGreaterThan(0);
     const md = printed.join('\n');
     expect(md).toMatch(/\| backend \| config \| train step \|/);
     expect(md).toMatch(/\| reference \| smoke \|/);

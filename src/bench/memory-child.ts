@@ -3,6 +3,7 @@
 // figures when it reports them). One configuration per process, so peaks never mix.
 // Input: argv[2] is a JSON MemoryJob (see memory.ts). Not meant to be run by hand.
 
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createBackend, type GpuMode } from '../backends/registry.ts';
 import type { Backend } from '../core/backend.ts';
 import { createHrm } from '../model/hrm.ts';
@@ -11,6 +12,26 @@ import type { MemoryJob, MemorySample } from './memory.ts';
 import { backendMemory } from './memory.ts';
 
 const mb = (bytes: number): number => bytes / 2 ** 20;
+
+/** The process's RSS high-water mark in KiB (Linux VmHWM), or undefined where /proc has none. */
+const highWaterKb = (): number | undefined => {
+  try {
+    const m = /VmHWM:\s+(\d+)\s*kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m === null ? undefined : Number(m[1]);
+  } catch {
+    return undefined;
+  }
+};
+
+/** Resets the high-water mark to the current RSS (Linux ≥ 4.0); false where that is not possible. */
+const resetPeak = (): boolean => {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+    return highWaterKb() !== undefined;
+  } catch {
+    return false;
+  }
+};
 
 const main = async (): Promise<void> => {
   const job = JSON.parse(process.argv[2] ?? '') as MemoryJob;
@@ -25,6 +46,7 @@ const main = async (): Promise<void> => {
   const hrm = createHrm(config, { backend: backend as Backend<unknown>, seed: 0 });
   const setupRss = process.memoryUsage().rss;
   const setupPeakKb = process.resourceUsage().maxRSS;
+  const resetHighWater = resetPeak();
   let carry = hrm.initialCarry(z.batchSize, batch.seqLen);
   const rates = { lr: config.train.lr, puzzleEmbLr: config.train.puzzle_emb_lr };
   let arenaPeak: number | undefined;
@@ -40,6 +62,7 @@ const main = async (): Promise<void> => {
     peakRssMb: process.resourceUsage().maxRSS / 1024,
     setupRssMb: mb(setupRss),
     setupPeakRssMb: setupPeakKb / 1024,
+    ...(resetHighWater && highWaterKb() !== undefined ? { stepsPeakRssMb: (highWaterKb() as number) / 1024 } : {}),
     ...(arenaPeak !== undefined ? { backendMb: mb(arenaPeak) } : {}),
   };
   hrm.disposeCarry(carry);

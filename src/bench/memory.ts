@@ -24,6 +24,12 @@ export interface MemorySample {
   /** resident set size after the backend and model were created, before the first step */
   readonly setupRssMb: number;
   readonly setupPeakRssMb: number;
+  /**
+   * peak RSS while the steps ran: the kernel's high-water mark reset after setup (Linux
+   * /proc/self/clear_refs), so start-up transients (module compilation, background JIT) do not
+   * count; absent where it cannot be reset
+   */
+  readonly stepsPeakRssMb?: number;
   /** the backend's own figure (live arena or device bytes, largest seen after a step) when it reports one */
   readonly backendMb?: number;
 }
@@ -90,9 +96,13 @@ export const runMemoryChild = (job: MemoryJob, timeoutMs: number): Promise<Memor
     });
   });
 
-/** Flatness of a set of samples: growth of the largest peak RSS over the smallest. */
+/**
+ * Flatness of a set of samples: growth of the largest peak RSS over the smallest (the peaks during
+ * the steps when every sample has one, else the whole processes' peaks).
+ */
 export const flatness = (samples: readonly MemorySample[]): MemoryResult => {
-  const peaks = samples.map((s) => s.peakRssMb);
+  const steps = samples.every((s) => s.stepsPeakRssMb !== undefined);
+  const peaks = samples.map((s) => (steps ? (s.stepsPeakRssMb as number) : s.peakRssMb));
   const growth = Math.max(...peaks) / Math.min(...peaks) - 1;
   return { samples, growth, flat: growth <= FLAT_TOLERANCE };
 };

@@ -251,12 +251,13 @@ export const renderMarkdown = (r: BenchReport): string => {
         i === 0 ? `${m.variant} (${m.config})` : '',
         `${s.hCycles}×${s.lCycles}`,
         s.peakRssMb.toFixed(1),
+        s.stepsPeakRssMb === undefined ? '–' : s.stepsPeakRssMb.toFixed(1),
         (s.peakRssMb - s.setupRssMb).toFixed(1),
         s.backendMb === undefined ? '–' : s.backendMb.toFixed(1),
         i === 0 ? `${m.flat ? 'flat' : '**NOT FLAT**'} (+${pct(m.growth)})` : '',
       ]),
     );
-    lines.push(...table(['backend', 'H×L cycles', 'peak RSS MiB', 'peak − setup RSS MiB', 'backend live MiB after a step', 'verdict'], rows));
+    lines.push(...table(['backend', 'H×L cycles', 'peak RSS MiB', 'peak RSS during the steps MiB', 'peak − setup RSS MiB', 'backend live MiB after a step', 'verdict'], rows));
     lines.push('');
   }
 
