@@ -44,6 +44,7 @@ const CASES: readonly Mismatch[] = [
   { kernel: 'concatSeq', argument: 'b', got: '[2, 3, 5]', expected: '[2, T, 4]', call: (b, t) => b.concatSeq(t([2, 1, 4]), t([2, 3, 5])) },
   { kernel: 'sliceSeq', argument: 'x', got: '[2, 3, 4]', expected: 'S ≥ start + len = 2 + 2', call: (b, t) => b.sliceSeq(t([2, 3, 4]), 2, 2) },
   { kernel: 'sliceSeqBackward', argument: 'dy', got: '[2, 3, 4]', expected: 'start + len ≤ fullLen', call: (b, t) => b.sliceSeqBackward(t([2, 3, 4]), 3, 1) },
+  { kernel: 'transpose', argument: 'x', got: '[2, 3]', expected: '[B, M, N]', call: (b, t) => b.transpose(t([2, 3])) },
   { kernel: 'resetRows', argument: 'init', got: '[3]', expected: '[4]', call: (b, t) => b.resetRows(t([2, 3, 4]), t([3]), new Uint8Array(2)) },
   { kernel: 'resetRows', argument: 'mask', got: '[3]', expected: '[2]', call: (b, t) => b.resetRows(t([2, 3, 4]), t([4]), new Uint8Array(3)) },
   { kernel: 'crossEntropy', argument: 'labels', got: '[5]', expected: '[6]', call: (b, t) => b.crossEntropy(t([2, 3, 4]), i32(5), 'softmax_cross_entropy') },

@@ -89,6 +89,7 @@ export const cases = (d: Dims, seed = 7): Record<string, Case> => {
     sliceSeq: (b, t) => [b.sliceSeq(t([B, S, D], x), 1, S - 1)],
     sliceSeqBackward: (b, t) => [b.sliceSeqBackward(t([B, S - 1, D], dy.subarray(0, B * (S - 1) * D)), S, 1)],
     resetRows: (b, t) => [b.resetRows(t([B, S, D], x), t([D], init), mask)],
+    transpose: (b, t) => [b.transpose(t([B, S, D], x))],
     crossEntropy: (b, t) => [b.crossEntropy(t([B, S, V], logits), labels, 'stablemax_cross_entropy'), b.crossEntropy(t([B, S, V], logits), labels, 'softmax_cross_entropy')],
     crossEntropyBackward: (b, t) => [
       b.crossEntropyBackward(t([B, S, V], logits), labels, 'stablemax_cross_entropy', rowScale),

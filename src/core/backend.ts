@@ -136,6 +136,11 @@ export interface Backend<T> {
   sliceSeqBackward(dy: T, fullLen: number, start: number): T;
   /** Row b of state[B,S,D] becomes init[D] broadcast over S where mask[b] ≠ 0; others copied. */
   resetRows(state: T, init: T, mask: Uint8Array): T;
+  /**
+   * Swaps the last two axes: x[B,M,N] → y[B,N,M], y[b,n,m] = x[b,m,n] (TRM's token-mixing MLP runs
+   * across the sequence axis). Its own VJP: dx = transpose(dy).
+   */
+  transpose(x: T): T;
 
   // ---- heads and losses ---------------------------------------------------------------------
   /**
@@ -173,7 +178,7 @@ export const KERNEL_NAMES = [
   'linear', 'linearBackward', 'add', 'scale', 'addBroadcast', 'sumBatch',
   'rmsNorm', 'rmsNormBackward', 'addRmsNorm', 'addRmsNormBackward',
   'rope', 'ropeBackward', 'attention', 'attentionBackward', 'swiglu', 'swigluBackward',
-  'embedding', 'embeddingBackward', 'concatSeq', 'sliceSeq', 'sliceSeqBackward', 'resetRows',
+  'embedding', 'embeddingBackward', 'concatSeq', 'sliceSeq', 'sliceSeqBackward', 'resetRows', 'transpose',
   'crossEntropy', 'crossEntropyBackward', 'argmax', 'sigmoid', 'bceWithLogits', 'bceWithLogitsBackward',
   'adamAtan2', 'signSgdRows', 'ema',
 ] as const;

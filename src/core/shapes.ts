@@ -180,6 +180,11 @@ export const shapes = {
     return [x[0], len, x[2]];
   },
   /** dy[B,len,D] → [B,fullLen,D] */
+  /** x[B,M,N] → [B,N,M] */
+  transpose(x: Shape): Shape {
+    rankExactly('transpose', 'x', x, 3, '[B, M, N]');
+    return [x[0], x[2], x[1]];
+  },
   sliceSeqBackward(dy: Shape, fullLen: number, start: number): Shape {
     rankExactly('sliceSeqBackward', 'dy', dy, 3, '[B, len, D]');
     if (!Number.isInteger(start) || !Number.isInteger(fullLen) || start < 0 || start + dy[1] > fullLen) {

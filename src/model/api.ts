@@ -40,10 +40,10 @@ import type { Layout } from './layout.ts';
 /**
  * Optional observer of one call: receives host copies of named intermediates (used by `hrm trace`
  * and the executable spec; costs a read per key, so leave it out in training). Keys:
- * training: `logits`, `q_halt_logits`, `q_continue_logits`, `next_q_halt_logits`,
+ * training: `reset.z_H`, `reset.z_L` (the states the segment starts from), `logits`, `q_halt_logits`, `q_continue_logits`, `next_q_halt_logits`,
  * `next_q_continue_logits`, `target_q_continue`, `ce`, `carry.z_H`, `carry.z_L`,
  * `puzzle_emb.local_weights` (P > 0), with `gradients`: `grad.<parameter>` and
- * `grad.puzzle_emb.local_weights`; with `probe`: `x`, `z_H.in`, `z_L.in`, `L.h{h}.l{l}`, `H.h{h}`.
+ * `grad.puzzle_emb.local_weights`; with `probe`: `x`, `z_H.in`, `z_L.in`, `L.h{h}.l{l}`, `H.h{h}` (TRM also `call0.*`: the first network call's input and per-block values).
  * Eval: the same forward keys (no `next_*`, `target_*`, gradients).
  */
 export interface StepObserver {

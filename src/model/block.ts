@@ -43,13 +43,46 @@ export const blockForward = <T>(
   const a = b.attention(qkv, Hh);
   const o = b.linear(a, ctx.w(n.o));
   const h1 = b.addRmsNorm(h, o, eps);
-  const gu = b.linear(h1, ctx.w(n.gateUp));
-  const s = b.swiglu(gu);
-  const m = b.linear(s, ctx.w(n.down));
-  const out = b.addRmsNorm(h1, m, eps);
+  const { out, gu, s, m } = residualMlpForward(ctx, n, h1);
   if (keep) return { out, tape: { h, qkv, a, o, h1, gu, s, m } };
   disposeAll(b, qkv, a, o, h1, gu, s, m);
   return { out, tape: null };
+};
+
+/**
+ * The residual SwiGLU half of a block over the last axis of x[..., W] (W = D for the channel MLP,
+ * S for TRM's mlp_t on the transposed state): out = RMSNorm(x + down(SwiGLU(gate_up(x)))).
+ * Returns the output and its intermediates gu [..., 2I], s [..., I], m [..., W] (all owned).
+ */
+export const residualMlpForward = <T>(ctx: ModelContext<T>, n: { readonly gateUp: string; readonly down: string }, x: T): { out: T; gu: T; s: T; m: T } => {
+  const { b } = ctx;
+  const gu = b.linear(x, ctx.w(n.gateUp));
+  const s = b.swiglu(gu);
+  const m = b.linear(s, ctx.w(n.down));
+  return { out: b.addRmsNorm(x, m, ctx.arch.rms_norm_eps), gu, s, m };
+};
+
+/** dx (owned) of residualMlpForward from dout (borrowed); its two weight gradients go into `grads`. Borrows the tape. */
+export const residualMlpBackward = <T>(
+  ctx: ModelContext<T>,
+  n: { readonly gateUp: string; readonly down: string },
+  tape: { readonly x: T; readonly gu: T; readonly s: T; readonly m: T },
+  dout: T,
+  grads: Grads<T>,
+): T => {
+  const { b } = ctx;
+  // out = RMSNorm(x + m): d(x + m) flows to both
+  const dsum = b.addRmsNormBackward(dout, tape.x, tape.m, ctx.arch.rms_norm_eps);
+  const down = b.linearBackward(dsum, tape.s, ctx.w(n.down), false);
+  addGrad(b, grads, n.down, down.dw);
+  const dgu = b.swigluBackward(down.dx, tape.gu);
+  b.dispose(down.dx);
+  const gateUp = b.linearBackward(dgu, tape.x, ctx.w(n.gateUp), false);
+  b.dispose(dgu);
+  addGrad(b, grads, n.gateUp, gateUp.dw);
+  const dx = b.add(dsum, gateUp.dx);
+  disposeAll(b, dsum, gateUp.dx);
+  return dx;
 };
 
 /** dh[B,S,D] from dh2 (borrowed); the four weight gradients go into `grads`. Releases the tape. */
@@ -58,17 +91,7 @@ export const blockBackward = <T>(ctx: ModelContext<T>, level: Level, i: number, 
   const n = blockNames(level, i);
   const eps = ctx.arch.rms_norm_eps;
   const Hh = ctx.arch.num_heads;
-  // h2 = RMSNorm(h1 + m): d(h1 + m) flows to both
-  const dsum2 = b.addRmsNormBackward(dh2, tape.h1, tape.m, eps);
-  const down = b.linearBackward(dsum2, tape.s, ctx.w(n.down), false);
-  addGrad(b, grads, n.down, down.dw);
-  const dgu = b.swigluBackward(down.dx, tape.gu);
-  b.dispose(down.dx);
-  const gateUp = b.linearBackward(dgu, tape.h1, ctx.w(n.gateUp), false);
-  b.dispose(dgu);
-  addGrad(b, grads, n.gateUp, gateUp.dw);
-  const dh1 = b.add(dsum2, gateUp.dx);
-  disposeAll(b, dsum2, gateUp.dx);
+  const dh1 = residualMlpBackward(ctx, n, { x: tape.h1, gu: tape.gu, s: tape.s, m: tape.m }, dh2, grads);
   // h1 = RMSNorm(h + o)
   const dsum1 = b.addRmsNormBackward(dh1, tape.h, tape.o, eps);
   b.dispose(dh1);

@@ -1,4 +1,5 @@
-// The HRM configuration: an io-ts codec for the architecture (spec §1.1, plus `loss_type`) and the
+// The model configuration: an io-ts codec for the architecture (spec §1.1, plus `loss_type`; `name`
+// switches between HRM, the default, and TRM, spec §10, with TRM's fields) and the
 // training hyperparameters (spec §5.2), `key=value` overrides decoded through the same codec, the
 // mapping of an official-parity fixture's config.json, and the derived sizes of spec §1.2.
 // Pure: reading files is the caller's business (see parseConfigText).
@@ -8,6 +9,8 @@ import { ConfigError, decodeOrThrow, intIn, numberIn, oneOf, strictObject } from
 import type { LossKind } from '../core/backend.ts';
 
 export const ArchCodec = strictObject('arch', {
+  /** which model: 'hrm' (two modules, one-step gradient) or 'trm' (one network, last cycle back-propagated) */
+  name: [oneOf(['hrm', 'trm'] as const), 'hrm'],
   /** informational (the original sizes scratch buffers with it); the model takes B from each batch */
   batch_size: [t.union([intIn(1), t.null]), null],
   seq_len: intIn(1),
@@ -16,12 +19,13 @@ export const ArchCodec = strictObject('arch', {
   vocab_size: intIn(2),
   H_cycles: intIn(1),
   L_cycles: intIn(1),
-  H_layers: intIn(1),
+  /** HRM's H module depth; TRM requires the field but reads nothing from it */
+  H_layers: intIn(0),
   L_layers: intIn(1),
   hidden_size: intIn(1),
   expansion: numberIn(0, 1e6, true),
   num_heads: intIn(1),
-  pos_encodings: oneOf(['rope', 'learned'] as const),
+  pos_encodings: oneOf(['rope', 'learned', 'none'] as const),
   rms_norm_eps: [numberIn(0, 1, true), 1e-5],
   rope_theta: [numberIn(0, 1e12, true), 10000],
   halt_max_steps: intIn(1),
@@ -32,6 +36,12 @@ export const ArchCodec = strictObject('arch', {
    */
   forward_dtype: [oneOf(['bfloat16', 'float32'] as const), 'float32'],
   loss_type: [oneOf(['stablemax_cross_entropy', 'softmax_cross_entropy'] as const), 'stablemax_cross_entropy'],
+  /** puzzle slots P; 0 means ceil(puzzle_emb_ndim / hidden_size) (TRM's recipes use 16) */
+  puzzle_emb_len: [intIn(0), 0],
+  /** TRM: the token mixer is a SwiGLU across the sequence axis instead of attention */
+  mlp_t: [t.boolean, false],
+  /** halt on q_halt > 0 with no Q-continue target or loss (TRM's default) instead of q_halt > q_continue */
+  no_ACT_continue: [t.boolean, false],
 });
 export type ArchConfig = t.TypeOf<typeof ArchCodec>;
 
@@ -69,7 +79,17 @@ export type HrmConfig = t.TypeOf<typeof HrmConfigCodec>;
 const crossFieldProblems = (c: HrmConfig, source: string): string[] => {
   const a = c.arch;
   const p: string[] = [];
-  if (a.hidden_size % a.num_heads !== 0) {
+  const field = (f: string, m: string) => p.push(`${source}: field 'arch.${f}': ${m}`);
+  if (a.name === 'hrm' && a.H_layers < 1) field('H_layers', `${a.H_layers}, expected ≥ 1 for HRM's H module`);
+  if (a.mlp_t && a.name !== 'trm') field('mlp_t', "the sequence-axis MLP exists only in TRM (arch.name 'trm')");
+  if (a.mlp_t && a.pos_encodings === 'rope') field('pos_encodings', "'rope' rotates attention's queries and keys; mlp_t has no attention (use 'none' or 'learned')");
+  if (a.puzzle_emb_ndim === 0 && a.puzzle_emb_len !== 0) field('puzzle_emb_len', `${a.puzzle_emb_len} slots without a puzzle embedding (puzzle_emb_ndim 0): expected 0`);
+  if (a.puzzle_emb_len > 0 && a.puzzle_emb_ndim > a.puzzle_emb_len * a.hidden_size) {
+    field('puzzle_emb_len', `${a.puzzle_emb_len} slots of ${a.hidden_size} cannot hold puzzle_emb_ndim ${a.puzzle_emb_ndim}`);
+  }
+  if (a.mlp_t) {
+    // no attention: num_heads is not read
+  } else if (a.hidden_size % a.num_heads !== 0) {
     p.push(`${source}: field 'arch.num_heads': ${a.num_heads} does not divide hidden_size ${a.hidden_size}`);
   } else if (a.pos_encodings === 'rope' && (a.hidden_size / a.num_heads) % 2 !== 0) {
     p.push(`${source}: field 'arch.num_heads': RoPE needs an even head_dim, got ${a.hidden_size / a.num_heads}`);
@@ -215,14 +235,22 @@ export interface DerivedSizes {
   readonly puzzleEmbLen: number; // P
   readonly totalSeqLen: number; // S = seq_len + P
   readonly swigluInter: number; // I
+  /** TRM's mlp_t: the SwiGLU inner size over the sequence axis (from S instead of D); 0 without mlp_t */
+  readonly mlpTInter: number;
   readonly lossKind: LossKind;
 }
 
-export const deriveSizes = (a: ArchConfig): DerivedSizes => ({
-  headDim: a.hidden_size / a.num_heads,
-  puzzleEmbLen: a.puzzle_emb_ndim === 0 ? 0 : Math.ceil(a.puzzle_emb_ndim / a.hidden_size),
-  totalSeqLen: a.seq_len + (a.puzzle_emb_ndim === 0 ? 0 : Math.ceil(a.puzzle_emb_ndim / a.hidden_size)),
-  // same operation order as the original: round(expansion * hidden_size * 2 / 3)
-  swigluInter: roundUpToMultiple(roundHalfEven((a.expansion * a.hidden_size * 2) / 3), 256),
-  lossKind: a.loss_type,
-});
+/** ceil_to_multiple(round(expansion·width·2/3), 256), in the original's operation order. */
+const swigluSize = (expansion: number, width: number): number => roundUpToMultiple(roundHalfEven((expansion * width * 2) / 3), 256);
+
+export const deriveSizes = (a: ArchConfig): DerivedSizes => {
+  const P = a.puzzle_emb_ndim === 0 ? 0 : a.puzzle_emb_len > 0 ? a.puzzle_emb_len : Math.ceil(a.puzzle_emb_ndim / a.hidden_size);
+  return {
+    headDim: a.hidden_size / a.num_heads,
+    puzzleEmbLen: P,
+    totalSeqLen: a.seq_len + P,
+    swigluInter: swigluSize(a.expansion, a.hidden_size),
+    mlpTInter: a.mlp_t ? swigluSize(a.expansion, a.seq_len + P) : 0,
+    lossKind: a.loss_type,
+  };
+};

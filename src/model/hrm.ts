@@ -1,7 +1,10 @@
-// createHrm: the complete HRM (ACT loss head over the inner model, spec §1–§5) on any Backend.
-// One training step = reset of halted rows, one segment with the one-step gradient, heads, halting,
-// the Q-target segment, losses, backward of total/globalBatchSize, SignSGD on the puzzle table,
-// AdamATan2 on the parameters (then EMA). Eval = one segment per call, halting at haltMaxSteps.
+// createHrm: the complete HRM (ACT loss head over the inner model, spec §1–§5) on any Backend, or
+// TRM (spec §10) when arch.name is 'trm': the same loss head, carry, optimizer and EMA around TRM's
+// segment (one network, the whole last cycle back-propagated, src/model/trm/segment.ts).
+// One training step = reset of halted rows, one segment, heads, halting (q_halt > q_continue, or
+// q_halt > 0 with no_ACT_continue), the Q-target segment (not with no_ACT_continue), losses,
+// backward of total/globalBatchSize, SignSGD on the puzzle table, AdamATan2 on the parameters
+// (then EMA). Eval = one segment per call, halting at haltMaxSteps.
 // Only small values come back to the host: per-token CE, argmax, Q logits, BCE terms.
 // Training, evaluation, the CLI, `hrm trace` and the benchmarks use only this module.
 
@@ -25,7 +28,10 @@ import { advanceSteps, decideHalting, lossesAndMetrics, mergeData, qTargetLogits
 import { IGNORE_LABEL } from '../core/batch.ts';
 import type { OptimizerState } from './optimizer.ts';
 import { initOptimizerState, optimizerStep } from './optimizer.ts';
+import type { SegmentTape } from './segment.ts';
 import { segmentBackward, segmentForward } from './segment.ts';
+import type { TrmSegmentTape } from './trm/segment.ts';
+import { trmSegmentBackward, trmSegmentForward } from './trm/segment.ts';
 
 export interface CreateHrmOptions {
   readonly backend: Backend<unknown>;
@@ -56,7 +62,15 @@ export class StateError extends Error {
   }
 }
 
-/** Builds an HRM on `options.backend`, initialized from the seed (spec §1.9). */
+/** One segment of the configured model: HRM's (one-step gradient) or TRM's (last cycle back-propagated). */
+const runSegment = <T>(ctx: ModelContext<T>, zH: T, zL: T, x: T, withGrad: boolean, probe = false): { zH: T; zL: T; tape: SegmentTape<T> | TrmSegmentTape<T> | null } =>
+  ctx.arch.name === 'trm' ? trmSegmentForward(ctx, zH, zL, x, withGrad, probe) : segmentForward(ctx, zH, zL, x, withGrad, probe);
+
+/** dx of runSegment's tape from dzH; weight gradients go into `grads`. */
+const segmentGradient = <T>(ctx: ModelContext<T>, tape: SegmentTape<T> | TrmSegmentTape<T>, dzH: T, grads: Grads<T>): T =>
+  ctx.arch.name === 'trm' ? trmSegmentBackward(ctx, tape as TrmSegmentTape<T>, dzH, grads) : segmentBackward(ctx, tape as SegmentTape<T>, dzH, grads);
+
+/** Builds an HRM (or TRM, by arch.name) on `options.backend`, initialized from the seed (spec §1.9). */
 export const createHrm = (config: HrmConfig, options: CreateHrmOptions): Hrm => new HrmModel(config, options.backend, options.seed ?? config.train.seed);
 
 class HrmModel<T> implements Hrm {
@@ -333,15 +347,17 @@ class HrmModel<T> implements Hrm {
 
     // 1. reset halted rows
     const { zH: zH0, zL: zL0, data } = this.reset(c, batch);
+    rec.record?.('reset.z_H', zH0);
+    rec.record?.('reset.z_L', zL0);
     const steps = advanceSteps(c.steps, c.halted);
-    // 2. the segment with the one-step gradient, and the heads
+    // 2. the segment (HRM: one-step gradient; TRM: the last cycle), and the heads
     const x = embedForward(ctx, data.inputs, data.puzzleIdentifiers, B);
     if (obs?.probe) {
       rec.record?.('x', x);
       rec.record?.('z_H.in', zH0);
       rec.record?.('z_L.in', zL0);
     }
-    const seg = segmentForward(ctx, zH0, zL0, x, true, obs?.probe === true);
+    const seg = runSegment(ctx, zH0, zL0, x, true, obs?.probe === true);
     disposeAll(b, zH0, zL0);
     const heads = headsForward(ctx, seg.zH, B);
     rec.record?.('logits', heads.logits);
@@ -350,13 +366,15 @@ class HrmModel<T> implements Hrm {
     host('q_continue_logits', [B], r.qContinue);
     host('ce', [B, a.seq_len], r.ce.data);
     // 3. halting, then the Q target from a second segment on the new carry (no gradient)
+    // no_ACT_continue: halting compares q_halt with 0, and there is no Q-continue target
+    const qThreshold = a.no_ACT_continue ? new Float64Array(B) : r.qContinue;
     const { halted, isLast } = decideHalting({
-      steps, qHalt: r.qHalt, qContinue: r.qContinue, training: true, haltMaxSteps: M, explorationProb: a.halt_exploration_prob, rng: this.rng,
+      steps, qHalt: r.qHalt, qContinue: qThreshold, training: true, haltMaxSteps: M, explorationProb: a.halt_exploration_prob, rng: this.rng,
     });
     let continueTarget: Float64Array;
-    const hasTarget = M > 1;
+    const hasTarget = M > 1 && !a.no_ACT_continue;
     if (hasTarget) {
-      const next = segmentForward(ctx, seg.zH, seg.zL, x, false);
+      const next = runSegment(ctx, seg.zH, seg.zL, x, false);
       const nq = qHeadForward(ctx, next.zH, B);
       const nqH = await b.read(nq.q);
       disposeAll(b, next.zH, next.zL, nq.q, nq.z0);
@@ -380,7 +398,7 @@ class HrmModel<T> implements Hrm {
     const grads: Grads<T> = new Map();
     const dzH = headsBackward(ctx, heads.tape, dlogits, dq, B, grads);
     disposeAll(b, dlogits, dq, heads.logits, heads.q, bce.targets);
-    const dx = segmentBackward(ctx, seg.tape!, dzH, grads);
+    const dx = segmentGradient(ctx, seg.tape!, dzH, grads);
     b.dispose(dzH);
     const dLocal = embedBackward(ctx, dx, data.inputs, B, grads);
     b.dispose(dx);
@@ -422,7 +440,7 @@ class HrmModel<T> implements Hrm {
       rec.record?.('z_H.in', zH0);
       rec.record?.('z_L.in', zL0);
     }
-    const seg = segmentForward(ctx, zH0, zL0, x, false, obs?.probe === true);
+    const seg = runSegment(ctx, zH0, zL0, x, false, obs?.probe === true);
     disposeAll(b, zH0, zL0, x);
     const heads = headsForward(ctx, seg.zH, B);
     rec.record?.('logits', heads.logits);

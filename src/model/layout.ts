@@ -1,4 +1,5 @@
-// The one layout table of an HRM: every state-dict entry under its original name (spec §8), in
+// The one layout table of a model (HRM, or TRM: one L_level network whose blocks mix tokens by
+// attention or by the sequence-axis MLP `mlp_t`): every state-dict entry under its original name (spec §8), in
 // state-dict order, with its shape and whether AdamATan2 trains it ('parameter') or not ('buffer':
 // H_init, L_init, and the puzzle table that SignSGD trains). It drives initialization, gradients,
 // optimizer state and checkpoints alike.
@@ -31,11 +32,20 @@ export const blockNames = (level: 'H_level' | 'L_level', i: number) => ({
   down: `${level}.layers.${i}.mlp.down_proj.weight`,
 });
 
-/** The layout of a config: H_init, L_init, embed_tokens, lm_head, q_head, [puzzle table], [embed_pos], H layers, L layers. */
+/** TRM's token-mixing MLP of block i (SwiGLU over the sequence axis: gate_up [2·I_t, S], down [S, I_t]). */
+export const mlpTNames = (i: number) => ({
+  gateUp: `L_level.layers.${i}.mlp_t.gate_up_proj.weight`,
+  down: `L_level.layers.${i}.mlp_t.down_proj.weight`,
+});
+
+/**
+ * The layout of a config: H_init, L_init, embed_tokens, lm_head, q_head, [puzzle table], [embed_pos],
+ * then HRM's H and L layers, or TRM's L layers alone (mlp_t or attention, then the channel MLP).
+ */
 export const buildLayout = (a: ArchConfig): Layout => {
   const D = a.hidden_size;
   const V = a.vocab_size;
-  const { totalSeqLen: S, swigluInter: I } = deriveSizes(a);
+  const { totalSeqLen: S, swigluInter: I, mlpTInter: It } = deriveSizes(a);
   const lecun = (fanIn: number) => 1 / Math.sqrt(fanIn);
   const out: LayoutEntry[] = [
     { name: 'H_init', shape: [D], kind: 'buffer', initStd: 1 },
@@ -51,12 +61,23 @@ export const buildLayout = (a: ArchConfig): Layout => {
   if (a.pos_encodings === 'learned') {
     out.push({ name: 'embed_pos.embedding_weight', shape: [S, D], kind: 'parameter', initStd: lecun(D) });
   }
-  for (const [level, layers] of [['H_level', a.H_layers], ['L_level', a.L_layers]] as const) {
+  const levels = a.name === 'trm' ? ([['L_level', a.L_layers]] as const) : ([['H_level', a.H_layers], ['L_level', a.L_layers]] as const);
+  for (const [level, layers] of levels) {
     for (let i = 0; i < layers; i++) {
       const n = blockNames(level, i);
+      if (a.mlp_t) {
+        const t = mlpTNames(i);
+        out.push(
+          { name: t.gateUp, shape: [2 * It, S], kind: 'parameter', initStd: lecun(S) },
+          { name: t.down, shape: [S, It], kind: 'parameter', initStd: lecun(It) },
+        );
+      } else {
+        out.push(
+          { name: n.qkv, shape: [3 * D, D], kind: 'parameter', initStd: lecun(D) },
+          { name: n.o, shape: [D, D], kind: 'parameter', initStd: lecun(D) },
+        );
+      }
       out.push(
-        { name: n.qkv, shape: [3 * D, D], kind: 'parameter', initStd: lecun(D) },
-        { name: n.o, shape: [D, D], kind: 'parameter', initStd: lecun(D) },
         { name: n.gateUp, shape: [2 * I, D], kind: 'parameter', initStd: lecun(D) },
         { name: n.down, shape: [D, I], kind: 'parameter', initStd: lecun(I) },
       );

@@ -1,17 +1,22 @@
 // A reasoning module (spec §1.6): Module(z, injection) = Blocks_n(…Blocks_1(z + injection)), for the
-// H level (z_H ← H(z_H, z_L)) and the L level (z_L ← L(z_L, z_H + x)). Forward with an optional
+// H level (z_H ← H(z_H, z_L)) and the L level (z_L ← L(z_L, z_H + x)); TRM's one network is the L
+// level used for both updates, its blocks attention blocks or `mlp_t` blocks (arch.mlp_t). Forward with an optional
 // tape, and the backward that returns d(z + injection), which is both dz and dinjection.
 // Shapes: z, injection, out [B,S,D].
 
 import type { ModelContext, Grads } from './context.ts';
 import type { BlockTape, Level } from './block.ts';
 import { blockBackward, blockForward, disposeBlockTape } from './block.ts';
+import type { MlpTBlockTape } from './trm/mlp-t-block.ts';
+import { disposeMlpTBlockTape, mlpTBlockBackward, mlpTBlockForward } from './trm/mlp-t-block.ts';
+
+type AnyBlockTape<T> = BlockTape<T> | MlpTBlockTape<T>;
 
 /** The module's activations: the summed input and every block's tape (block k>0 borrows block k−1's output, owned here). */
 export interface ModuleTape<T> {
   readonly level: Level;
   readonly inputs: readonly T[]; // inputs[k] = input of block k (owned)
-  readonly blocks: readonly BlockTape<T>[];
+  readonly blocks: readonly AnyBlockTape<T>[];
 }
 
 const layersOf = <T>(ctx: ModelContext<T>, level: Level): number => (level === 'H_level' ? ctx.arch.H_layers : ctx.arch.L_layers);
@@ -27,12 +32,12 @@ export const moduleForward = <T>(
   const { b } = ctx;
   let h = b.add(z, injection);
   const inputs: T[] = [];
-  const blocks: BlockTape<T>[] = [];
+  const blocks: AnyBlockTape<T>[] = [];
   for (let i = 0; i < layersOf(ctx, level); i++) {
-    const r = blockForward(ctx, level, i, h, keep);
+    const r = ctx.arch.mlp_t ? mlpTBlockForward(ctx, i, h, keep) : blockForward(ctx, level, i, h, keep);
     if (keep) {
       inputs.push(h);
-      blocks.push(r.tape as BlockTape<T>);
+      blocks.push(r.tape as AnyBlockTape<T>);
     } else {
       b.dispose(h);
     }
@@ -46,7 +51,8 @@ export const moduleBackward = <T>(ctx: ModelContext<T>, tape: ModuleTape<T>, dou
   const { b } = ctx;
   let d = dout;
   for (let i = tape.blocks.length - 1; i >= 0; i--) {
-    const next = blockBackward(ctx, tape.level, i, tape.blocks[i], d, grads);
+    const t = tape.blocks[i];
+    const next = ctx.arch.mlp_t ? mlpTBlockBackward(ctx, i, t as MlpTBlockTape<T>, d, grads) : blockBackward(ctx, tape.level, i, t as BlockTape<T>, d, grads);
     if (d !== dout) b.dispose(d);
     b.dispose(tape.inputs[i]);
     d = next;
@@ -56,6 +62,9 @@ export const moduleBackward = <T>(ctx: ModelContext<T>, tape: ModuleTape<T>, dou
 
 /** Releases a module tape without running backward. */
 export const disposeModuleTape = <T>(ctx: ModelContext<T>, tape: ModuleTape<T>): void => {
-  for (const t of tape.blocks) disposeBlockTape(ctx, t);
+  for (const t of tape.blocks) {
+    if (ctx.arch.mlp_t) disposeMlpTBlockTape(ctx, t as MlpTBlockTape<T>);
+    else disposeBlockTape(ctx, t as BlockTape<T>);
+  }
   for (const h of tape.inputs) ctx.b.dispose(h);
 };

@@ -17,7 +17,7 @@ import { embedding, embeddingBackward } from './embedding.ts';
 import { linear, linearBackward } from './linear.ts';
 import { addRmsNorm, addRmsNormBackward, rmsNorm, rmsNormBackward } from './rms-norm.ts';
 import { rope, ropeBackward } from './rope.ts';
-import { concatSeq, resetRows, sliceSeq, sliceSeqBackward } from './sequence.ts';
+import { concatSeq, resetRows, sliceSeq, sliceSeqBackward, transpose } from './sequence.ts';
 import { signSgdRows } from './sign-sgd.ts';
 import { swiglu, swigluBackward } from './swiglu.ts';
 
@@ -78,6 +78,7 @@ export const referenceBackend: Backend<T64> = Object.freeze({
   sliceSeq,
   sliceSeqBackward,
   resetRows,
+  transpose,
   crossEntropy,
   crossEntropyBackward,
   argmax,

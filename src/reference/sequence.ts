@@ -1,6 +1,6 @@
 // Reference sequence plumbing (float64): concatenating the puzzle slots before the tokens,
 // slicing positions (and placing a slice's gradient back), and resetting halted rows of the
-// recurrent state to its initial vector. Legend: B batch, S/P/T positions, D width.
+// recurrent state to its initial vector, and swapping the last two axes (TRM's sequence-axis MLP). Legend: B batch, S/P/T positions, D width.
 
 import type { Tensor } from '../core/tensor.ts';
 import { wrap64 } from '../core/tensor.ts';
@@ -52,6 +52,19 @@ export const resetRows = (state: T64, init: T64, mask: Uint8Array): T64 => {
   for (let b = 0; b < B; b++) {
     if (mask[b] === 0) continue;
     for (let s = 0; s < S; s++) y.set(init.data, (b * S + s) * D);
+  }
+  return wrap64(shape, y);
+};
+
+/** y[b,n,m] = x[b,m,n]: x[B,M,N] → y[B,N,M]; its own VJP (dx = transpose(dy)). */
+export const transpose = (x: T64): T64 => {
+  const shape = shapes.transpose(x.shape);
+  const [B, M, N] = x.shape;
+  const y = new Float64Array(B * M * N);
+  for (let b = 0; b < B; b++) {
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) y[(b * N + n) * M + m] = x.data[(b * M + m) * N + n];
+    }
   }
   return wrap64(shape, y);
 };

@@ -260,6 +260,12 @@ export const KERNEL_CASES: readonly KernelCase<unknown>[] = [
     call: (b, t, i) => ({ dx: b.sliceSeqBackward(t.dy, i.params.fullLen, i.params.start) }),
   }),
   make({
+    kernel: 'transpose',
+    arbitrary: fc.record({ B: dim(1, 3), M: dim(1, 6), N: dim(1, 6) }).chain(({ B, M, N }) => only({ x: tensorOf([B, M, N]) })),
+    consumed: [],
+    call: (b, t) => ({ y: b.transpose(t.x) }),
+  }),
+  make({
     kernel: 'resetRows',
     arbitrary: bsd().chain(([B, S, D]) =>
       fc

@@ -220,6 +220,17 @@ export const GRAD_CASES: readonly GradCase<unknown>[] = [
     backward: (b, t, dy, i) => ({ x: b.sliceSeqBackward(dy, t.x.shape[1], i.params.start) }),
   }),
   make({
+    name: 'transpose',
+    kernels: ['transpose'],
+    arbitrary: fc
+      .tuple(dim(1, 3), dim(1, 5), dim(1, 5))
+      .chain(([B, M, N]) => fc.record({ x: tensorOf([B, M, N]), dy: tensorOf([B, N, M]) }).map(plain)),
+    wrt: ['x'],
+    linearIn: ['x'],
+    forward: (b, t) => b.transpose(t.x),
+    backward: (b, _t, dy) => ({ x: b.transpose(dy) }),
+  }),
+  make({
     name: 'rmsNorm',
     kernels: ['rmsNorm', 'rmsNormBackward'],
     arbitrary: fc

@@ -46,6 +46,7 @@ export const FLOAT32_TOLERANCES: Readonly<Record<KernelName, Tolerance>> = Objec
   sliceSeq: COPY,
   sliceSeqBackward: COPY,
   resetRows: COPY,
+  transpose: COPY,
   crossEntropy: t(1e-6, 1e-5, 1e-6), // log of a ratio; ce ≈ 0 when p_y ≈ 1 needs the atol
   crossEntropyBackward: t(1e-6, 1e-5, 1e-5),
   argmax: t(0, 0, 0), // same input bits ⇒ same index

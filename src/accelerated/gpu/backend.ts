@@ -20,7 +20,7 @@ import { linear, linearBackward } from './linear.ts';
 import { selectMode } from './mode.ts';
 import { addRmsNorm, addRmsNormBackward, rmsNorm, rmsNormBackward } from './rms-norm.ts';
 import { rope, ropeBackward } from './rope.ts';
-import { concatSeq, resetRows, sliceSeq, sliceSeqBackward } from './sequence.ts';
+import { concatSeq, resetRows, sliceSeq, sliceSeqBackward, transpose } from './sequence.ts';
 import { signSgdRows } from './sign-sgd.ts';
 import { swiglu, swigluBackward } from './swiglu.ts';
 
@@ -103,6 +103,7 @@ export const createGpuBackend = async (options: GpuBackendOptions = {}): Promise
     sliceSeq: (x, start, len) => sliceSeq(dev, x, start, len),
     sliceSeqBackward: (dy, fullLen, start) => sliceSeqBackward(dev, dy, fullLen, start),
     resetRows: (state, init, mask) => resetRows(dev, state, init, mask),
+    transpose: (x) => transpose(dev, x),
 
     crossEntropy: (logits, labels, kind) => crossEntropy(dev, logits, labels, kind),
     crossEntropyBackward: (logits, labels, kind, rowScale) => crossEntropyBackward(dev, logits, labels, kind, rowScale),

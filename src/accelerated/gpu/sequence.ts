@@ -1,5 +1,5 @@
 // Sequence plumbing on gpu.js (float32): concatenation and slicing along the sequence axis, the
-// slice's backward, and the per-row reset of recurrent states. Pure data movement; a zero-length
+// slice's backward, the per-row reset of recurrent states, and the swap of the last two axes. Pure data movement; a zero-length
 // operand is handled by aliasing the other one instead of launching over nothing.
 // Legend: B batch, S (= P + T) sequence, D width.
 
@@ -57,6 +57,16 @@ function resetBody(this: Dims, state: Float32Array, init: Float32Array, mask: Fl
   return state[i];
 }
 
+/** y[b,n,m] = x[b,m,n] for x[B,M,N] (here S = M, D = N); thread i = (b·N + n)·M + m. */
+function transposeBody(this: Dims, x: Float32Array): number {
+  const i = this.thread.x;
+  const row = Math.floor((i + 0.5) / this.constants.S);
+  const m = i - row * this.constants.S;
+  const b = Math.floor((row + 0.5) / this.constants.D);
+  const n = row - b * this.constants.D;
+  return x[(b * this.constants.S + m) * this.constants.D + n];
+}
+
 /** [B,P,D] ++ [B,T,D] → [B,P+T,D]. */
 export const concatSeq = (dev: Device, a: GpuTensor, c: GpuTensor): GpuTensor => {
   const shape = shapes.concatSeq(a.shape, c.shape);
@@ -89,4 +99,12 @@ export const resetRows = (dev: Device, state: GpuTensor, init: GpuTensor, mask: 
   const shape = shapes.resetRows(state.shape, init.shape, mask.length);
   const constants = { S: shape[1], D: shape[2], P: 0, T: 0 };
   return dev.run({ name: 'resetRows', body: resetBody, constants, args: [state, init, Float32Array.from(mask)], shape });
+};
+
+/** x[B,M,N] → [B,N,M]; an axis of length 1 makes it a pure reshape. */
+export const transpose = (dev: Device, x: GpuTensor): GpuTensor => {
+  const shape = shapes.transpose(x.shape);
+  const [, M, N] = x.shape;
+  if (M === 1 || N === 1) return dev.alias(dev.check(x, 'transpose', 'x'), shape);
+  return dev.run({ name: 'transpose', body: transposeBody, constants: { S: M, D: N, P: 0, T: 0 }, args: [x], shape });
 };

@@ -24,7 +24,7 @@ import type { SimdTensor } from './memory.ts';
 import { at } from './memory.ts';
 import { addRmsNorm, addRmsNormBackward, rmsNorm, rmsNormBackward } from './rms-norm.ts';
 import { rope, ropeBackward } from './rope.ts';
-import { concatSeq, resetRows, sliceSeq, sliceSeqBackward } from './sequence.ts';
+import { concatSeq, resetRows, sliceSeq, sliceSeqBackward, transpose } from './sequence.ts';
 import { signSgdRows } from './sign-sgd.ts';
 import { swiglu, swigluBackward } from './swiglu.ts';
 import type { PoolProfile } from './pool.ts';
@@ -134,6 +134,7 @@ export const createSimdBackend = async (options: SimdOptions = {}): Promise<Simd
     sliceSeq: (x, start, len) => sliceSeq(e, x, start, len),
     sliceSeqBackward: (dy, fullLen, start) => sliceSeqBackward(e, dy, fullLen, start),
     resetRows: (state, init, mask) => resetRows(e, state, init, mask),
+    transpose: (x) => transpose(e, x),
 
     crossEntropy: (logits, labels, kind) => crossEntropy(e, logits, labels, kind),
     crossEntropyBackward: (logits, labels, kind, rowScale) => crossEntropyBackward(e, logits, labels, kind, rowScale),

@@ -1,5 +1,6 @@
 // Sequence plumbing on the CPU engine (copies within the shared memory): concatenation along the
-// sequence, a slice and its backward, and the reset of halted batch rows to an initial state.
+// sequence, a slice and its backward, the reset of halted batch rows to an initial state, and the
+// swap of the last two axes (TRM's sequence-axis MLP).
 // Legend: B batch, S sequence, D hidden.
 
 import { shapes } from '../../core/shapes.ts';
@@ -59,6 +60,23 @@ export const resetRows = (e: Engine, state: SimdTensor, init: SimdTensor, mask: 
   for (let b = 0; b < B; b++) {
     if (mask[b] === 0) v.copyWithin(at(y) + b * S * D, at(state) + b * S * D, at(state) + (b + 1) * S * D);
     else for (let s = 0; s < S; s++) v.copyWithin(at(y) + (b * S + s) * D, at(init), at(init) + D);
+  }
+  return y;
+};
+
+/** y[b,n,m] = x[b,m,n]: x[B,M,N] → y[B,N,M]; its own VJP. */
+export const transpose = (e: Engine, x: SimdTensor): SimdTensor => {
+  e.mem.check('transpose', 'x', x);
+  const shape = shapes.transpose(x.shape);
+  const [B, M, N] = x.shape;
+  const y = e.mem.alloc(shape);
+  const v = e.mem.f32;
+  const ix = at(x);
+  const iy = at(y);
+  for (let b = 0; b < B; b++) {
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) v[iy + (b * N + n) * M + m] = v[ix + (b * M + m) * N + n];
+    }
   }
   return y;
 };

@@ -1,15 +1,19 @@
 // `hrm trace <case-dir> --out <dir> [--backend reference|simd|gpu|auto] [--gpu-mode M] [--compare] [--no-probe]`:
-// runs the official-parity trace procedure (src/verify/parity/trace.ts) on a fixture-shaped folder and
-// writes eval.*, train_step{k}.* and train_step1_probe.* into --out. With --compare, the outputs
+// runs the official-parity trace procedure (src/verify/parity/trace.ts; TRM's, src/verify/parity/trm-trace.ts, for a
+// folder whose config.json names TRM's model) on a fixture-shaped folder and writes eval.*,
+// train_step{k}.*, train_step1_probe.* (and TRM's eval_ema.*) into --out. With --compare, the outputs
 // are checked against the reference files in <case-dir> under the README's tolerances (and the
 // optimizer-alone check), the report is printed, and the exit code is 1 on any failure.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GpuMode } from '../../backends/registry.ts';
 import { createBackend } from '../../backends/registry.ts';
 import { readTraceCase, readTraceOutputs, runTrace, writeTraceOutputs } from '../../verify/parity/trace.ts';
 import { compareTraces, formatChecks, optimizerAloneChecks } from '../../verify/parity/compare.ts';
+import type { TraceOutputs } from '../../verify/parity/trace.ts';
+import { isTrmCaseConfig, readTrmTraceCase, runTrmTrace } from '../../verify/parity/trm-trace.ts';
+import { compareTrmTraces, emaAloneChecks } from '../../verify/parity/trm-compare.ts';
 
 export const summary = 'run the official-parity trace procedure on a fixture-shaped folder';
 
@@ -18,6 +22,7 @@ const GPU_MODES: readonly GpuMode[] = ['webgpu', 'webasm', 'headlessgl', 'cpu'];
 const USAGE = `usage: hrm trace <case-dir> --out <dir> [--backend reference|simd|gpu|auto] [--gpu-mode M] [--compare] [--no-probe]
 
   <case-dir>   a folder with config.json, weights.safetensors (or checkpoint), batch.safetensors
+               (an HRM case, or a TRM case when config.json's arch_name names TRM's model)
   --out        where eval.*, train_step{k}.* and train_step1_probe.* are written
   --backend    the engine to run (default: reference, float64)
   --gpu-mode   gpu.js mode of the gpu backend: ${GPU_MODES.join('|')} (default: the backend's choice)
@@ -71,11 +76,18 @@ export const run = async (argv: readonly string[]): Promise<number> => {
     console.error(`hrm trace: ${join(caseDir, 'config.json')} does not exist`);
     return 2;
   }
-  const c = readTraceCase(caseDir);
+  let trm = false;
+  try {
+    trm = isTrmCaseConfig(JSON.parse(readFileSync(join(caseDir, 'config.json'), 'utf8')));
+  } catch {
+    // readTraceCase reports an unreadable config.json with its file name
+  }
+  const trmCase = trm ? readTrmTraceCase(caseDir) : null;
+  const c = trmCase ?? readTraceCase(caseDir);
   const backend = await createBackend(backendName, gpuMode !== undefined ? { gpuMode } : {});
   try {
     const t0 = Date.now();
-    const outputs = await runTrace(c, backend, { probe });
+    const outputs: TraceOutputs = trmCase !== null ? await runTrmTrace(trmCase, backend, { probe }) : await runTrace(c, backend, { probe });
     const files = writeTraceOutputs(out, outputs);
     console.log(`trace ${c.name} on ${backend.name} (${backend.description}): ${files.length} files in ${out} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     if (!compare) return 0;
@@ -84,7 +96,9 @@ export const run = async (argv: readonly string[]): Promise<number> => {
       console.error(`hrm trace: --compare: ${caseDir} holds no reference traces`);
       return 2;
     }
-    const checks = [...compareTraces(readTraceOutputs(out, c.lrPerStep.length), fixture), ...(await optimizerAloneChecks(c, fixture, backend))];
+    const written = readTraceOutputs(out, c.lrPerStep.length);
+    const forward = trm ? [...compareTrmTraces(written, fixture, c.config.train.ema_rate), ...emaAloneChecks(c, fixture)] : compareTraces(written, fixture);
+    const checks = [...forward, ...(await optimizerAloneChecks(c, fixture, backend))];
     console.log(formatChecks(checks));
     return checks.every((k) => k.pass) ? 0 : 1;
   } finally {

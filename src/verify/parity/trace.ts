@@ -93,7 +93,7 @@ export const readTraceCase = (dir: string): TraceCase => {
 };
 
 /** Collects observed tensors under fixture keys (with a prefix), as F64 or F32 per the backend. */
-const collector = (files: Map<string, SafeTensor>, prefix: string, f64: boolean, rename: (k: string) => string | null = (k) => k): StepObserver['tensor'] =>
+export const collector = (files: Map<string, SafeTensor>, prefix: string, f64: boolean, rename: (k: string) => string | null = (k) => k): StepObserver['tensor'] =>
   (key, value) => {
     const k = rename(key);
     if (k === null) return;
@@ -101,7 +101,7 @@ const collector = (files: Map<string, SafeTensor>, prefix: string, f64: boolean,
   };
 
 /** Smallest top-1/top-2 logit margin over supervised positions, from logits [B,T,V]. */
-const minArgmaxMargin = (logits: Tensor<Float64Array>, labels: Int32Array): number => {
+export const minArgmaxMargin = (logits: Tensor<Float64Array>, labels: Int32Array): number => {
   const V = logits.shape[2];
   let min = Infinity;
   for (let i = 0; i < labels.length; i++) {
@@ -250,10 +250,10 @@ export const writeTraceOutputs = (dir: string, outputs: TraceOutputs): string[] 
   return written;
 };
 
-/** Reads the trace files of a folder (fixture or output) that exist among eval, train_step{k}, train_step1_probe. */
+/** Reads the trace files of a folder (fixture or output) that exist among eval, train_step{k}, train_step1_probe, eval_ema (TRM). */
 export const readTraceOutputs = (dir: string, steps = 3): TraceOutputs => {
   const out: TraceOutputs = new Map();
-  for (const name of ['eval', ...Array.from({ length: steps }, (_, i) => `train_step${i + 1}`), 'train_step1_probe']) {
+  for (const name of ['eval', ...Array.from({ length: steps }, (_, i) => `train_step${i + 1}`), 'train_step1_probe', 'eval_ema']) {
     const st = join(dir, `${name}.safetensors`);
     if (!existsSync(st)) continue;
     const tensors = readSafetensors(new Uint8Array(readFileSync(st)), st).tensors;
