@@ -89,7 +89,7 @@ describe('bad configuration input', () => {
     expect(() => parseConfigText(JSON.stringify(j), 'my.json')).toThrow(/my\.json: field 'arch\.hidden_size': expected an integer ≥ 1, got "512"/);
     const k = good();
     k.arch.pos_encodings = 'alibi';
-    expect(() => parseConfigText(JSON.stringify(k), 'my.json')).toThrow(/field 'arch\.pos_encodings': expected one of 'rope', 'learned', got "alibi"/);
+    expect(() => parseConfigText(JSON.stringify(k), 'my.json')).toThrow(/field 'arch\.pos_encodings': expected one of 'rope', 'learned', 'none', got "alibi"/);
     const m = good();
     delete m.arch.vocab_size;
     expect(() => parseConfigText(JSON.stringify(m), 'my.json')).toThrow(/missing required field 'vocab_size'/);

@@ -1,4 +1,5 @@
-// The whole-model check of the conformance suite: one random tiny HRM config, three training steps
+// The whole-model check of the conformance suite: one random tiny HRM or TRM config (TRM with
+// attention or mlp_t blocks, one or two puzzle slots), three training steps
 // on a target backend and on the float64 reference from the same weights and batch, compared
 // quantity by quantity (logits, Q logits, the Q target, per-token CE, the carried states, every
 // gradient, the losses, the halting decisions, and the parameters after the three optimizer
@@ -42,6 +43,8 @@ export const HALT_MARGIN = 1e-4;
 
 /** One drawn tiny model: architecture choices, batch size, sequence length, weight/batch seed. */
 export interface ModelCase {
+  /** HRM, TRM with attention blocks, or TRM with mlp_t blocks (no RoPE there: rope draws become 'none') */
+  readonly model: 'hrm' | 'trm-att' | 'trm-mlp';
   readonly hidden: number;
   readonly heads: number;
   readonly H_layers: number;
@@ -56,8 +59,9 @@ export interface ModelCase {
   readonly seed: number;
 }
 
-/** fast-check arbitrary of tiny configs: hidden 8|16, 1–2 heads, 1–2 layers and cycles per level, both position encodings, puzzle embedding off / padded / full, both losses, B 1–3, seq 2–9. */
+/** fast-check arbitrary of tiny configs: HRM / TRM-attention / TRM-mlp_t, hidden 8|16, 1–2 heads, 1–2 layers and cycles per level, both position encodings, puzzle embedding off / padded / full, both losses, B 1–3, seq 2–9. */
 export const arbModelCase: fc.Arbitrary<ModelCase> = fc.record({
+  model: fc.constantFrom('hrm' as const, 'trm-att' as const, 'trm-mlp' as const),
   hidden: fc.constantFrom(8, 16),
   heads: fc.constantFrom(1, 2),
   H_layers: fc.integer({ min: 1, max: 2 }),
@@ -80,7 +84,8 @@ export const modelConfig = (p: ModelCase): HrmConfig =>
       arch: {
         seq_len: p.seqLen, vocab_size: 7, num_puzzle_identifiers: 3, puzzle_emb_ndim: { none: 0, padded: p.hidden - 3, full: p.hidden }[p.puzzle],
         H_cycles: p.H_cycles, L_cycles: p.L_cycles, H_layers: p.H_layers, L_layers: p.L_layers, hidden_size: p.hidden, expansion: 1,
-        num_heads: p.heads, pos_encodings: p.pos, halt_max_steps: 2, halt_exploration_prob: 0, loss_type: p.loss,
+        num_heads: p.heads, pos_encodings: p.model === 'trm-mlp' && p.pos === 'rope' ? 'none' : p.pos, halt_max_steps: 2, halt_exploration_prob: 0, loss_type: p.loss,
+        ...(p.model === 'hrm' ? {} : { name: 'trm', mlp_t: p.model === 'trm-mlp', no_ACT_continue: true, puzzle_emb_len: p.puzzle === 'padded' ? 2 : 0 }),
       },
       train: { global_batch_size: p.B, lr_warmup_steps: 1, lr: 1e-3 },
     },
@@ -246,9 +251,10 @@ export const checkModel = async (target: Backend<unknown>, p: ModelCase): Promis
     if (!(lossErr <= lossAllowed)) return fail(`${at('total loss')}: got ${a.loss}, reference ${r.loss}, |error| ${lossErr.toExponential(3)} > allowed ${lossAllowed.toExponential(3)}`);
     for (let row = 0; row < p.B; row++) {
       if (a.halted[row] === r.halted[row]) continue;
-      const margin = Math.abs(r.qh[row] - r.qc[row]);
+      // no_ACT_continue (TRM) halts on q_halt > 0, HRM on q_halt > q_continue
+      const margin = config.arch.no_ACT_continue ? Math.abs(r.qh[row]) : Math.abs(r.qh[row] - r.qc[row]);
       if (!(margin < HALT_MARGIN)) {
-        return fail(`${at(`halting of row ${row}`)}: target ${a.halted[row] ? 'halts' : 'continues'}, reference ${r.halted[row] ? 'halts' : 'continues'} with margin |q_halt − q_continue| ${margin.toExponential(3)} ≥ ${HALT_MARGIN} (not a tie)`);
+        return fail(`${at(`halting of row ${row}`)}: target ${a.halted[row] ? 'halts' : 'continues'}, reference ${r.halted[row] ? 'halts' : 'continues'} with margin ${config.arch.no_ACT_continue ? '|q_halt|' : '|q_halt − q_continue|'} ${margin.toExponential(3)} ≥ ${HALT_MARGIN} (not a tie)`);
       }
       diverged = true;
     }
