@@ -59,6 +59,9 @@ export const decideHalting = (args: {
   return { halted, isLast };
 };
 
+/** Whether Q says halt: q_halt > q_continue (HRM), or q_halt > 0 with no_ACT_continue (TRM). Strict. */
+export const haltsByQ = (noActContinue: boolean, qHalt: number, qContinue: number): boolean => (noActContinue ? qHalt > 0 : qHalt > qContinue);
+
 /** The logit whose sigmoid is the Q-continue target: next q_halt on the last step, else max(next q_halt, next q_continue). */
 export const qTargetLogits = (isLast: Uint8Array, nextHalt: Float64Array, nextContinue: Float64Array): Float64Array =>
   Float64Array.from(nextHalt, (h, b) => (isLast[b] !== 0 ? h : Math.max(h, nextContinue[b])));

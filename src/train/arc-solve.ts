@@ -55,7 +55,7 @@ export const solveArcTask = async (hrm: Hrm, checkpoint: Checkpoint, file: strin
       const batch: Batch = { inputs, labels: new Int32Array(B * 900).fill(IGNORE_LABEL), puzzleIdentifiers: ids, batchSize: B, seqLen: 900 };
       let carry = hrm.initialCarry(B, 900);
       for (let s = 1; s <= haltMaxSteps; s++) {
-        const { carry: next, result } = await hrm.evalStep(carry, batch, { haltMaxSteps });
+        const { carry: next, result } = await hrm.evalStep(carry, batch, { haltMaxSteps, weights: hrm.config.train.ema ? 'ema' : 'live' });
         carry = next;
         if (result.allHalted) {
           chunk.forEach((v, b) => {

@@ -1,10 +1,11 @@
 // Evaluation of a model on a test split (spec §3.2, §4.4): every batch starts from a fresh carry
 // and runs halt_max_steps ACT calls in eval mode (halting ignores Q); metrics are those of the
 // final call, summed over batches and divided by the number of counted rows. Also reports what
-// ACT halting at inference would do (the first segment where q_halt > q_continue) and keeps the
+// ACT halting at inference would do (the first segment where q_halt > q_continue, or q_halt > 0 for TRM) and keeps the
 // final predictions when asked (ARC voting, `hrm solve`). Effects: model calls only.
 
 import type { Hrm } from '../model/api.ts';
+import { haltsByQ } from '../model/act.ts';
 import { IGNORE_LABEL, type Batch } from '../core/batch.ts';
 
 /** A test batch: padded to the global batch size, `size` real rows first. */
@@ -24,7 +25,7 @@ export interface EvalSummary {
   readonly steps: number;
   readonly lm_loss: number;
   readonly q_halt_loss: number;
-  /** mean segment at which q_halt > q_continue first held (halt_max_steps if never) */
+  /** mean segment at which Q first said halt (q_halt > q_continue; TRM: q_halt > 0) (halt_max_steps if never) */
   readonly act_segments: number;
   /** exact accuracy if every row had stopped at that segment */
   readonly act_exact_accuracy: number;
@@ -92,7 +93,7 @@ export const evaluate = async (
       for (let b = 0; b < size; b++) {
         const { exact, counted } = rowExact(result.predictions, batch.labels, b, T);
         if (counted && exact) exactBySegment[segment - 1] += 1;
-        if (haltedAt[b] === 0 && (result.qHaltLogits[b] > result.qContinueLogits[b] || result.allHalted)) {
+        if (haltedAt[b] === 0 && (haltsByQ(hrm.config.arch.no_ACT_continue, result.qHaltLogits[b], result.qContinueLogits[b]) || result.allHalted)) {
           haltedAt[b] = segment;
           exactAtHalt[b] = counted && exact ? 1 : 0;
         }

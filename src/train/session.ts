@@ -159,6 +159,8 @@ export const runSession = async (o: SessionOptions): Promise<SessionResult> => {
         (
           await evaluate(hrm, testData(o.testSplit, tc.global_batch_size), {
             haltMaxSteps: o.evalHaltMaxSteps ?? config.arch.halt_max_steps,
+            // with EMA (TRM's recipe) the evaluations are of the EMA copy, as the original's
+            weights: config.train.ema ? 'ema' : 'live',
             onBatch: (n) => o.onEvalProgress?.(n, testRows),
           })
         ).summary,

@@ -1,9 +1,10 @@
 // Solving one puzzle with a trained model (`hrm solve`): encode the puzzle as one batch row, run
 // eval-mode segments from a fresh carry, and stop where ACT would (the first segment with
-// q_halt > q_continue) or at halt_max_steps; every segment's prediction is kept so the caller
+// q_halt > q_continue, TRM: q_halt > 0; the EMA copy when the config has EMA) or at halt_max_steps; every segment's prediction is kept so the caller
 // can show the reasoning refine. Sudoku and maze encodings follow the dataset builders (§6.3, §6.4).
 
 import type { Hrm } from '../model/api.ts';
+import { haltsByQ } from '../model/act.ts';
 import { IGNORE_LABEL, type Batch } from '../core/batch.ts';
 import { formatBoard, isSolutionOf, parseBoard, shapeForSize, boardToTokens, tokensToBoard, type SudokuShape } from '../data/sudoku/grid.ts';
 
@@ -33,13 +34,13 @@ export const solveOne = async (hrm: Hrm, tokens: Int32Array, puzzleId: number, h
   let used = 0;
   try {
     for (let s = 1; s <= haltMaxSteps; s++) {
-      const { carry: next, result } = await hrm.evalStep(carry, batch, { haltMaxSteps });
+      const { carry: next, result } = await hrm.evalStep(carry, batch, { haltMaxSteps, weights: hrm.config.train.ema ? 'ema' : 'live' });
       carry = next;
       const prev = traces[traces.length - 1]?.predictions;
       let changed = 0;
       if (prev) for (let t = 0; t < T; t++) if (prev[t] !== result.predictions[t]) changed++;
       traces.push({ segment: s, predictions: Int32Array.from(result.predictions), qHalt: result.qHaltLogits[0], qContinue: result.qContinueLogits[0], changed: prev ? changed : T });
-      if (used === 0 && (result.qHaltLogits[0] > result.qContinueLogits[0] || s === haltMaxSteps)) {
+      if (used === 0 && (haltsByQ(hrm.config.arch.no_ACT_continue, result.qHaltLogits[0], result.qContinueLogits[0]) || s === haltMaxSteps)) {
         used = s;
         if (!full) break;
       }

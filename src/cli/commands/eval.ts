@@ -126,7 +126,7 @@ export const run = async (argv: readonly string[]): Promise<number> => {
       ...rows.map((s) => `| ${s.haltMaxSteps} | ${pct(s.exact_accuracy)} | ${pct(s.accuracy)} | ${pct(s.q_halt_accuracy)} | ${s.act_segments.toFixed(2)} | ${pct(s.act_exact_accuracy)} |`),
     ];
     console.log(table.join('\n'));
-    console.log(`(${rows[0]?.count ?? 0} puzzles; "ACT" = stopping at the first segment where q_halt > q_continue, capped at halt_max_steps)`);
+    console.log(`(${rows[0]?.count ?? 0} puzzles; "ACT" = stopping at the first segment where Q says halt (q_halt > q_continue; TRM: q_halt > 0), capped at halt_max_steps)`);
     writeFileSync(path.join(outDir, 'eval.json'), JSON.stringify(report, null, 1) + '\n');
     if (levels.length > 1) {
       const svg = path.join(outDir, 'scaling.svg');
