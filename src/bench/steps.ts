@@ -12,7 +12,7 @@ import type { BenchSizes } from './anchors.ts';
 import { gflops, now, summarize, type Summary } from './stats.ts';
 import { withTiming, type KernelTiming } from './timing-proxy.ts';
 import { replay } from './replay.ts';
-import { benchBatch, benchConfig } from './workload.ts';
+import { benchBatch, benchConfig, type BenchModel } from './workload.ts';
 import { FAMILY, PRODUCT_FAMILIES } from './work.ts';
 
 
@@ -193,8 +193,8 @@ const timeCalls = async (
 };
 
 /**
- * Benchmarks configuration `z` on `backend`: training steps (with the per-kernel breakdown) per
- * `trainPlan`, then evaluation segments per `evalPlan` (skipped when it is null). `cpuPerCall`: see withTiming.
+ * Benchmarks configuration `z` (as HRM, or as TRM of the same width: `model`) on `backend`: training steps (with the
+ * per-kernel breakdown) per `trainPlan`, then evaluation segments per `evalPlan` (skipped when it is null). `cpuPerCall`: see withTiming.
  */
 export const benchSteps = async (
   backend: Backend<unknown>,
@@ -204,9 +204,10 @@ export const benchSteps = async (
   evalPlan: StepPlan | null,
   seed = 0,
   cpuPerCall = false,
+  model: BenchModel = 'hrm',
 ): Promise<StepBenchResult> => {
   const proxy = withTiming(backend, cpuPerCall);
-  const config = benchConfig(z);
+  const config = benchConfig(z, model);
   const batch = benchBatch(z);
   const hrm = createHrm(config, { backend: proxy.backend as Backend<unknown>, seed });
   const rates = { lr: config.train.lr, puzzleEmbLr: config.train.puzzle_emb_lr };

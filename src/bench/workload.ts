@@ -7,8 +7,20 @@ import { decodeConfig, type HrmConfig } from '../model/config.ts';
 import { Rng } from '../core/rng.ts';
 import { SHARED, type BenchSizes } from './anchors.ts';
 
-/** The HrmConfig of benchmark sizes `z` (anchor constants for everything else). */
-export const benchConfig = (z: BenchSizes): HrmConfig =>
+/**
+ * Which model a benchmarked step runs: HRM (the anchors), or TRM at the same width and layers per
+ * network with TRM's Sudoku cycles (H_cycles 3, L_cycles 6), with attention or mlp_t blocks.
+ */
+export type BenchModel = 'hrm' | 'trm-att' | 'trm-mlp';
+
+/** TRM's fields for a benchmark model (none for HRM). */
+const trmFields = (model: BenchModel, z: BenchSizes) =>
+  model === 'hrm'
+    ? {}
+    : { name: 'trm', H_layers: 0, L_layers: z.layers, H_cycles: 3, L_cycles: 6, no_ACT_continue: true, ...(model === 'trm-mlp' ? { mlp_t: true, pos_encodings: 'none' } : {}) };
+
+/** The HrmConfig of benchmark sizes `z` (anchor constants for everything else), as HRM or TRM. */
+export const benchConfig = (z: BenchSizes, model: BenchModel = 'hrm'): HrmConfig =>
   decodeConfig(
     {
       description: `benchmark configuration '${z.name}'`,
@@ -31,10 +43,11 @@ export const benchConfig = (z: BenchSizes): HrmConfig =>
         halt_max_steps: SHARED.haltMaxSteps,
         halt_exploration_prob: SHARED.haltExplorationProb,
         loss_type: SHARED.loss,
+        ...trmFields(model, z),
       },
       train: { global_batch_size: z.batchSize, lr_warmup_steps: 0 },
     },
-    `benchmark configuration '${z.name}'`,
+    `benchmark configuration '${z.name}'${model === 'hrm' ? '' : ` (${model})`}`,
   );
 
 /** A random batch [B, 81]: inputs are digits 1..10 or blank (1), labels the digits (token ids 2..10). */
