@@ -7,6 +7,7 @@
 
 import { IGNORE_LABEL, type Batch } from '../core/batch.ts';
 import type { Hrm } from '../model/api.ts';
+import { haltsByQ } from '../model/act.ts';
 import type { Tensor } from '../core/tensor.ts';
 
 /** A test batch: `size` real rows first, then padding. */
@@ -57,7 +58,7 @@ export const rowResiduals = (next: ArrayLike<number>, prev: ArrayLike<number>, r
 export interface DynamicsOptions {
   /** segments run per puzzle (eval mode runs all of them) */
   readonly segments: number;
-  /** stop each puzzle where ACT halts (first q_halt > q_continue), else analyse every segment */
+  /** stop each puzzle where ACT halts (first q_halt > q_continue; TRM: q_halt > 0), else analyse every segment */
   readonly act: boolean;
   /** the first this-many puzzles keep every state for trajectories */
   readonly keepStates: number;
@@ -77,7 +78,7 @@ export interface Dynamics {
   /** final states [N, S·D] (at the halting segment with act, else after the last segment) */
   readonly finalH: Float64Array;
   readonly finalL: Float64Array;
-  /** segment where ACT halts (first q_halt > q_continue, else the last), per puzzle (1-based); with act, the final state's */
+  /** segment where ACT halts (first q_halt > q_continue, TRM: q_halt > 0, else the last), per puzzle (1-based); with act, the final state's */
   readonly haltSegment: Int32Array;
   /** whether the prediction at the final state is right on every supervised token, per puzzle */
   readonly exact: Uint8Array;
@@ -152,7 +153,7 @@ export const collectDynamics = async (hrm: Hrm, batches: readonly PuzzleBatch[],
       const cH = get('carry.z_H').data;
       const cL = get('carry.z_L').data;
       for (let p = 0; p < size; p++) {
-        if (halt[p] === 0 && (result.qHaltLogits[p] > result.qContinueLogits[p] || s === M)) halt[p] = s;
+        if (halt[p] === 0 && (haltsByQ(hrm.config.arch.no_ACT_continue, result.qHaltLogits[p], result.qContinueLogits[p]) || s === M)) halt[p] = s;
         if (options.act ? halt[p] !== s : s !== M) continue;
         const row = offset + p;
         haltSegment[row] = halt[p];

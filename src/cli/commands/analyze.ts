@@ -25,7 +25,7 @@ const FLAGS: Record<string, FlagSpec> = {
   split: { kind: 'string', help: 'which split the puzzles come from (default test)', choices: ['test', 'train'] },
   puzzles: { kind: 'int', help: 'puzzles analysed, spread evenly over the split (default: all, at most 512)', min: 2 },
   segments: { kind: 'int', help: "segments per puzzle, all of them analysed (default: the config's halt_max_steps)", min: 1 },
-  act: { kind: 'boolean', help: 'stop each puzzle where ACT halts (first q_halt > q_continue) instead of running every segment' },
+  act: { kind: 'boolean', help: 'stop each puzzle where ACT halts (first q_halt > q_continue; TRM: q_halt > 0) instead of running every segment' },
   bootstrap: { kind: 'int', help: 'bootstrap replicates for the PR intervals (default 200)', min: 10 },
   seed: { kind: 'int', help: 'seed of the bootstrap, the PR-curve subsets and the PCA (default 0)', min: 0 },
   trajectories: { kind: 'int', help: 'puzzles drawn in the trajectory plot (default 3)', min: 1 },
