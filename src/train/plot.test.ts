@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { movingAverage, niceTicks, renderScaling, renderTrainingCurves } from './plot.ts';
+import { logTicks, movingAverage, niceTicks, renderScaling, renderTrainingCurves } from './plot.ts';
 import type { MetricRecord } from './metrics-log.ts';
 
 describe('plots', () => {
   it('tick values are round and cover the range', () => {
     expect(niceTicks(0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
     expect(niceTicks(3, 97).every((t) => t % 20 === 0)).toBe(true);
+  });
+
+  it('log-axis ticks: powers of ten, 2× and 5× inside a range under two decades, round values in a narrow one', () => {
+    expect(logTicks(-3, 1)).toEqual([0.001, 0.01, 0.1, 1, 10]);
+    expect(logTicks(Math.log10(0.07), Math.log10(1.5))).toEqual([0.1, 0.2, 0.5, 1]);
+    expect(logTicks(Math.log10(0.25), Math.log10(0.45))).toEqual([0.25, 0.3, 0.35, 0.4, 0.45]);
   });
 
   it('moving average over a trailing window', () => {

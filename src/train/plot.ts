@@ -51,6 +51,16 @@ export const niceTicks = (lo: number, hi: number, n = 5): number[] => {
   return out;
 };
 
+/** Ticks for a log axis spanning 10^lo … 10^hi: powers of ten, with 2× and 5× when under two decades (round linear values when even those are too sparse). */
+export const logTicks = (lo: number, hi: number): number[] => {
+  const inRange = (t: number) => Math.log10(t) >= lo - 1e-9 && Math.log10(t) <= hi + 1e-9;
+  const decades = niceTicks(Math.floor(lo), Math.ceil(hi), Math.min(6, Math.ceil(hi) - Math.floor(lo) || 1));
+  const steps = hi - lo < 2 ? [1, 2, 5] : [1];
+  const ticks = decades.flatMap((e) => steps.map((m) => Number((m * 10 ** e).toPrecision(12)))).filter(inRange);
+  // a narrow range may hold fewer than two of those: round linear values instead
+  return ticks.length >= 2 ? ticks : niceTicks(10 ** lo, 10 ** hi, 4).filter((t) => t > 0 && inRange(t));
+};
+
 /** One chart as an SVG <g> of size W×H, translated by (dx, dy). */
 const chartGroup = (c: Chart, dx: number, dy: number): string => {
   const pts = c.series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!c.logY || y > 0));
@@ -69,9 +79,7 @@ const chartGroup = (c: Chart, dx: number, dy: number): string => {
   parts.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#fff"/>`);
   parts.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${esc(c.title)}</text>`);
   // y ticks and grid
-  const yTicks = c.logY
-    ? niceTicks(Math.floor(y0), Math.ceil(y1), Math.min(6, Math.ceil(y1) - Math.floor(y0) || 1)).filter((t) => t >= y0 - 1e-9 && t <= y1 + 1e-9).map((t) => 10 ** t)
-    : niceTicks(y0, y1);
+  const yTicks = c.logY ? logTicks(y0, y1) : niceTicks(y0, y1);
   for (const t of yTicks) {
     const y = sy(t).toFixed(1);
     parts.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`);
