@@ -28,7 +28,7 @@ for (const threads of threadsList) {
     const c0 = process.cpuUsage();
     const r = await benchSteps(be as unknown as Backend<unknown>, a.sizes, { trainGflop: a.stepGflop, evalGflop: 0 }, { warmup: 2, reps, budgetMs: 60_000 }, null, 0, cpuPerCall);
     const c = process.cpuUsage(c0);
-    const py = a.pytorch[threads === 1 ? 1 : 2].stepMs;
+    const py = a.pytorch?.[threads === 1 ? 1 : 2].stepMs ?? NaN;
     const cpuMsPerStep = ((c.user + c.system) / 1000) / (reps + 2);
     console.log(
       `${name} ${threads}t: median ${r.train.medianMs.toFixed(1)} ms (min ${r.train.minMs.toFixed(1)}), ${r.train.gflops.toFixed(1)} GFLOP/s, ` +

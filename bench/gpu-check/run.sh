@@ -6,13 +6,18 @@
 # looked for in the usual places and reported. Then it runs
 #   1. `hrm verify --backend gpu-webgpu`: every kernel against the float64 reference (fast-check),
 #   2. `hrm trace … --compare` on both official-parity fixtures (the whole model on the GPU),
-#   3. the training-step benchmark on tiny/small/medium (`hrm bench --backend gpu --gpu-modes webgpu`),
-# and prints a short table last. Output also goes to bench/gpu-check/out/ (or $OUT when set).
-#   bash bench/gpu-check/run.sh [--configs tiny,small,medium] [--reps N]
+#   3. the training-step benchmark on tiny/small/medium/paper with per-step device counts, TFLOP/s
+#      and the fraction of the float32 peak (`hrm bench --backend gpu --gpu-modes webgpu`),
+#   4. the dense products [2592×512]·[512×1536] and smaller, tiled WGSL against gpu.js (bench/gpu-linear.ts),
+#      then the per-kernel benchmark at paper width,
+# and prints a short table last. Logs go to bench/gpu-check/out/ (or $OUT when set); the curated
+# results (the summary, the tables and the verdicts of this run) replace bench/gpu-check/results.md.
+# Stage limits keep the whole check under 8 minutes.
+#   bash bench/gpu-check/run.sh [--configs tiny,small,medium,paper] [--reps N]
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-configs="tiny,small,medium"; reps=3
+configs="tiny,small,medium,paper"; reps=3
 while [ $# -gt 0 ]; do
   case "$1" in
     --configs) configs="$2"; shift 2 ;;
@@ -61,11 +66,12 @@ fi
 log "vulkan ICD: ${icd:-NOT FOUND (nvidia_icd.json of the NVIDIA driver)}"
 [ -n "$icd" ] && export VK_ICD_FILENAMES="$icd"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | sed 's/^/[gpu-check] gpu: /' | tee -a "$out/summary.txt"
+export HRM_GPU_NAME="${HRM_GPU_NAME:-$(command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1)}"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$work/xdg}"; mkdir -p "$XDG_RUNTIME_DIR"; chmod 700 "$XDG_RUNTIME_DIR"
 
 cd "$root"
-# Each stage has its own time limit (seconds; env overrides) so the whole check fits in ~9 minutes.
-t_verify="${VERIFY_S:-150}"; t_trace="${TRACE_S:-150}"; t_steps="${STEPS_S:-240}"; runs="${RUNS:-25}"
+# Each stage has its own time limit (seconds; env overrides) so the whole check fits in 8 minutes.
+t_verify="${VERIFY_S:-100}"; t_trace="${TRACE_S:-60}"; t_steps="${STEPS_S:-130}"; t_linear="${LINEAR_S:-45}"; t_kernels="${KERNELS_S:-70}"; runs="${RUNS:-25}"
 # ---- 1. conformance on webgpu: every kernel vs the float64 reference (the property suite's cases)
 log "conformance: hrm verify --backend gpu-webgpu --runs $runs"
 timeout "$t_verify" "$node" bin/hrm.mjs verify --backend gpu-webgpu --runs "$runs" --model-runs "${MODEL_RUNS:-5}" --seed 1 2>&1 | grep -v '^Warning: max' | tee "$out/verify.txt"
@@ -73,8 +79,8 @@ conf=${PIPESTATUS[0]}
 # ---- 2. official-parity fixtures through the whole model on webgpu
 trace=0
 for case in arc-learned sudoku-rope; do
-  log "parity: hrm trace fixtures/official-parity/$case --backend gpu --compare"
-  timeout "$t_trace" "$node" bin/hrm.mjs trace "fixtures/official-parity/$case" --out "$work/trace-$case" --backend gpu --compare 2>&1 \
+  log "parity: hrm trace fixtures/official-parity/$case --backend gpu --gpu-mode webgpu --compare"
+  timeout "$t_trace" "$node" bin/hrm.mjs trace "fixtures/official-parity/$case" --out "$work/trace-$case" --backend gpu --gpu-mode webgpu --compare 2>&1 \
     | grep -v '^Warning: max' | tee "$out/trace-$case.txt" | tail -n 5
   rc=${PIPESTATUS[0]}; [ "$rc" = 0 ] || trace=$rc
   log "parity $case: exit $rc"
@@ -82,8 +88,36 @@ done
 # ---- 3. training steps
 log "training steps: gpu webgpu on $configs ($reps reps)"
 timeout "$t_steps" "$node" bin/hrm.mjs bench --backend gpu --gpu-modes webgpu --configs "$configs" --reps "$reps" \
-  --no-memory --no-results --json "$out/steps.json" 2>&1 | grep -v '^Warning: max' | tee "$out/steps.txt"
+  --no-kernels --no-memory --results "$out/steps.md" --json "$out/steps.json" 2>&1 | grep -v '^Warning: max' | tee "$out/steps.txt"
 steps=${PIPESTATUS[0]}
+# ---- 4. dense products side by side, then the kernels at paper width
+log "dense products: tiled WGSL vs gpu.js"
+timeout "$t_linear" "$node" --import tsx bench/gpu-linear.ts --reps 5 --json "$out/linear.json" 2>&1 | grep -v '^Warning: max' | tee "$out/linear.txt"
+linear=${PIPESTATUS[0]}
+log "kernels at paper width"
+timeout "$t_kernels" "$node" bin/hrm.mjs bench --backend gpu --gpu-modes webgpu --configs paper --reps "$reps" --budget-min 1 \
+  --no-steps --no-memory --results "$out/kernels.md" --json "$out/kernels.json" 2>&1 | grep -v '^Warning: max' | tee "$out/kernels.txt"
+kernels=${PIPESTATUS[0]}
+
+# ---- the curated results file (one, replaced by each run) --------------------------------------
+{
+  echo "# GPU check: latest run"
+  echo
+  echo "Written by bench/gpu-check/run.sh on $(date -u '+%Y-%m-%d %H:%M UTC'); exits: verify $conf, parity $trace, steps $steps, products $linear, kernels $kernels (0 = pass; 124 = stage time limit)."
+  echo
+  echo '```'
+  grep '^\[gpu-check\] \(node\|vulkan\|gpu\|parity .*exit\)' "$out/summary.txt"
+  grep -E '^(all|[0-9]+ of|FAIL|.*failed)' "$out/verify.txt" | tail -n 3
+  for case in arc-learned sudoku-rope; do echo "$case: $(grep -E 'checks pass|fail' "$out/trace-$case.txt" | tail -n 1)"; done
+  echo '```'
+  echo
+  [ -f "$out/steps.md" ] && sed -n '/^### Training step/,/^### Where/p' "$out/steps.md" | sed '$d'
+  echo
+  grep -E '^(Dense|\|)' "$out/linear.txt"
+  echo
+  [ -f "$out/kernels.md" ] && sed -n '/^### Kernels/,/^### /p' "$out/kernels.md" | sed '$d'
+} > "$here/results.md" 2>/dev/null
+log "curated results: $here/results.md"
 
 # ---- summary, last -----------------------------------------------------------------------------
 echo
@@ -91,6 +125,7 @@ echo "==== GPU check summary ===="
 grep '^\[gpu-check\] \(node\|vulkan\|gpu\|parity .*exit\)' "$out/summary.txt"
 grep -i -m2 -E 'webgpu on|adapter' "$out/verify.txt" || true
 grep -E '^(all|[0-9]+ of|FAIL|.*failed)' "$out/verify.txt" | tail -n 3 || echo "verify: no verdict (exit $conf)"
-grep -E '^\|.*(config|tiny|small|medium|paper)' "$out/steps.txt" | head -n 12 || echo "steps: no table (exit $steps)"
-echo "verify exit $conf, parity exit $trace, steps exit $steps; full logs in $out"
-[ "$conf" = 0 ] && [ "$trace" = 0 ] && [ "$steps" = 0 ]
+grep -E 'train .* TFLOP/s|per step' "$out/steps.txt" | head -n 12 || echo "steps: no lines (exit $steps)"
+grep -E '^\|' "$out/linear.txt" || echo "products: no table (exit $linear)"
+echo "verify exit $conf, parity exit $trace, steps exit $steps, products exit $linear, kernels exit $kernels; full logs in $out, curated results in $here/results.md"
+[ "$conf" = 0 ] && [ "$trace" = 0 ] && [ "$steps" = 0 ] && [ "$linear" = 0 ]

@@ -2,8 +2,8 @@
 // the original PyTorch HRM's measured CPU step times on this machine kind. Data only; the model
 // config codec lives in src/model/config.ts and the bench converts these into it.
 
-export type AnchorName = 'tiny' | 'small' | 'medium' | 'paper-width';
-export const ANCHOR_NAMES: readonly AnchorName[] = ['tiny', 'small', 'medium', 'paper-width'];
+export type AnchorName = 'tiny' | 'small' | 'medium' | 'paper-width' | 'paper';
+export const ANCHOR_NAMES: readonly AnchorName[] = ['tiny', 'small', 'medium', 'paper-width', 'paper'];
 
 /** The sizes that differ between the benchmark configurations (all others are shared, below). */
 export interface BenchSizes {
@@ -15,7 +15,12 @@ export interface BenchSizes {
   readonly layers: number;
   readonly hCycles: number;
   readonly lCycles: number;
+  /** one puzzle-embedding position in front of the sequence (puzzle_emb_ndim = hidden) */
+  readonly puzzleEmb?: boolean;
 }
+
+/** Positions a block sees: the tokens plus the puzzle-embedding position when there is one. */
+export const positions = (s: BenchSizes, seqLen: number = SHARED.seqLen): number => seqLen + (s.puzzleEmb === true ? 1 : 0);
 
 /** What every anchor configuration shares. */
 export const SHARED = {
@@ -43,8 +48,8 @@ export interface Anchor {
   readonly trainableParams: number;
   /** matmul work of one training step, 2·m·n·k over every layer evaluated (GFLOP) */
   readonly stepGflop: number;
-  /** PyTorch 1.13 CPU figures by thread count */
-  readonly pytorch: Readonly<Record<1 | 2, PytorchFigure>>;
+  /** PyTorch 1.13 CPU figures by thread count (absent where none was measured) */
+  readonly pytorch?: Readonly<Record<1 | 2, PytorchFigure>>;
 }
 
 const sizes = (name: string, batchSize: number, hidden: number, heads: number, layers: number): BenchSizes => ({
@@ -76,6 +81,12 @@ export const ANCHORS: Readonly<Record<AnchorName, Anchor>> = {
     stepGflop: 290,
     pytorch: { 1: { stepMs: 3440, evalMs: 1240 }, 2: { stepMs: 2020, evalMs: 770 } },
   },
+  // the paper's Sudoku-Extreme-1k width at its global batch: a GPU configuration (no CPU figure)
+  paper: {
+    sizes: { ...sizes('paper', 384, 512, 8, 4), puzzleEmb: true },
+    trainableParams: 27_275_266,
+    stepGflop: 14_075,
+  },
 };
 
 /** A deliberately small configuration for the CI smoke run (not an anchor: no PyTorch figure). */
@@ -102,25 +113,27 @@ export const trainableParams = (s: BenchSizes, vocab = SHARED.vocab, expansion =
  * and the Q-target segment) plus the backward of the final L and H module calls and the heads.
  */
 export const stepGflop = (s: BenchSizes, seqLen = SHARED.seqLen, vocab = SHARED.vocab, expansion = SHARED.expansion): number => {
-  const n = s.batchSize * seqLen;
+  const S = positions(s, seqLen);
+  const n = s.batchSize * S;
   const d = s.hidden;
   const inner = swigluInner(d, expansion);
   const blockLinear = 2 * n * d * (3 * d + d + 2 * inner + inner);
-  const blockAttn = 4 * s.batchSize * seqLen * seqLen * d;
+  const blockAttn = 4 * s.batchSize * S * S * d;
   const block = blockLinear + blockAttn;
   const moduleCalls = s.hCycles * s.lCycles + s.hCycles;
-  const segment = moduleCalls * s.layers * block + 2 * n * d * vocab + 2 * s.batchSize * d * 2;
+  const segment = moduleCalls * s.layers * block + 2 * s.batchSize * seqLen * d * vocab + 2 * s.batchSize * d * 2;
   // backward: 2× forward work for the last L call, the last H call and the heads
-  const backward = 2 * (2 * s.layers * block + 2 * n * d * vocab + 2 * s.batchSize * d * 2);
+  const backward = 2 * (2 * s.layers * block + 2 * s.batchSize * seqLen * d * vocab + 2 * s.batchSize * d * 2);
   return (2 * segment + backward) / 1e9;
 };
 
 /** Matmul work of one evaluation segment (forward only), GFLOP. */
 export const evalGflop = (s: BenchSizes, seqLen = SHARED.seqLen, vocab = SHARED.vocab, expansion = SHARED.expansion): number => {
-  const n = s.batchSize * seqLen;
+  const S = positions(s, seqLen);
+  const n = s.batchSize * S;
   const d = s.hidden;
   const inner = swigluInner(d, expansion);
-  const block = 2 * n * d * (3 * d + d + 2 * inner + inner) + 4 * s.batchSize * seqLen * seqLen * d;
+  const block = 2 * n * d * (3 * d + d + 2 * inner + inner) + 4 * s.batchSize * S * S * d;
   const moduleCalls = s.hCycles * s.lCycles + s.hCycles;
-  return (moduleCalls * s.layers * block + 2 * n * d * vocab + 2 * s.batchSize * d * 2) / 1e9;
+  return (moduleCalls * s.layers * block + 2 * s.batchSize * seqLen * d * vocab + 2 * s.batchSize * d * 2) / 1e9;
 };

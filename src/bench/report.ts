@@ -8,6 +8,8 @@ import type { MemoryResult } from './memory.ts';
 import { FLAT_TOLERANCE } from './memory.ts';
 import type { Ceiling } from './ceiling.ts';
 import type { BreakdownRow, EngineRows, FamilyRow, TimedPhase } from './steps.ts';
+import type { Peak } from './peak.ts';
+import type { DeviceCounts } from './steps.ts';
 
 export const REPORT_SCHEMA = 'hrm-bench/1';
 
@@ -23,6 +25,8 @@ export interface VariantRecord {
   readonly available: boolean;
   readonly description?: string;
   readonly reason?: string;
+  /** the device's float32 peak (src/bench/peak.ts), null when the device is not in the table */
+  readonly peak?: Peak | null;
 }
 
 export interface PhaseRecord extends TimedPhase {
@@ -51,6 +55,8 @@ export interface StepRecord {
   readonly engine?: EngineRows;
   /** one thread's ceilings on this machine (ceiling.ts), for the variants that have them */
   readonly ceiling?: Ceiling;
+  /** see StepBenchResult.perStep */
+  readonly perStep?: DeviceCounts;
   readonly skipped?: string;
 }
 
@@ -83,6 +89,18 @@ export interface BenchReport {
 const ms = (x: number): string => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : x >= 10 ? `${x.toFixed(0)} ms` : `${x.toFixed(2)} ms`);
 const num = (x: number | undefined, digits = 2): string => (x === undefined ? '–' : x.toFixed(digits));
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+const bytes = (x: number): string => (x >= 1 << 20 ? `${(x / (1 << 20)).toFixed(2)} MiB` : x >= 1024 ? `${(x / 1024).toFixed(1)} KiB` : `${x.toFixed(0)} B`);
+
+/** "12.3% of the NVIDIA H200 (SXM)'s 67 TFLOP/s float32 peak", or why there is no fraction. */
+export const peakLine = (gflops: number, peak: Peak | null): string =>
+  peak === null ? 'float32 peak unknown for this device' : `${pct(gflops / 1000 / peak.fp32Tflops)} of the ${peak.device}'s ${peak.fp32Tflops} TFLOP/s float32 peak`;
+
+/** One line of per-step device counts. */
+export const countsLine = (c: DeviceCounts): string =>
+  `${c.dispatches.toFixed(0)} dispatches, ${c.submits.toFixed(1)} submits, ${c.bufferCreations.toFixed(1)} buffer creations, ` +
+  `${c.bindGroupCreations.toFixed(1)} bind-group creations, ${c.pipelineCreations.toFixed(1)} pipeline creations, ` +
+  `host→device ${bytes(c.bytesUp)} data + ${bytes(c.paramBytes)} parameter blocks, device→host ${bytes(c.bytesDown)}`;
 
 const phaseCell = (p: PhaseRecord | undefined): string =>
   p === undefined ? '–' : `${ms(p.medianMs)} (${ms(p.minMs)}–${ms(p.maxMs)}, n=${p.reps})`;
@@ -150,6 +168,8 @@ export const ceilingLines = (families: readonly FamilyRow[], stepMs: number, thr
   return lines;
 };
 
+const peakFraction = (gflops: number, peak: Peak | null): string => (peak === null ? 'unknown' : pct(gflops / 1000 / peak.fp32Tflops));
+
 /** The markdown section of one run: step table, kernel tables, breakdowns, memory, skips. */
 export const renderMarkdown = (r: BenchReport): string => {
   const lines: string[] = [];
@@ -173,6 +193,8 @@ export const renderMarkdown = (r: BenchReport): string => {
       s.config,
       phaseCell(s.train),
       num(s.train?.gflops, 1),
+      s.train === undefined ? '–' : (s.train.gflops / 1000).toFixed(3),
+      s.train === undefined || !v?.accelerated ? '–' : peakFraction(s.train.gflops, v.peak ?? null),
       s.train?.pytorchMs !== undefined ? `${ms(s.train.pytorchMs)} (${v?.ratioThreads ?? '?'}t)` : '–',
       num(s.train?.ratio),
       num(s.train?.cpuPerWall),
@@ -181,8 +203,24 @@ export const renderMarkdown = (r: BenchReport): string => {
       [s.skipped, s.train?.note, s.eval?.note ? `eval: ${s.eval.note}` : undefined].filter(Boolean).join('; '),
     ];
   });
-  lines.push(...table(['backend', 'config', 'train step', 'GFLOP/s', 'PyTorch', 'ratio', 'CPU/wall', 'eval segment', 'eval ratio', 'notes'], stepRows));
+  lines.push(...table(['backend', 'config', 'train step', 'GFLOP/s', 'TFLOP/s', 'of fp32 peak', 'PyTorch', 'ratio', 'CPU/wall', 'eval segment', 'eval ratio', 'notes'], stepRows));
   lines.push('');
+  const peaks = [...new Set(r.variants.filter((v) => v.available && v.accelerated).map((v) => v.peak?.device).filter((d): d is string => d !== undefined))];
+  lines.push(`Fraction of peak: the device's float32 peak from src/bench/peak.ts${peaks.length ? ` (${peaks.join(', ')})` : ''}; "unknown" where the adapter is not in that table.`);
+  lines.push('');
+
+  // ---- device work per training step ----
+  const counted = r.steps.filter((s) => s.perStep !== undefined);
+  if (counted.length > 0) {
+    lines.push('### Device work per training step (one step after four others: the steady state)');
+    lines.push('');
+    const rows = counted.map((s) => {
+      const c = s.perStep!;
+      return [s.variant, s.config, c.dispatches.toFixed(0), c.submits.toFixed(1), c.bufferCreations.toFixed(1), c.bindGroupCreations.toFixed(1), c.pipelineCreations.toFixed(1), bytes(c.bytesUp), bytes(c.paramBytes), bytes(c.bytesDown)];
+    });
+    lines.push(...table(['backend', 'config', 'dispatches', 'submits', 'buffer creations', 'bind-group creations', 'pipeline creations', 'host→device data', 'parameter blocks', 'device→host'], rows));
+    lines.push('');
+  }
 
   // ---- kernels: one table per variant, configs as column groups ----
   const kernelVariants = [...new Set(r.kernels.map((k) => k.variant))];

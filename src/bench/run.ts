@@ -19,6 +19,8 @@ import {
   type StepRecord,
   type VariantRecord,
 } from './report.ts';
+import { countsLine, peakLine } from './report.ts';
+import { peakOf } from './peak.ts';
 import { now } from './stats.ts';
 import { benchSteps, type StepPlan } from './steps.ts';
 import { simdCeiling, type Ceiling } from './ceiling.ts';
@@ -38,6 +40,8 @@ export interface BenchOptions {
   readonly budgetMinutes: number;
   /** a step (or eval segment) estimated slower than this is skipped */
   readonly maxStepSeconds: number;
+  /** the GPU's name as the machine reports it, to look up its peak when the adapter name does not say */
+  readonly gpuName?: string;
   readonly log: (message: string) => void;
 }
 
@@ -98,7 +102,7 @@ const ceilingOf = async (backend: Backend<unknown>): Promise<Ceiling | undefined
 };
 
 const pytorchFor = (config: string, threads: 1 | 2): { stepMs: number; evalMs: number } | undefined =>
-  config in ANCHORS ? ANCHORS[config as AnchorName].pytorch[threads] : undefined;
+  config in ANCHORS ? ANCHORS[config as AnchorName].pytorch?.[threads] : undefined;
 
 /** Runs the bench per `o` and returns its report. */
 export const runBench = async (o: BenchOptions): Promise<BenchReport> => {
@@ -146,7 +150,9 @@ export const runBench = async (o: BenchOptions): Promise<BenchReport> => {
       await backend.close?.();
       continue;
     }
-    variantRecords.push({ ...v.record, available: true, description: backend.description });
+    // the adapter's name, plus what the machine says its GPU is (HRM_GPU_NAME, e.g. from nvidia-smi)
+    const peak = v.record.accelerated ? peakOf(`${backend.description} ${o.gpuName ?? ''}`) : null;
+    variantRecords.push({ ...v.record, available: true, description: backend.description, peak });
     log(`backend ${v.record.id}: ${backend.description}`);
     try {
       // ---- training steps and eval segments ----
@@ -211,13 +217,15 @@ export const runBench = async (o: BenchOptions): Promise<BenchReport> => {
             ...(r.replayed ? { replayed: r.replayed } : {}),
             ...(r.engine ? { engine: r.engine } : {}),
             ...(ceiling ? { ceiling } : {}),
+            ...(r.perStep ? { perStep: r.perStep } : {}),
           });
           log(
-            `  ${v.record.id} ${z.name}: train ${r.train.medianMs.toFixed(1)} ms (n=${r.train.reps}, ${r.train.gflops.toFixed(2)} GFLOP/s` +
+            `  ${v.record.id} ${z.name}: train ${r.train.medianMs.toFixed(1)} ms (n=${r.train.reps}, ${(r.train.gflops / 1000).toFixed(3)} TFLOP/s, ${peakLine(r.train.gflops, peak)}` +
               (train.ratio !== undefined ? `, ×${train.ratio.toFixed(3)} PyTorch` : '') +
               `)` +
               (r.eval ? `; eval ${r.eval.medianMs.toFixed(1)} ms (n=${r.eval.reps})` : ''),
           );
+          if (r.perStep) log(`  ${v.record.id} ${z.name}: per step ${countsLine(r.perStep)}`);
         }
       }
       // ---- kernels ----

@@ -118,7 +118,39 @@ export interface StepBenchResult {
   readonly families: readonly FamilyRow[];
   /** present for an engine that profiles its dispatches */
   readonly engine?: EngineRows;
+  /** what the device did in one training step after COUNT_AFTER steps (backends that count it: the gpu backend) */
+  readonly perStep?: DeviceCounts;
 }
+
+/** Device work counts (per training step in a result): see src/accelerated/gpu/batch.ts. */
+export interface DeviceCounts {
+  readonly dispatches: number;
+  readonly submits: number;
+  readonly bufferCreations: number;
+  readonly bindGroupCreations: number;
+  readonly pipelineCreations: number;
+  readonly bytesUp: number;
+  readonly paramBytes: number;
+  readonly bytesDown: number;
+}
+
+/** The device counters of a backend that keeps them (the gpu backend's `device.counters()`), else null. */
+export const deviceCounts = (backend: unknown): DeviceCounts | null => {
+  const dev = (backend as { device?: { counters?: () => DeviceCounts } }).device;
+  return typeof dev?.counters === 'function' ? dev.counters() : null;
+};
+
+/** (after − before) / steps, field by field. */
+const perStepCounts = (before: DeviceCounts, after: DeviceCounts, steps: number): DeviceCounts => {
+  const d = (k: keyof DeviceCounts): number => (after[k] - before[k]) / steps;
+  return {
+    dispatches: d('dispatches'), submits: d('submits'), bufferCreations: d('bufferCreations'), bindGroupCreations: d('bindGroupCreations'),
+    pipelineCreations: d('pipelineCreations'), bytesUp: d('bytesUp'), paramBytes: d('paramBytes'), bytesDown: d('bytesDown'),
+  };
+};
+
+/** Training steps that run before the one whose device work is counted. */
+export const COUNT_AFTER = 4;
 
 /** A step is replayed for its breakdown only when it takes less than this (ms). */
 export const REPLAY_LIMIT_MS = 30_000;
@@ -213,17 +245,14 @@ export const benchSteps = async (
   const rates = { lr: config.train.lr, puzzleEmbLr: config.train.puzzle_emb_lr };
   try {
     let carry: Carry = hrm.initialCarry(z.batchSize, batch.seqLen);
-    const { samples: trainSamples, cpuPerWall: trainCpu } = await timeCalls(
-      async () => {
-        const r = await hrm.trainStep(carry, batch, rates, z.batchSize);
-        carry = r.carry;
-      },
-      trainPlan,
-      () => {
-        proxy.reset();
-        if (isProfiled(backend)) backend.resetProfile();
-      },
-    );
+    const step = async (): Promise<void> => {
+      const r = await hrm.trainStep(carry, batch, rates, z.batchSize);
+      carry = r.carry;
+    };
+    const { samples: trainSamples, cpuPerWall: trainCpu } = await timeCalls(step, trainPlan, () => {
+      proxy.reset();
+      if (isProfiled(backend)) backend.resetProfile();
+    });
     const table = proxy.stats();
     const trainSummary = summarize(trainSamples);
     const trainTotal = trainSamples.reduce((a, b) => a + b, 0);
@@ -245,8 +274,20 @@ export const benchSteps = async (
         rec.release();
       }
     }
+    // device counts of one more step, once COUNT_AFTER steps have run (the pool and the bind-group
+    // cache fill during the first few; the counts are meant for the steady state)
+    let perStep: DeviceCounts | undefined;
+    const c0 = deviceCounts(backend);
+    if (c0 !== null) {
+      // (the replay ran kernels outside a step, which reshuffles the pool: settle again after it)
+      const ran = replayed ? 0 : trainPlan.warmup + trainSamples.length;
+      for (let i = ran; i < COUNT_AFTER; i++) await step();
+      const before = deviceCounts(backend) as DeviceCounts;
+      await step();
+      perStep = perStepCounts(before, deviceCounts(backend) as DeviceCounts, 1);
+    }
     hrm.disposeCarry(carry);
-    const extra = { breakdownAttributable, families: familyRows(breakdown), ...(replayed ? { replayed } : {}), ...(engine ? { engine } : {}) };
+    const extra = { breakdownAttributable, families: familyRows(breakdown), ...(replayed ? { replayed } : {}), ...(engine ? { engine } : {}), ...(perStep ? { perStep } : {}) };
     if (evalPlan === null) return { train, breakdown, ...extra };
     let evalCarry: Carry = hrm.initialCarry(z.batchSize, batch.seqLen);
     const { samples: evalSamples, cpuPerWall: evalCpu } = await timeCalls(async () => {

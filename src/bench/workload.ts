@@ -27,7 +27,7 @@ export const benchConfig = (z: BenchSizes, model: BenchModel = 'hrm'): HrmConfig
       arch: {
         batch_size: z.batchSize,
         seq_len: SHARED.seqLen,
-        puzzle_emb_ndim: SHARED.puzzleEmbNdim,
+        puzzle_emb_ndim: z.puzzleEmb === true ? z.hidden : SHARED.puzzleEmbNdim,
         num_puzzle_identifiers: 1,
         vocab_size: SHARED.vocab,
         H_cycles: z.hCycles,

@@ -1,11 +1,15 @@
-// AdamATan2 as released, on gpu.js (float32): θ ← θ(1 − lr·wd); m ← lerp(m, g, 1−β1);
-// v ← lerp(v, g², 1−β2); θ ← θ − (lr/bc1)·atan2(m, √v/√bc2). Three launches (m and v by the lerp body,
-// then θ from the new m and v); the step's scalars are computed once on the host. Math.fround marks the float32
-// rounding points of the released kernel (a no-op on float32 devices; it matters in gpu.js's cpu
-// mode, which computes in float64). CONSUMES param, m and v.
+// AdamATan2 as released (float32): θ ← θ(1 − lr·wd); m ← lerp(m, g, 1−β1); v ← lerp(v, g², 1−β2);
+// θ ← θ − (lr/bc1)·atan2(m, √v/√bc2); the step's scalars are computed once on the host.
+// webgpu: one hand-written WGSL pass per tensor that updates θ, m and v in place (their buffers are
+// reused: the optimizer state never moves between buffers), the same arithmetic as the gpu.js
+// bodies below, written out in WGSL. cpu/webasm (and a state that is shared, e.g. aliased): three
+// gpu.js launches (m and v by the lerp body, then θ from the new m and v). Math.fround marks the
+// float32 rounding points of the released kernel (a no-op on float32 devices; it matters in
+// gpu.js's cpu mode, which computes in float64). CONSUMES param, m and v.
 
 import type { AdamAtan2Hyper, AdamState } from '../../core/backend.ts';
 import { shapes } from '../../core/shapes.ts';
+import { numel } from '../../core/tensor.ts';
 import type { Device, GpuTensor } from './device.ts';
 import type { KernelThis } from './gpujs.ts';
 
@@ -253,6 +257,170 @@ const lerpScalars = (w: number, square: boolean): Float32Array => {
   return Float32Array.from([w, hi, f(w - hi), 1, square ? 1 : 0, 2 ** -60, 2 ** 80, 2 ** -80, 2 ** -70, 2 ** -69, 2 ** -46]);
 };
 
+/**
+ * The fused WGSL update of one tensor, element i by one thread: m' = lerp(m, g, 1−β1) and
+ * v' = lerp(v, g², 1−β2) as lerpBody computes them, θ' from θ, m', v' as paramPolyBody does; all
+ * three written back in place. Scalars k: lerpScalars for m (0–10) and v (11–21), paramScalars
+ * (22–33); `one` shields the error terms as in the gpu.js bodies.
+ */
+const fusedWgsl = (): string => `
+struct P { n: u32, gx: u32, p0: u32, p1: u32, k: array<vec4<f32>, 9> }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> grad: array<f32>;
+@group(0) @binding(2) var<storage, read_write> theta: array<f32>;
+@group(0) @binding(3) var<storage, read_write> mom: array<f32>;
+@group(0) @binding(4) var<storage, read_write> vel: array<f32>;
+
+fn kf(i: u32) -> f32 { return p.k[i / 4u][i % 4u]; }
+
+fn lerp(x0: f32, b0: f32, o: u32) -> f32 {
+  let w = kf(o); let wHi = kf(o + 1u); let wLo = kf(o + 2u); let one = kf(o + 3u); let square = kf(o + 4u);
+  let tiny = kf(o + 5u); let up = kf(o + 6u); let down = kf(o + 7u); let half = kf(o + 8u); let stp = kf(o + 9u); let edge = kf(o + 10u);
+  var y0 = b0;
+  if (square > 0.5) { y0 = y0 * y0; }
+  var sc = one;
+  var inv = one;
+  if (max(abs(x0), abs(y0)) < tiny) { sc = up; inv = down; }
+  let x = x0 * sc;
+  let y = y0 * sc;
+  let p1 = w * x * one;
+  let cx = 4097.0 * x * one;
+  let tx = (cx - x) * one;
+  let xh = cx - tx;
+  let xl = x - xh;
+  let e1 = (((wHi * xh - p1) + wHi * xl + wLo * xh) + wLo * xl) * one;
+  let s1 = (x - p1) * one;
+  let b1 = (s1 - x) * one;
+  let c1 = (((x - (s1 - b1)) + (0.0 - p1 - b1)) * one - e1) * one;
+  var t = s1 + c1;
+  if (sc > one && abs(s1) < edge) {
+    var sg1 = one;
+    if (s1 < 0.0) { sg1 = -one; }
+    let a1 = abs(s1);
+    var g1 = (((a1 + edge) * one) - edge) * one;
+    let rr1 = (a1 - g1) * one;
+    let ee1 = sg1 * c1;
+    if (rr1 == half && ee1 > 0.0) { g1 = g1 + stp; }
+    if (rr1 == -half && ee1 < 0.0) { g1 = g1 - stp; }
+    t = sg1 * g1;
+  }
+  let p2 = w * y * one;
+  let cy = 4097.0 * y * one;
+  let ty = (cy - y) * one;
+  let yh = cy - ty;
+  let yl = y - yh;
+  let e2 = (((wHi * yh - p2) + wHi * yl + wLo * yh) + wLo * yl) * one;
+  let s2 = (p2 + t) * one;
+  let b2 = (s2 - p2) * one;
+  let c2 = (((p2 - (s2 - b2)) + (t - b2)) * one + e2) * one;
+  if (sc > one && abs(s2) < edge) {
+    var sg2 = one;
+    if (s2 < 0.0) { sg2 = -one; }
+    let a2 = abs(s2);
+    var g2 = (((a2 + edge) * one) - edge) * one;
+    let rr2 = (a2 - g2) * one;
+    let ee2 = sg2 * c2;
+    if (rr2 == half && ee2 > 0.0) { g2 = g2 + stp; }
+    if (rr2 == -half && ee2 < 0.0) { g2 = g2 - stp; }
+    return sg2 * g2 * inv;
+  }
+  return (s2 + c2) * inv;
+}
+
+fn update(p0: f32, mi: f32, vi: f32) -> f32 {
+  let o = 22u;
+  let one = kf(o + 3u);
+  let th0 = p0 * kf(o);
+  let root = sqrt(vi);
+  let den0 = root / kf(o + 2u);
+  var a = 0.0;
+  if (abs(mi) > 0.0) {
+    if (den0 > 0.0) {
+      var x = abs(mi);
+      var den = den0;
+      let big = max(x, den);
+      if (big > kf(o + 8u)) {
+        x = x * kf(o + 10u);
+        den = den * kf(o + 10u);
+      } else if (big < kf(o + 9u)) {
+        x = x * kf(o + 11u);
+        den = den * kf(o + 11u);
+      }
+      var nh = x;
+      var nl = 0.0;
+      var dh = den;
+      var dl = 0.0;
+      var bh = 0.0;
+      var bl = 0.0;
+      if (x > 2.414213562373095 * den) {
+        nh = -den;
+        dh = x;
+        bh = kf(o + 6u);
+        bl = kf(o + 7u);
+      } else if (x > 0.41421356237309503 * den) {
+        let s1 = (x - den) * one;
+        let z1 = (s1 - x) * one;
+        nl = ((x - (s1 - z1)) + (0.0 - den - z1)) * one;
+        nh = s1;
+        let s2 = (x + den) * one;
+        let z2 = (s2 - x) * one;
+        dl = ((x - (s2 - z2)) + (den - z2)) * one;
+        dh = s2;
+        bh = kf(o + 4u);
+        bl = kf(o + 5u);
+      }
+      let th = nh / dh;
+      let c1 = 4097.0 * th * one;
+      let r1 = (c1 - th) * one;
+      let tH = c1 - r1;
+      let tL = th - tH;
+      let c2 = 4097.0 * dh * one;
+      let r2 = (c2 - dh) * one;
+      let dH = c2 - r2;
+      let dL = dh - dH;
+      let pr = th * dh * one;
+      let pe = (((tH * dH - pr) + tH * dL + tL * dH) + tL * dL) * one;
+      let res = ((((nh - pr) * one - pe) + nl) - th * dl) * one;
+      let tl = res / dh;
+      let z = th * th;
+      var sz: f32 = -1.0 / 23.0;
+      sz = sz * z + 1.0 / 21.0;
+      sz = sz * z - 1.0 / 19.0;
+      sz = sz * z + 1.0 / 17.0;
+      sz = sz * z - 1.0 / 15.0;
+      sz = sz * z + 1.0 / 13.0;
+      sz = sz * z - 1.0 / 11.0;
+      sz = sz * z + 1.0 / 9.0;
+      sz = sz * z - 1.0 / 7.0;
+      sz = sz * z + 1.0 / 5.0;
+      sz = sz * z - 1.0 / 3.0;
+      let corr = (th * z * sz + tl / (1.0 + z)) * one;
+      let u = (bh + th) * one;
+      let w = (u - bh) * one;
+      let e = ((bh - (u - w)) + (th - w)) * one;
+      a = u + ((e + bl) + corr);
+    } else {
+      a = 1.5707963267948966;
+    }
+    if (mi < 0.0) { a = -a; }
+  }
+  let delta = kf(o + 1u) * a;
+  return th0 - delta;
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let i = (wid.y * p.gx + wid.x) * 256u + lid.x;
+  if (i >= p.n) { return; }
+  let g = grad[i];
+  let m1 = lerp(mom[i], g, 0u);
+  let v1 = lerp(vel[i], g, 11u);
+  theta[i] = update(theta[i], m1, v1);
+  mom[i] = m1;
+  vel[i] = v1;
+}
+`;
+
 /** One AdamATan2 step; the step's scalars are rounded to float32 once, as the released kernel does. */
 export const adamAtan2 = (dev: Device, state: AdamState<GpuTensor>, grad: GpuTensor, hyper: AdamAtan2Hyper): AdamState<GpuTensor> => {
   const shape = shapes.adamAtan2(state.param.shape, state.m.shape, state.v.shape, grad.shape);
@@ -262,6 +430,27 @@ export const adamAtan2 = (dev: Device, state: AdamState<GpuTensor>, grad: GpuTen
   const stepSize = f(lr / (1 - beta1 ** step));
   const wdAlpha = f(1 - lr * weightDecay);
   const bc2Sqrt = f(Math.sqrt(1 - beta2 ** step));
+  const distinct = new Set([state.param.storage, state.m.storage, state.v.storage]).size === 3;
+  if (dev.mode === 'webgpu' && distinct && [state.param, state.m, state.v].every((t) => dev.writableInPlace(t))) {
+    const n = numel(shape);
+    const blocks = Math.ceil(n / 256);
+    const gx = Math.min(blocks, 65535);
+    const params = new ArrayBuffer(16 + 9 * 16);
+    new Uint32Array(params, 0, 2).set([n, gx]);
+    const k = new Float32Array(params, 16, 36);
+    k.set(lerpScalars(f(1 - beta1), false), 0);
+    k.set(lerpScalars(f(1 - beta2), true), 11);
+    k.set(paramScalars(wdAlpha, stepSize, bc2Sqrt), 22);
+    const [param, m, v] = dev.runWgsl({
+      name: 'adamAtan2.fused',
+      code: fusedWgsl,
+      params,
+      inputs: [grad],
+      outputs: [state.param, state.m, state.v],
+      groups: [gx, Math.ceil(blocks / gx), 1],
+    });
+    return { param, m, v };
+  }
   const m = dev.run({ name: 'adamAtan2.m', body: lerpBody, args: [state.m, grad, lerpScalars(f(1 - beta1), false)], shape });
   const v = dev.run({ name: 'adamAtan2.v', body: lerpBody, args: [state.v, grad, lerpScalars(f(1 - beta2), true)], shape });
   const param = dev.mode === 'webgpu'

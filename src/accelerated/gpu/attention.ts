@@ -1,7 +1,16 @@
-// Non-causal multi-head attention on gpu.js (float32) over a fused qkv[B,S,3·W] (all Q heads, then
-// all K heads, then all V heads), and its backward. Launch sequence: scores → row statistics
-// (max, Σexp) → probabilities → output; the backward recomputes the probabilities, then dP, the
-// row dots Σ_t P·dP, dS and one launch writing dQ|dK|dV into the fused layout.
+// Non-causal multi-head attention (float32) over a fused qkv[B,S,3·W] (all Q heads, then all K
+// heads, then all V heads), and its backward.
+// webgpu (head dim ≤ 128): hand-written WGSL, one workgroup of 64 threads per (batch, head, block of
+// 64 rows), one row per thread, the other side's rows streamed through workgroup memory in tiles;
+// nothing of size S×S is stored. Forward: pass 1 the row max m of the scores, pass 2 l = Σ_t e_t
+// and Σ_t e_t·V_t with e_t = exp(score_t − m), out = (Σ e·V)/l. Backward, two launches: per query
+// row m, l, D = Σ_t P_t·dP_t (dP_t = dy·V_t) and dQ = Σ_t dS_t·K_t (dS = P·(dP − D)·scale), writing
+// (m, l, D) per row; then per key row dV = Σ_s P_s·dy_s and dK = Σ_s dS_s·Q_s from those rows.
+// Summation order: every sum runs over increasing key (or query) index with one float32
+// accumulator; dot products over the head dim in increasing j.
+// cpu/webasm (and wider heads): gpu.js bodies, launch sequence scores → row statistics (max, Σexp)
+// → probabilities → output; the backward recomputes the probabilities, then dP, the row dots
+// Σ_t P·dP, dS and one launch writing dQ|dK|dV into the fused layout.
 // Legend: B batch, S sequence, Hh heads, hd head dim, W = Hh·hd, F = 3·W, BH = B·Hh.
 
 import { shapes } from '../../core/shapes.ts';
@@ -156,10 +165,257 @@ const probabilities = (dev: Device, qkv: GpuTensor, c: ReturnType<typeof dimsOf>
   return P;
 };
 
+// ---- WGSL (webgpu) ------------------------------------------------------------------------------
+
+/** Rows per workgroup (one per thread). */
+const RB = 64;
+/** Widest head the WGSL kernels take (their per-thread rows live in registers). */
+const MAX_WGSL_HD = 128;
+
+/** Rows of the streamed side per tile so that the tiles fit 16 KiB of workgroup memory. */
+const tileRows = (hd: number, extraPerRow: number): number => Math.max(1, Math.min(RB, Math.floor(16384 / (8 * hd + extraPerRow))));
+
+const header = `
+struct P { S: u32, Hh: u32, W: u32, F: u32, scale: f32, p0: u32, p1: u32, p2: u32 }
+@group(0) @binding(0) var<uniform> p: P;`;
+
+/** Loads rows t0 … t0+T−1 (part `off` of the fused layout, head h) of `src` into `dst` (zeros past S). */
+const loadTile = (dst: string, src: string, rowWidth: string, off: string, T: number, hd: number): string => `
+    for (var e = lid.x; e < ${T * hd}u; e += ${RB}u) {
+      let tt = e / ${hd}u;
+      let t = t0 + tt;
+      var v = 0.0;
+      if (t < p.S) { v = ${src}[(b * p.S + t) * ${rowWidth} + ${off} + h * ${hd}u + e % ${hd}u]; }
+      ${dst}[e] = v;
+    }`;
+
+const prologue = (hd: number): string => `
+  let bh = wid.y;
+  let b = bh / p.Hh;
+  let h = bh % p.Hh;
+  let s = wid.x * ${RB}u + lid.x;
+  let valid = s < p.S;
+  let row = min(s, p.S - 1u);`;
+
+/** out[b,s,h·hd + j]: the forward (see the file comment). */
+const forwardWgsl = (hd: number): string => {
+  const T = tileRows(hd, 0);
+  return `${header}
+@group(0) @binding(1) var<storage, read> qkv: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+var<workgroup> Ks: array<f32, ${T * hd}>;
+var<workgroup> Vs: array<f32, ${T * hd}>;
+
+@compute @workgroup_size(${RB})
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  ${prologue(hd)}
+  var q: array<f32, ${hd}>;
+  for (var j = 0u; j < ${hd}u; j++) { q[j] = qkv[(b * p.S + row) * p.F + h * ${hd}u + j]; }
+  var mx = -3.4028234e38;
+  for (var t0 = 0u; t0 < p.S; t0 += ${T}u) {
+    ${loadTile('Ks', 'qkv', 'p.F', 'p.W', T, hd)}
+    workgroupBarrier();
+    let n = min(${T}u, p.S - t0);
+    for (var tt = 0u; tt < n; tt++) {
+      var d = 0.0;
+      for (var j = 0u; j < ${hd}u; j++) { d = d + q[j] * Ks[tt * ${hd}u + j]; }
+      mx = max(mx, d * p.scale);
+    }
+    workgroupBarrier();
+  }
+  var l = 0.0;
+  var acc: array<f32, ${hd}>;
+  for (var t0 = 0u; t0 < p.S; t0 += ${T}u) {
+    ${loadTile('Ks', 'qkv', 'p.F', 'p.W', T, hd)}
+    ${loadTile('Vs', 'qkv', 'p.F', '2u * p.W', T, hd)}
+    workgroupBarrier();
+    let n = min(${T}u, p.S - t0);
+    for (var tt = 0u; tt < n; tt++) {
+      var d = 0.0;
+      for (var j = 0u; j < ${hd}u; j++) { d = d + q[j] * Ks[tt * ${hd}u + j]; }
+      let e = exp(d * p.scale - mx);
+      l = l + e;
+      for (var j = 0u; j < ${hd}u; j++) { acc[j] = acc[j] + e * Vs[tt * ${hd}u + j]; }
+    }
+    workgroupBarrier();
+  }
+  if (valid) {
+    for (var j = 0u; j < ${hd}u; j++) { out[(b * p.S + s) * p.W + h * ${hd}u + j] = acc[j] / l; }
+  }
+}
+`;
+};
+
+/** Per query row: dQ into dqkv's Q part and (m, l, D) into st[(bh·S + s)·3 …]. */
+const backwardQueryWgsl = (hd: number): string => {
+  const T = tileRows(hd, 0);
+  return `${header}
+@group(0) @binding(1) var<storage, read> qkv: array<f32>;
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dqkv: array<f32>;
+@group(0) @binding(4) var<storage, read_write> st: array<f32>;
+var<workgroup> Ks: array<f32, ${T * hd}>;
+var<workgroup> Vs: array<f32, ${T * hd}>;
+
+@compute @workgroup_size(${RB})
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  ${prologue(hd)}
+  var q: array<f32, ${hd}>;
+  var g: array<f32, ${hd}>;
+  for (var j = 0u; j < ${hd}u; j++) {
+    q[j] = qkv[(b * p.S + row) * p.F + h * ${hd}u + j];
+    g[j] = dy[(b * p.S + row) * p.W + h * ${hd}u + j];
+  }
+  var mx = -3.4028234e38;
+  for (var t0 = 0u; t0 < p.S; t0 += ${T}u) {
+    ${loadTile('Ks', 'qkv', 'p.F', 'p.W', T, hd)}
+    workgroupBarrier();
+    let n = min(${T}u, p.S - t0);
+    for (var tt = 0u; tt < n; tt++) {
+      var d = 0.0;
+      for (var j = 0u; j < ${hd}u; j++) { d = d + q[j] * Ks[tt * ${hd}u + j]; }
+      mx = max(mx, d * p.scale);
+    }
+    workgroupBarrier();
+  }
+  var l = 0.0;
+  var dsum = 0.0;
+  for (var t0 = 0u; t0 < p.S; t0 += ${T}u) {
+    ${loadTile('Ks', 'qkv', 'p.F', 'p.W', T, hd)}
+    ${loadTile('Vs', 'qkv', 'p.F', '2u * p.W', T, hd)}
+    workgroupBarrier();
+    let n = min(${T}u, p.S - t0);
+    for (var tt = 0u; tt < n; tt++) {
+      var d = 0.0;
+      var dp = 0.0;
+      for (var j = 0u; j < ${hd}u; j++) {
+        d = d + q[j] * Ks[tt * ${hd}u + j];
+        dp = dp + g[j] * Vs[tt * ${hd}u + j];
+      }
+      let e = exp(d * p.scale - mx);
+      l = l + e;
+      dsum = dsum + e * dp;
+    }
+    workgroupBarrier();
+  }
+  let D = dsum / l;
+  var dq: array<f32, ${hd}>;
+  for (var t0 = 0u; t0 < p.S; t0 += ${T}u) {
+    ${loadTile('Ks', 'qkv', 'p.F', 'p.W', T, hd)}
+    ${loadTile('Vs', 'qkv', 'p.F', '2u * p.W', T, hd)}
+    workgroupBarrier();
+    let n = min(${T}u, p.S - t0);
+    for (var tt = 0u; tt < n; tt++) {
+      var d = 0.0;
+      var dp = 0.0;
+      for (var j = 0u; j < ${hd}u; j++) {
+        d = d + q[j] * Ks[tt * ${hd}u + j];
+        dp = dp + g[j] * Vs[tt * ${hd}u + j];
+      }
+      let pr = exp(d * p.scale - mx) / l;
+      let ds = pr * (dp - D) * p.scale;
+      for (var j = 0u; j < ${hd}u; j++) { dq[j] = dq[j] + ds * Ks[tt * ${hd}u + j]; }
+    }
+    workgroupBarrier();
+  }
+  if (valid) {
+    for (var j = 0u; j < ${hd}u; j++) { dqkv[(b * p.S + s) * p.F + h * ${hd}u + j] = dq[j]; }
+    let o = (bh * p.S + s) * 3u;
+    st[o] = mx;
+    st[o + 1u] = l;
+    st[o + 2u] = D;
+  }
+}
+`;
+};
+
+/** Per key row t: dK and dV into dqkv's K and V parts, from the query rows' (m, l, D). */
+const backwardKeyWgsl = (hd: number): string => {
+  const T = tileRows(hd, 12);
+  return `${header}
+@group(0) @binding(1) var<storage, read> qkv: array<f32>;
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read> st: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dqkv: array<f32>;
+var<workgroup> Qs: array<f32, ${T * hd}>;
+var<workgroup> Gs: array<f32, ${T * hd}>;
+var<workgroup> Ss: array<f32, ${T * 3}>;
+
+@compute @workgroup_size(${RB})
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  ${prologue(hd)}
+  var kr: array<f32, ${hd}>;
+  var vr: array<f32, ${hd}>;
+  for (var j = 0u; j < ${hd}u; j++) {
+    kr[j] = qkv[(b * p.S + row) * p.F + p.W + h * ${hd}u + j];
+    vr[j] = qkv[(b * p.S + row) * p.F + 2u * p.W + h * ${hd}u + j];
+  }
+  var dk: array<f32, ${hd}>;
+  var dv: array<f32, ${hd}>;
+  for (var t0 = 0u; t0 < p.S; t0 += ${T}u) {
+    ${loadTile('Qs', 'qkv', 'p.F', '0u', T, hd)}
+    ${loadTile('Gs', 'dy', 'p.W', '0u', T, hd)}
+    for (var e = lid.x; e < ${T * 3}u; e += ${RB}u) {
+      let u = t0 + e / 3u;
+      var v = 1.0;
+      if (u < p.S) { v = st[(bh * p.S + u) * 3u + e % 3u]; }
+      Ss[e] = v;
+    }
+    workgroupBarrier();
+    let n = min(${T}u, p.S - t0);
+    for (var uu = 0u; uu < n; uu++) {
+      var d = 0.0;
+      var dp = 0.0;
+      for (var j = 0u; j < ${hd}u; j++) {
+        d = d + Qs[uu * ${hd}u + j] * kr[j];
+        dp = dp + Gs[uu * ${hd}u + j] * vr[j];
+      }
+      let pr = exp(d * p.scale - Ss[uu * 3u]) / Ss[uu * 3u + 1u];
+      let ds = pr * (dp - Ss[uu * 3u + 2u]) * p.scale;
+      for (var j = 0u; j < ${hd}u; j++) {
+        dv[j] = dv[j] + pr * Gs[uu * ${hd}u + j];
+        dk[j] = dk[j] + ds * Qs[uu * ${hd}u + j];
+      }
+    }
+    workgroupBarrier();
+  }
+  if (valid) {
+    for (var j = 0u; j < ${hd}u; j++) {
+      dqkv[(b * p.S + s) * p.F + p.W + h * ${hd}u + j] = dk[j];
+      dqkv[(b * p.S + s) * p.F + 2u * p.W + h * ${hd}u + j] = dv[j];
+    }
+  }
+}
+`;
+};
+
+/** The parameter block of the WGSL kernels. */
+const paramsOf = (c: ReturnType<typeof dimsOf>): ArrayBuffer => {
+  const buf = new ArrayBuffer(32);
+  new Uint32Array(buf, 0, 4).set([c.S, c.Hh, c.W, c.F]);
+  new Float32Array(buf, 16, 1)[0] = 1 / Math.sqrt(c.hd);
+  return buf;
+};
+
+/** Whether the WGSL kernels take these shapes. */
+const useWgsl = (dev: Device, c: ReturnType<typeof dimsOf>): boolean => dev.mode === 'webgpu' && c.hd >= 1 && c.hd <= MAX_WGSL_HD && Number.isInteger(c.hd);
+
 /** out[B,S,W] = per head softmax(Q_h K_hᵀ/√hd)·V_h. */
 export const attention = (dev: Device, qkv: GpuTensor, numHeads: number): GpuTensor => {
   const shape = shapes.attention(qkv.shape, numHeads);
   const c = dimsOf(qkv, numHeads);
+  if (useWgsl(dev, c)) {
+    const B = qkv.shape[0];
+    const [out] = dev.runWgsl({
+      name: `attention.forward.hd${c.hd}`,
+      code: () => forwardWgsl(c.hd),
+      params: paramsOf(c),
+      inputs: [qkv],
+      outputs: [shape],
+      groups: [Math.ceil(c.S / RB), B * c.Hh, 1],
+    });
+    return out;
+  }
   const P = probabilities(dev, qkv, c, 'attention');
   const out = dev.run({ name: 'attention.output', body: outputBody, constants: c, args: [P, qkv], shape });
   dev.release(P);
@@ -170,6 +426,29 @@ export const attention = (dev: Device, qkv: GpuTensor, numHeads: number): GpuTen
 export const attentionBackward = (dev: Device, dy: GpuTensor, qkv: GpuTensor, numHeads: number): GpuTensor => {
   const shape = shapes.attentionBackward(dy.shape, qkv.shape, numHeads);
   const c = dimsOf(qkv, numHeads);
+  if (useWgsl(dev, c)) {
+    const B = qkv.shape[0];
+    const groups = [Math.ceil(c.S / RB), B * c.Hh, 1] as const;
+    const params = paramsOf(c);
+    const [dq, st] = dev.runWgsl({
+      name: `attentionBackward.query.hd${c.hd}`,
+      code: () => backwardQueryWgsl(c.hd),
+      params,
+      inputs: [qkv, dy],
+      outputs: [shape, [B, c.Hh, c.S, 3]],
+      groups,
+    });
+    const [dqkv] = dev.runWgsl({
+      name: `attentionBackward.key.hd${c.hd}`,
+      code: () => backwardKeyWgsl(c.hd),
+      params,
+      inputs: [qkv, dy, st],
+      outputs: [dq],
+      groups,
+    });
+    dev.release(st);
+    return dqkv;
+  }
   const P = probabilities(dev, qkv, c, 'attentionBackward');
   const dP = dev.run({ name: 'attentionBackward.dProbs', body: dProbsBody, constants: c, args: [dy, qkv], shape: P.shape });
   const dS = dev.run({ name: 'attentionBackward.dScores', body: dScoresBody, constants: c, args: [P, dP, 1 / Math.sqrt(c.hd)], shape: P.shape });

@@ -47,7 +47,7 @@ export interface GpuBackend extends Backend<GpuTensor> {
 export const createGpuBackend = async (options: GpuBackendOptions = {}): Promise<GpuBackend> => {
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const chosen = await selectMode(options, log);
-  const dev = new Device(chosen.mode, chosen.gpu, chosen.device);
+  const dev = new Device(chosen.mode, chosen.gpu, chosen.device, chosen.context);
   const arg = (t: GpuTensor, kernel: string, name: string): GpuTensor => dev.check(t, kernel, name);
   let closed = false;
 

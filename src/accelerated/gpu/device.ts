@@ -1,24 +1,32 @@
 // The device layer of the gpu backend: tensor handles, the compiled-kernel cache, dispatch, readback
-// and release, for one gpu.js mode. Kernel files describe *what* to compute (a body, an output size,
-// constants); this module decides *how* it runs: synchronously on cpu/webasm, or on webgpu as a
-// chain of queued calls whose results stay in device buffers until `read` (gpu.js builds each
-// kernel on its first call; later calls are recorded many per queue submit by batch.ts). Tensors
-// derived once from a tensor's values (a transposed weight) live and die with it. Not a kernel itself.
+// and release, for one gpu.js mode. Kernel files describe *what* to compute (a gpu.js body, an
+// output size, constants; or on webgpu a hand-written WGSL kernel with its workgroup grid); this
+// module decides *how* it runs: synchronously on cpu/webasm, or on webgpu as a chain of queued
+// calls whose results stay in pooled device buffers until `read` (gpu.js builds each kernel on its
+// first call; later calls and every WGSL call are recorded many per queue submit by batch.ts).
+// Tensors derived once from a tensor's values live and die with it. Not a kernel itself.
 
 import type { Shape } from '../../core/tensor.ts';
 import { numel, shapeToString } from '../../core/tensor.ts';
 import type {
   CompiledKernel, GpuDeviceLike, GpuInstance, GpuJsMode, KernelArg, KernelBody, WebGpuBufferResult,
 } from './gpujs.ts';
-import { Batcher } from './batch.ts';
-import { BUFFER_USAGE, EXPECTED_KERNEL_CLASS, MAP_MODE_READ, webGpuBufferResult } from './gpujs.ts';
+import type { Counters } from './batch.ts';
+import { Batcher, zeroCounters } from './batch.ts';
+import { EXPECTED_KERNEL_CLASS, webGpuBufferResult } from './gpujs.ts';
 
 /** Values of one tensor: a host array (cpu/webasm), or a device buffer that may still be pending (webgpu). */
 type Storage = (
   | { readonly kind: 'host'; readonly data: Float32Array }
   | { readonly kind: 'device'; readonly buffer: Promise<WebGpuBufferResult | null> }
 ) & {
+  /** live handles on these values (the tensor and its reshape aliases) */
   refs: number;
+  /** set by the first dispose of any of its handles: the values are gone for every alias */
+  released?: boolean;
+  /** webgpu: downloads in progress, and a release that waits for them (a freed buffer is reused at once) */
+  reading?: number;
+  pendingRelease?: WebGpuBufferResult;
   /** tensors computed once from these values (e.g. a transposed weight), released with them */
   derived?: Map<string, GpuTensor>;
 };
@@ -44,6 +52,23 @@ export interface Launch {
   readonly components?: 2 | 3 | 4;
 }
 
+/**
+ * One hand-written WGSL kernel call (webgpu only). The kernel declares binding 0 as its parameter
+ * block (`var<uniform>`), then one `var<storage, read>` per input, then one
+ * `var<storage, read_write>` per output, in order; its entry point is `main`.
+ */
+export interface WgslLaunch {
+  /** pipeline cache key: the kernel and every compile-time choice baked into its code */
+  readonly name: string;
+  readonly code: () => string;
+  /** the parameter block (≤ 256 bytes; the same size on every call of `name`) */
+  readonly params: ArrayBuffer;
+  readonly inputs: readonly (GpuTensor | Float32Array)[];
+  /** a shape: a fresh buffer; a tensor: written in place, the handle taken over (the caller's handle is spent) */
+  readonly outputs: readonly (Shape | GpuTensor)[];
+  readonly groups: readonly [number, number, number];
+}
+
 /** How many webgpu calls may be queued before the chain waits for the device to catch up. */
 const MAX_IN_FLIGHT = 128;
 
@@ -63,6 +88,8 @@ export class Device {
     readonly mode: GpuJsMode,
     private readonly gpu: GpuInstance,
     private readonly webgpu: GpuDeviceLike | null,
+    /** gpu.js's context for `webgpu` (results handed to gpu.js kernels must carry it) */
+    private readonly context: unknown = null,
   ) {
     this.batcher = webgpu === null ? null : new Batcher(webgpu);
   }
@@ -74,13 +101,17 @@ export class Device {
     return { shape: Object.freeze([...shape]), storage, disposed: false };
   }
 
-  /** Throws when a handle was already released. */
+  /** Throws when a handle (or, through an alias, its values) was already released. */
   check(t: GpuTensor, kernel: string, argument: string): GpuTensor {
-    if (t.disposed) throw new Error(`${kernel}: argument '${argument}' ${shapeToString(t.shape)} was used after dispose`);
+    if (t.disposed || t.storage.released === true) throw new Error(`${kernel}: argument '${argument}' ${shapeToString(t.shape)} was used after dispose`);
     return t;
   }
 
-  /** A new handle on the same storage under another shape (same element count). */
+  /**
+   * A new handle on the same storage under another shape (same element count). As the Backend
+   * contract says for `reshape`: disposing either handle releases the values; disposing the other
+   * one afterwards is a harmless no-op, using it is an error.
+   */
   alias(t: GpuTensor, shape: Shape): GpuTensor {
     t.storage.refs++;
     return { shape: Object.freeze([...shape]), storage: t.storage, disposed: false };
@@ -104,19 +135,23 @@ export class Device {
     return this.run({ name: 'zeros', body: zerosBody, args: [], shape });
   }
 
-  /** Releases one handle; the storage goes when its last handle goes. */
+  /** Releases a handle's values (for every alias of it; see `alias`). */
   release(t: GpuTensor): void {
     if (t.disposed) throw new Error(`dispose: tensor ${shapeToString(t.shape)} was already disposed`);
     t.disposed = true;
     const s = t.storage;
-    if (--s.refs > 0) return;
+    s.refs--;
+    if (s.released === true) return; // an alias of values already released through another handle
+    s.released = true;
     this.live--;
     if (s.derived !== undefined) for (const d of s.derived.values()) this.release(d);
     if (s.kind === 'device') {
       const buffer = s.buffer;
       // deleted once the dispatches recorded so far (which may read it) are submitted
       this.tail = this.tail.then(() => buffer).then((b) => {
-        if (b) (this.batcher as Batcher).later(() => b.delete());
+        if (!b) return;
+        if ((s.reading ?? 0) > 0) s.pendingRelease = b;
+        else (this.batcher as Batcher).release(b);
       }, () => undefined);
     }
   }
@@ -142,26 +177,25 @@ export class Device {
     this.check(t, 'read', 't');
     const s = t.storage;
     if (s.kind === 'host') return s.data;
-    const buffer = await s.buffer;
-    if (buffer === null) return new Float32Array(0);
-    return this.readBuffer(buffer, numel(t.shape));
+    s.reading = (s.reading ?? 0) + 1;
+    try {
+      const buffer = await s.buffer;
+      const n = numel(t.shape);
+      if (buffer === null || n === 0) return new Float32Array(0);
+      this.sinceSync = 0;
+      return await (this.batcher as Batcher).read(buffer.buffer, n * 4);
+    } finally {
+      if (--s.reading === 0 && s.pendingRelease !== undefined) {
+        const b = s.pendingRelease;
+        s.pendingRelease = undefined;
+        (this.batcher as Batcher).release(b);
+      }
+    }
   }
 
-  private async readBuffer(result: WebGpuBufferResult, n: number): Promise<Float32Array> {
-    const device = this.webgpu as GpuDeviceLike;
-    const bytes = n * 4;
-    this.batcher?.flush();
-    const staging = device.createBuffer({ size: bytes, usage: BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST });
-    const encoder = device.createCommandEncoder();
-    encoder.copyBufferToBuffer(result.buffer, 0, staging, 0, bytes);
-    device.queue.submit([encoder.finish()]);
-    this.sinceSync = 0;
-    try {
-      await staging.mapAsync(MAP_MODE_READ, 0, bytes);
-      return new Float32Array(staging.getMappedRange(0, bytes).slice(0));
-    } finally {
-      staging.destroy();
-    }
+  /** What the webgpu device did so far (all zero on cpu/webasm). */
+  counters(): Counters {
+    return { ...(this.batcher?.counters ?? zeroCounters()) };
   }
 
   // ---- kernels ------------------------------------------------------------------------------
@@ -263,6 +297,75 @@ export class Device {
     return this.wrap(launch.shape, { kind: 'device', buffer, refs: 1 });
   }
 
+  /** Whether a WGSL kernel may write into t's buffer in place (webgpu, t's only handle, nothing derived from it). */
+  writableInPlace(t: GpuTensor): boolean {
+    const s = t.storage;
+    return this.webgpu !== null && !t.disposed && s.released !== true && s.refs === 1 && s.kind === 'device' && s.derived === undefined;
+  }
+
+  /**
+   * Launches a hand-written WGSL kernel (webgpu only) and returns one handle per output. Inputs
+   * are awaited in program order like `run`; host arrays are copied now and uploaded into pooled
+   * buffers; fresh outputs come from the pool.
+   */
+  runWgsl(launch: WgslLaunch): GpuTensor[] {
+    if (this.webgpu === null) throw new Error(`gpu backend: WGSL kernel '${launch.name}' needs webgpu (mode ${this.mode})`);
+    launch.inputs.forEach((a, i) => {
+      if (!(a instanceof Float32Array)) this.check(a, launch.name, `#${i}`);
+    });
+    const inPlace = launch.outputs.filter((o): o is GpuTensor => !Array.isArray(o));
+    for (const t of inPlace) {
+      this.check(t, launch.name, 'output');
+      if (!this.writableInPlace(t)) {
+        throw new Error(`gpu backend: WGSL kernel '${launch.name}' writes in place into a tensor that is shared or not on the device`);
+      }
+    }
+    this.launches++;
+    const inputs = launch.inputs.map((a) => (a instanceof Float32Array ? a.slice() : a));
+    const batcher = this.batcher as Batcher;
+    const Result = webGpuBufferResult();
+    const done = this.tail.then(async () => {
+      if (++this.sinceSync >= MAX_IN_FLIGHT) {
+        this.sinceSync = 0;
+        batcher.flush();
+        await (this.webgpu as GpuDeviceLike).queue.onSubmittedWorkDone();
+      }
+      // every await first: from `reserve` to `dispatch` nothing may submit the open batch (its
+      // uploads return to the pool at that submit)
+      const devIn = await Promise.all(inputs.map((a) => (a instanceof Float32Array || a.storage.kind === 'host' ? null : a.storage.buffer)));
+      const inPlace = await Promise.all(launch.outputs.map((o) => (Array.isArray(o) ? null : ((o as GpuTensor).storage as { buffer: Promise<WebGpuBufferResult | null> }).buffer)));
+      batcher.reserve(launch.params.byteLength);
+      const reads = inputs.map((a, i) => {
+        if (a instanceof Float32Array) return batcher.upload(a);
+        if (a.storage.kind === 'host') return batcher.upload(a.storage.data);
+        const r = devIn[i];
+        return r === null ? batcher.upload(new Float32Array(0)) : r.buffer;
+      });
+      const results = launch.outputs.map((o, i) => {
+        if (Array.isArray(o)) {
+          const n = numel(o as Shape);
+          return batcher.result(Result, batcher.acquire(n * 4), n, this.context, null);
+        }
+        const r = inPlace[i];
+        if (r === null) throw new Error(`gpu backend: WGSL kernel '${launch.name}' writes in place into an empty tensor`);
+        return r;
+      });
+      const pipe = batcher.wgslPipe(launch.name, launch.code, launch.params.byteLength, reads.length, results.length);
+      batcher.dispatch(pipe, launch.params, reads, results.map((r) => r.buffer), launch.groups);
+      return results;
+    });
+    done.catch(() => undefined); // failures surface at `read`
+    this.tail = done.then(() => undefined, () => undefined);
+    return launch.outputs.map((o, i) => {
+      const buffer = done.then((rs) => rs[i]);
+      buffer.catch(() => undefined);
+      if (Array.isArray(o)) return this.wrap(o as Shape, { kind: 'device', buffer, refs: 1 });
+      const t = o as GpuTensor;
+      t.disposed = true; // the handle is taken over: its buffer now resolves after this call
+      return { shape: t.shape, storage: { kind: 'device', buffer, refs: 1 }, disposed: false };
+    });
+  }
+
   /** The kernel class gpu.js actually ran for each compiled kernel (e.g. 'WebGPUKernel'). */
   kernelClasses(): Set<string> {
     return new Set([...this.cache.values()].map((k) => k.kernel.constructor.name));
@@ -275,9 +378,10 @@ export class Device {
     if (this.webgpu !== null) await this.webgpu.queue.onSubmittedWorkDone();
   }
 
-  /** Releases every compiled kernel and the gpu.js instance. */
+  /** Releases every compiled kernel, the pooled buffers and the gpu.js instance. */
   async close(): Promise<void> {
     await this.flush();
+    this.batcher?.destroy();
     for (const k of this.cache.values()) k.destroy();
     this.cache.clear();
     await this.gpu.destroy();

@@ -1,9 +1,12 @@
-// Dense layer on gpu.js (float32): y[N,M] = x[N,K]·w[M,K]ᵀ (+ b[M]) and its backward
-// (dx = dy·w, dw = dyᵀ·x, db = Σ_N dy). Every output cell is one sequential float32 sum in the
-// same order on every path. cpu/webasm: one cell per thread. webgpu, when the output's last axis
-// is a multiple of 4: four neighbouring cells per thread, so the shared operand is read once for
-// four products and neighbouring threads read neighbouring addresses (the forward reads wᵀ[K,M],
-// transposed once per weight tensor and kept with it).
+// Dense layer (float32): y[N,M] = x[N,K]·w[M,K]ᵀ (+ b[M]) and its backward (dx = dy·w,
+// dw = dyᵀ·x, db = Σ_N dy). Summation order, the same on every path: each output cell is one
+// float32 accumulator that starts at 0 and adds the products in increasing index of the reduced
+// axis (k for y, m for dx, n for dw and db); the bias is added after the sum. A GPU compiler may
+// contract a product and its addition into one fused multiply-add.
+// webgpu: one hand-written WGSL kernel for the three products (below), tiled in workgroup memory
+// with register blocking; any N/K/M (edges read as zeros, no padding copies). cpu/webasm: gpu.js
+// bodies, one cell per thread. The older gpu.js webgpu path (four cells per thread over wᵀ) stays
+// as `linearGpuJs` for the side-by-side benchmark (bench/gpu-linear.ts).
 // Legend: N rows (product of x's leading axes), K input width, M output width.
 
 import type { LinearGrads } from '../../core/backend.ts';
@@ -164,11 +167,141 @@ function linearDw4Body(this: KernelThis<{ M: number; K: number; N: number }>, dy
   return [a0, a1, a2, a3];
 }
 
-/** Whether the four-cells-per-thread kernels apply: webgpu and a row width that is a multiple of 4. */
+/** Whether the four-cells-per-thread gpu.js kernels apply: webgpu and a row width that is a multiple of 4. */
 const wide = (dev: Device, width: number): boolean => dev.mode === 'webgpu' && width % 4 === 0 && width > 0;
+
+// ---- tiled WGSL product (webgpu) --------------------------------------------------------------
+
+/**
+ * How the product C[R,Q] = Σ_k A[r,k]·B[k,q] reads its operands: A row-major (a[r·K + k]) or
+ * stored transposed (a[k·R + r]); B row-major (b[k·Q + q]) or stored transposed (b[q·K + k]).
+ * forward y = x·wᵀ: A = x, B = wᵀ (transposed); dx = dy·w: both row-major; dw = dyᵀ·x: A = dyᵀ.
+ */
+type Layout = 'nt' | 'nn' | 'tn';
+
+/** Threads per workgroup side (16×16), cells per thread (RM×RN), reduction tile TK. */
+const WG = 16;
+const RM = 4;
+const RN = 4;
+const TK = 16;
+const TM = WG * RM; // 64 output rows per workgroup
+const TN = WG * RN; // 64 output columns per workgroup
+
+/**
+ * The WGSL of the tiled product. Workgroup (gx, gy) computes C[gy·TM …, gx·TN …]; each step of the
+ * reduction loads an A tile [TM×TK] and a B tile [TK×TN] into workgroup memory (k-major, loads
+ * along each operand's contiguous axis so neighbouring threads read neighbouring addresses; cells
+ * outside the matrices read as 0), then thread (tx, ty) adds the products of its RM×RN cells,
+ * rows ty + WG·i and columns tx + WG·j, in increasing k. With bias: c = acc + bias[q].
+ */
+const productWgsl = (layout: Layout, bias: boolean): string => {
+  const aLoad = layout === 'tn'
+    ? `let rr = e % ${TM}u; let kk = e / ${TM}u; let r = row0 + rr; let k = k0 + kk;
+      var v = 0.0; if (r < p.R && k < p.K) { v = a[k * p.R + r]; }`
+    : `let kk = e % ${TK}u; let rr = e / ${TK}u; let r = row0 + rr; let k = k0 + kk;
+      var v = 0.0; if (r < p.R && k < p.K) { v = a[r * p.K + k]; }`;
+  const bLoad = layout === 'nt'
+    ? `let kk = e % ${TK}u; let qq = e / ${TK}u; let q = col0 + qq; let k = k0 + kk;
+      var v = 0.0; if (q < p.Q && k < p.K) { v = b[q * p.K + k]; }`
+    : `let qq = e % ${TN}u; let kk = e / ${TN}u; let q = col0 + qq; let k = k0 + kk;
+      var v = 0.0; if (q < p.Q && k < p.K) { v = b[k * p.Q + q]; }`;
+  return `
+struct P { R: u32, Q: u32, K: u32, pad: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+${bias ? '@group(0) @binding(3) var<storage, read> bias: array<f32>;' : ''}
+@group(0) @binding(${bias ? 4 : 3}) var<storage, read_write> c: array<f32>;
+var<workgroup> As: array<f32, ${TK * TM}>;
+var<workgroup> Bs: array<f32, ${TK * TN}>;
+
+@compute @workgroup_size(${WG}, ${WG}, 1)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let tx = lid.x;
+  let ty = lid.y;
+  let tid = ty * ${WG}u + tx;
+  let row0 = wid.y * ${TM}u;
+  let col0 = wid.x * ${TN}u;
+  var acc: array<f32, ${RM * RN}>;
+  for (var i = 0u; i < ${RM * RN}u; i++) { acc[i] = 0.0; }
+  for (var k0 = 0u; k0 < p.K; k0 += ${TK}u) {
+    for (var l = 0u; l < ${(TK * TM) / (WG * WG)}u; l++) {
+      let e = tid + l * ${WG * WG}u;
+      ${aLoad}
+      As[kk * ${TM}u + rr] = v;
+    }
+    for (var l = 0u; l < ${(TK * TN) / (WG * WG)}u; l++) {
+      let e = tid + l * ${WG * WG}u;
+      ${bLoad}
+      Bs[kk * ${TN}u + qq] = v;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${TK}u; kk++) {
+      var av: array<f32, ${RM}>;
+      var bv: array<f32, ${RN}>;
+      for (var i = 0u; i < ${RM}u; i++) { av[i] = As[kk * ${TM}u + ty + ${WG}u * i]; }
+      for (var j = 0u; j < ${RN}u; j++) { bv[j] = Bs[kk * ${TN}u + tx + ${WG}u * j]; }
+      for (var i = 0u; i < ${RM}u; i++) {
+        for (var j = 0u; j < ${RN}u; j++) {
+          acc[i * ${RN}u + j] = acc[i * ${RN}u + j] + av[i] * bv[j];
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < ${RM}u; i++) {
+    let r = row0 + ty + ${WG}u * i;
+    if (r >= p.R) { continue; }
+    for (var j = 0u; j < ${RN}u; j++) {
+      let q = col0 + tx + ${WG}u * j;
+      if (q < p.Q) { c[r * p.Q + q] = acc[i * ${RN}u + j]${bias ? ' + bias[q]' : ''}; }
+    }
+  }
+}
+`;
+};
+
+/** C[R,Q] (shape `shape`) = A·B per `layout`, through the tiled WGSL kernel (+ bias[Q] when given). */
+const product = (dev: Device, layout: Layout, a: GpuTensor, b: GpuTensor, R: number, Q: number, K: number, shape: readonly number[], bias?: GpuTensor): GpuTensor => {
+  const params = new Uint32Array([R, Q, K, 0]).buffer;
+  const name = `product.${layout}${bias ? '.bias' : ''}`;
+  const [c] = dev.runWgsl({
+    name,
+    code: () => productWgsl(layout, bias !== undefined),
+    params,
+    inputs: bias ? [a, b, bias] : [a, b],
+    outputs: [shape],
+    groups: [Math.ceil(Q / TN), Math.ceil(R / TM), 1],
+  });
+  return c;
+};
 
 /** y = x·wᵀ (+ b): x[...,K], w[M,K], b[M] → [...,M]. */
 export const linear = (dev: Device, x: GpuTensor, w: GpuTensor, b?: GpuTensor): GpuTensor => {
+  const shape = shapes.linear(x.shape, w.shape, b?.shape);
+  if (dev.mode !== 'webgpu') return linearGpuJs(dev, x, w, b);
+  const [M, K] = w.shape;
+  const N = K === 0 ? numel(shape) / Math.max(1, M) : numel(x.shape) / K;
+  return product(dev, 'nt', x, w, N, M, K, shape, b);
+};
+
+/** dx[...,K], dw[M,K] and (withBias) db[M] from dy[...,M]. */
+export const linearBackward = (dev: Device, dy: GpuTensor, x: GpuTensor, w: GpuTensor, withBias: boolean): LinearGrads<GpuTensor> => {
+  const out = shapes.linearBackward(dy.shape, x.shape, w.shape);
+  if (dev.mode !== 'webgpu') return linearBackwardGpuJs(dev, dy, x, w, withBias);
+  const [M, K] = w.shape;
+  const N = numel(dy.shape) / Math.max(1, M);
+  const dx = product(dev, 'nn', dy, w, N, K, M, out.dx);
+  const dw = product(dev, 'tn', dy, x, M, K, N, out.dw);
+  if (!withBias) return { dx, dw };
+  const db = dev.run({ name: 'linearDb', body: linearDbBody, constants: { M, N }, args: [dy], shape: out.db });
+  return { dx, dw, db };
+};
+
+// ---- gpu.js paths (cpu/webasm; on webgpu only for the side-by-side benchmark) ------------------
+
+/** y = x·wᵀ (+ b) by gpu.js bodies (webgpu: four cells per thread over wᵀ, kept with w). */
+export const linearGpuJs = (dev: Device, x: GpuTensor, w: GpuTensor, b?: GpuTensor): GpuTensor => {
   const shape = shapes.linear(x.shape, w.shape, b?.shape);
   const [M, K] = w.shape;
   const constants = { M, K };
@@ -183,8 +316,8 @@ export const linear = (dev: Device, x: GpuTensor, w: GpuTensor, b?: GpuTensor): 
     : dev.run({ name: 'linearBias', body: linearBiasBody, constants, args: [x, w, b], shape });
 };
 
-/** dx[...,K], dw[M,K] and (withBias) db[M] from dy[...,M]. */
-export const linearBackward = (dev: Device, dy: GpuTensor, x: GpuTensor, w: GpuTensor, withBias: boolean): LinearGrads<GpuTensor> => {
+/** The backward by gpu.js bodies (webgpu: four cells per thread when K is a multiple of 4). */
+export const linearBackwardGpuJs = (dev: Device, dy: GpuTensor, x: GpuTensor, w: GpuTensor, withBias: boolean): LinearGrads<GpuTensor> => {
   const out = shapes.linearBackward(dy.shape, x.shape, w.shape);
   const [M, K] = w.shape;
   const N = K === 0 ? numel(x.shape) : numel(x.shape) / K;

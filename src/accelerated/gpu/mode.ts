@@ -13,6 +13,8 @@ export interface ModeProbe {
   readonly gpu: GpuInstance;
   /** the WebGPU device gpu.js runs on (webgpu mode only) */
   readonly device: GpuDeviceLike | null;
+  /** gpu.js's context object for that device (its results carry it; webgpu mode only) */
+  readonly context: unknown;
   /** e.g. 'webgpu on mesa llvmpipe (software)' */
   readonly description: string;
 }
@@ -29,7 +31,9 @@ const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|softpipe|software|warp/i
 /** A readable adapter name and whether it is a software (CPU) implementation. */
 export const describeAdapter = (info: GpuAdapterInfoLike | undefined): { name: string; software: boolean } => {
   const fields = [info?.vendor, info?.architecture, info?.device, info?.description].filter((f): f is string => !!f);
-  const name = [info?.vendor, info?.description || info?.device].filter((f) => !!f).join(' ') || 'unnamed adapter';
+  // the device field names the chip on some drivers (e.g. 'nvidia-h200-…') where the description names only the driver
+  const device = info?.device && !(info.description ?? '').toLowerCase().includes(info.device.toLowerCase()) ? info.device : undefined;
+  const name = [info?.vendor, info?.description, device].filter((f) => !!f).join(' ') || 'unnamed adapter';
   const software = info?.isFallbackAdapter === true || fields.some((f) => SOFTWARE_ADAPTER.test(f));
   return { name, software };
 };
@@ -54,13 +58,13 @@ const installNavigatorGpu = async (): Promise<string | null> => {
 };
 
 /** WebGPU adapter and device as gpu.js will use them, or the reason there is none. */
-const webGpuAdapter = async (): Promise<{ device: GpuDeviceLike; name: string; software: boolean } | string> => {
+const webGpuAdapter = async (): Promise<{ device: GpuDeviceLike; context: unknown; name: string; software: boolean } | string> => {
   const why = await installNavigatorGpu();
   if (why !== null) return why;
   try {
     const ctx = await webGpuContext().acquire();
     const { name, software } = describeAdapter(ctx.adapter.info);
-    return { device: ctx.device, name, software };
+    return { device: ctx.device, context: ctx, name, software };
   } catch (e) {
     return `no WebGPU adapter answered (${(e as Error).message}); on Linux this needs a Vulkan driver (libvulkan1 + an ICD: the GPU vendor's, or Mesa lavapipe ≥ 25 for a CPU)`;
   }
@@ -151,11 +155,13 @@ export const selectMode = async (options: SelectOptions, log: (m: string) => voi
   const problem = await modeProblem(mode, requireHw);
   if (problem !== null) throw new ModeUnavailableError(mode, problem);
   let device: GpuDeviceLike | null = null;
+  let context: unknown = null;
   let description: string = mode;
   if (mode === 'webgpu') {
     const a = await webGpuAdapter();
     if (typeof a === 'string') throw new ModeUnavailableError(mode, a);
     device = a.device;
+    context = a.context;
     description = `webgpu on ${a.name}${a.software ? ' (software)' : ''}`;
   } else if (mode === 'webasm') {
     description = 'webasm (gpu.js WebAssembly, 1 thread)';
@@ -168,5 +174,5 @@ export const selectMode = async (options: SelectOptions, log: (m: string) => voi
   const gpu = new GPU({ mode });
   await probe(gpu, mode);
   log(`gpu backend: mode ${mode} (${reason}); ${description}`);
-  return { mode, gpu, device, description };
+  return { mode, gpu, device, context, description };
 };

@@ -27,7 +27,8 @@ slow cases get fewer repetitions or are skipped, and the output says which and w
 options:
   --backend LIST      reference,simd,gpu (default: all three; unavailable ones are reported)
   --gpu-modes LIST    gpu.js modes: webasm,cpu,webgpu,headlessgl (default: webasm,cpu,webgpu)
-  --configs LIST      tiny,small,medium,paper-width (default: tiny,small,medium)
+  --configs LIST      tiny,small,medium,paper-width,paper (default: tiny,small,medium; paper =
+                      hidden 512, 8 heads, 4+4 layers, batch 384, 81 + 1 puzzle position)
   --threads LIST      worker threads of the SIMD engine (default: 1,2)
   --reps N            timed repetitions (default 5)
   --smoke             tiny sizes, 1 repetition, to check that the bench works (not a measurement)
@@ -39,7 +40,11 @@ options:
   --json FILE         write the JSON record to FILE
   --results FILE      append the markdown to FILE (default bench/RESULTS.md)
   --no-results        do not append the markdown anywhere
-  --quiet             no progress lines on stderr`;
+  --quiet             no progress lines on stderr
+
+environment:
+  HRM_GPU_NAME        the GPU's name as the machine reports it (e.g. nvidia-smi's), used only to find
+                      its float32 peak when the WebGPU adapter's name does not say (src/bench/peak.ts)`;
 
 const list = <L extends string>(values: readonly L[]) => t.array(oneOf(values));
 
@@ -113,6 +118,8 @@ const optionsOf = (f: Flags, argv: readonly string[], log: (m: string) => void):
     memory: !f['no-memory'],
     budgetMinutes: f['budget-min'],
     maxStepSeconds: f['max-step-s'],
+    // what the machine calls its GPU (bench/gpu-check sets it from nvidia-smi): only matched against the peak table
+    ...(process.env.HRM_GPU_NAME ? { gpuName: process.env.HRM_GPU_NAME.slice(0, 200) } : {}),
     log,
   };
 };

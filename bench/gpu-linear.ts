@@ -1,0 +1,109 @@
+// The dense products on webgpu, the tiled WGSL kernels against the older gpu.js kernels (four cells
+// per thread over wᵀ), side by side in one process: for each shape, forward (y = x·wᵀ) and backward
+// (dx, dw) of both paths in alternation (A B A B …), each sample a batch of calls waited for with
+// the device's flush, so a busy machine slows both alike and the ratios stay meaningful. Prints a
+// markdown table (median ms per call, GFLOP/s, old/new ratio) and optionally writes JSON.
+//   npx tsx bench/gpu-linear.ts [--reps N] [--shapes N×K×M,…] [--json FILE]
+
+import { writeFileSync } from 'node:fs';
+import { createGpuBackend } from '../src/accelerated/gpu/backend.ts';
+import type { Device, GpuTensor } from '../src/accelerated/gpu/device.ts';
+import { linear, linearBackward, linearBackwardGpuJs, linearGpuJs } from '../src/accelerated/gpu/linear.ts';
+import { now, summarize } from '../src/bench/stats.ts';
+
+/** [N, K, M]: y[N,M] = x[N,K]·w[M,K]ᵀ. The defaults are the step's products at tiny, small and paper width (N = 32·81). */
+const DEFAULT_SHAPES: readonly (readonly [number, number, number])[] = [
+  [1296, 64, 192],
+  [2592, 128, 512],
+  [2592, 512, 1536],
+];
+
+interface Row {
+  readonly shape: string;
+  readonly direction: 'forward' | 'backward';
+  readonly gflop: number;
+  readonly tiledMs: number;
+  readonly gpujsMs: number;
+  /** gpu.js time / tiled time (> 1: the tiled kernel is faster) */
+  readonly ratio: number;
+  readonly samples: number;
+}
+
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const reps = Number(flag('reps') ?? 5);
+const shapes = flag('shapes')?.split(',').map((s) => s.split(/[x×]/).map(Number) as unknown as readonly [number, number, number]) ?? DEFAULT_SHAPES;
+for (const s of shapes) {
+  if (s.length !== 3 || s.some((d) => !Number.isInteger(d) || d < 1)) throw new Error(`--shapes: expected N×K×M with positive integers, got ${s.join('×')}`);
+}
+
+const b = await createGpuBackend({ gpuMode: 'webgpu' });
+const dev: Device = b.device;
+const rnd = (n: number, seed: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed));
+
+/** Median ms per call of `call` (each sample: `inner` calls, then a device flush), alternating with `other`. */
+const timePair = async (first: () => GpuTensor[], second: () => GpuTensor[], inner: number): Promise<[number[], number[]]> => {
+  const a: number[] = [];
+  const c: number[] = [];
+  const sample = async (call: () => GpuTensor[], into: number[]): Promise<void> => {
+    const t0 = now();
+    const out: GpuTensor[] = [];
+    for (let i = 0; i < inner; i++) out.push(...call());
+    await dev.flush();
+    into.push((now() - t0) / inner);
+    for (const t of out) b.dispose(t);
+  };
+  for (let r = 0; r < reps; r++) {
+    await sample(first, a);
+    await sample(second, c);
+  }
+  return [a, c];
+};
+
+const rows: Row[] = [];
+try {
+  for (const [N, K, M] of shapes) {
+    const x = b.fromArray([N, K], rnd(N * K, 1));
+    const w = b.fromArray([M, K], rnd(M * K, 2));
+    const dy = b.fromArray([N, M], rnd(N * M, 3));
+    const fwd = { tiled: () => [linear(dev, x, w)], gpujs: () => [linearGpuJs(dev, x, w)] };
+    const grads = (g: { dx: GpuTensor; dw: GpuTensor }): GpuTensor[] => [g.dx, g.dw];
+    const bwd = { tiled: () => grads(linearBackward(dev, dy, x, w, false)), gpujs: () => grads(linearBackwardGpuJs(dev, dy, x, w, false)) };
+    const gflop = (2 * N * K * M) / 1e9;
+    for (const [direction, pair, work] of [['forward', fwd, gflop], ['backward', bwd, 2 * gflop]] as const) {
+      // warm-up (pipelines compiled, pool filled), then calls per sample from the warm-up's time
+      for (const call of [pair.tiled, pair.gpujs]) {
+        const out = call();
+        await dev.flush();
+        for (const t of out) b.dispose(t);
+      }
+      const t0 = now();
+      const probe = pair.gpujs();
+      await dev.flush();
+      for (const t of probe) b.dispose(t);
+      const inner = Math.max(1, Math.min(50, Math.floor(200 / Math.max(1, now() - t0))));
+      const [tiled, gpujs] = await timePair(pair.tiled, pair.gpujs, inner);
+      const tm = summarize(tiled).medianMs;
+      const gm = summarize(gpujs).medianMs;
+      rows.push({ shape: `[${N}×${K}]·[${K}×${M}]`, direction, gflop: work, tiledMs: tm, gpujsMs: gm, ratio: gm / tm, samples: reps });
+      process.stderr.write(`${rows[rows.length - 1].shape} ${direction}: tiled ${tm.toFixed(2)} ms, gpu.js ${gm.toFixed(2)} ms, ×${(gm / tm).toFixed(2)}\n`);
+    }
+    for (const t of [x, w, dy]) b.dispose(t);
+  }
+} finally {
+  await b.close();
+}
+
+const lines = [
+  `Dense products on ${b.description}: tiled WGSL vs gpu.js (four cells per thread), median of ${reps} alternating samples per path.`,
+  '',
+  '| product | direction | GFLOP | tiled WGSL ms (GFLOP/s) | gpu.js ms (GFLOP/s) | gpu.js / tiled |',
+  '|---|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.shape} | ${r.direction} | ${r.gflop.toFixed(3)} | ${r.tiledMs.toFixed(2)} (${(r.gflop / r.tiledMs * 1000).toFixed(1)}) | ${r.gpujsMs.toFixed(2)} (${(r.gflop / r.gpujsMs * 1000).toFixed(1)}) | ×${r.ratio.toFixed(2)} |`),
+];
+process.stdout.write(`${lines.join('\n')}\n`);
+const json = flag('json');
+if (json !== undefined) writeFileSync(json, `${JSON.stringify({ device: b.description, reps, rows }, null, 1)}\n`);
