@@ -3,7 +3,7 @@
 // cells changed) so the refinement is visible. Exit codes: 0 solved (or shown), 2 bad input.
 
 import { readFileSync } from 'node:fs';
-import { createBackend, BACKEND_NAMES } from '../../backends/registry.ts';
+import { createBackend, BACKEND_NAMES, type GpuMode } from '../../backends/registry.ts';
 import { ArgsError, helpText, parseFlags, type FlagSpec } from '../args.ts';
 import { readMetadata } from '../../data/format.ts';
 import { loadWeights, modelFrom } from '../../train/load-model.ts';
@@ -25,6 +25,7 @@ const FLAGS: Record<string, FlagSpec> = {
   'halt-max-steps': { kind: 'int', help: "segment limit (default: the config's halt_max_steps)", min: 1 },
   backend: { kind: 'string', help: 'compute backend', choices: BACKEND_NAMES },
   threads: { kind: 'int', help: 'worker threads of the CPU engine', min: 1 },
+  'gpu-mode': { kind: 'string', help: 'gpu.js mode', choices: ['webgpu', 'webasm', 'headlessgl', 'cpu'] },
   help: { kind: 'boolean', help: 'this text' },
 };
 const USAGE = 'usage: hrm solve --checkpoint <file|run dir|original run folder> [--config <file>] (--puzzle <chars> | --maze <file> | --arc-task <json>) [--trace]';
@@ -77,7 +78,10 @@ export const run = async (argv: readonly string[]): Promise<number> => {
   }
   for (const n of loaded.notes) console.error(n);
   const { checkpoint, file } = loaded;
-  const backend = await createBackend(String(f.backend ?? 'auto'), typeof f.threads === 'number' ? { threads: f.threads } : {});
+  const backend = await createBackend(String(f.backend ?? 'auto'), {
+    ...(typeof f.threads === 'number' ? { threads: f.threads } : {}),
+    ...(typeof f['gpu-mode'] === 'string' ? { gpuMode: f['gpu-mode'] as GpuMode } : {}),
+  });
   const hrm = await modelFrom(checkpoint, backend, file);
   try {
     const a = checkpoint.config.arch;
