@@ -9,7 +9,7 @@ import { builtinModules } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importGraph } from '../src/platform/import-graph.ts';
+import { importGraph } from './support/import-graph.ts';
 
 const ROOT = path.resolve('.');
 const work = mkdtempSync(path.join(os.tmpdir(), 'hrm-pack-'));

@@ -2,7 +2,7 @@
 // 'hrm-ts'): the platform-neutral library with the engines' browser adapters installed: the CPU
 // engine's threads as Web Workers (the page must be cross-origin isolated, and the engine must be
 // driven from a worker, where Atomics.wait is allowed), gpu.js's browser bundle on navigator.gpu.
-// Nothing reachable from here imports a `node:` module (src/platform/browser-entry.test.ts).
+// Nothing reachable from here imports a `node:` module (spec/browser-entry.test.ts).
 
 import { platform as simdBrowser } from './accelerated/simd/platform-browser.ts';
 import { platform as gpuBrowser } from './accelerated/gpu/platform-browser.ts';

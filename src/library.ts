@@ -10,7 +10,8 @@ export { numel, tensor32, tensor64, wrap64 } from './core/tensor.ts';
 export { Rng } from './core/rng.ts';
 export { referenceBackend } from './reference/backend.ts';
 
-export type { Hrm, Batch, ActStepResult, StepMetrics, Carry, TrainingState, StepObserver } from './model/api.ts';
+export type { Batch } from './core/batch.ts';
+export type { Hrm, ActStepResult, StepMetrics, Carry, TrainingState, StepObserver } from './model/api.ts';
 export { createHrm, type CreateHrmOptions } from './model/hrm.ts';
 export { decodeConfig, parseConfigText, applyOverrides, deriveSizes, type HrmConfig } from './model/config.ts';
 

@@ -2,7 +2,7 @@
 // (platform-node.ts: gpu.js's CommonJS sources, Dawn from the `webgpu` package, the optional `gl`
 // package; platform-browser.ts: gpu.js's browser bundle and the browser's own navigator.gpu).
 
-import { platformSlot, siblingUrl } from '../../platform/slot.ts';
+import { platformSlot, siblingUrl } from '../../core/platform-slot.ts';
 import type { GpuJsLibrary } from './gpujs.ts';
 
 export interface GpuPlatform {

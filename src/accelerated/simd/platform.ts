@@ -1,7 +1,7 @@
 // What the CPU engine needs from its platform, and the slot holding the adapter in use
 // (platform-node.ts: worker_threads and V8 flags; platform-browser.ts: Web Workers).
 
-import { platformSlot, siblingUrl } from '../../platform/slot.ts';
+import { platformSlot, siblingUrl } from '../../core/platform-slot.ts';
 import type { WasmMemory, WasmModule } from './wasm-api.ts';
 
 /** What a worker thread receives to serve tasks (see worker-loop.mjs). */

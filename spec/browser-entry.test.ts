@@ -2,7 +2,7 @@
 // dynamic import of a literal, while the Node entry does (so the walk sees them).
 import { builtinModules } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { importGraph } from './import-graph.ts';
+import { importGraph } from './support/import-graph.ts';
 
 const builtins = (entry: string): string[] => [...importGraph(entry).bare.keys()].filter((s) => s.startsWith('node:') || builtinModules.includes(s));
 
