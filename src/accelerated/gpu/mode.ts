@@ -42,7 +42,7 @@ const webGpuAdapter = async (): Promise<{ device: GpuDeviceLike; name: string; s
     const { name, software } = describeAdapter(ctx.adapter.info);
     return { device: ctx.device, name, software };
   } catch (e) {
-    return `no WebGPU adapter answered (${(e as Error).message}); on Linux this needs a Vulkan driver (libvulkan1 + an ICD: the GPU vendor's, or Mesa lavapipe ≥ 25 for a CPU)`;
+    return `no WebGPU adapter answered (${(e as Error).message}); ${(await gpuPlatform.get()).noAdapterHint}`;
   }
 };
 

@@ -12,5 +12,6 @@ export const platform: GpuPlatform = {
   gpujs: { GPU: bundle, WebGPUContext: bundle.WebGPUContext, WebGPUBufferResult: bundle.WebGPUBufferResult },
   installNavigatorGpu: async () =>
     (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu ? null : 'this browser exposes no navigator.gpu (WebGPU is off or unsupported here)',
+  noAdapterHint: 'the browser offers WebGPU but no adapter (headless or blocklisted GPU; see chrome://gpu)',
   headlessGlProblem: () => 'headless GL is a Node mode (the gl package); in a browser gpu.js would use WebGL',
 };

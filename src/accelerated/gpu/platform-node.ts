@@ -50,4 +50,10 @@ const headlessGlProblem = (): string | null => {
   return null;
 };
 
-export const platform: GpuPlatform = { name: 'node', gpujs, installNavigatorGpu, headlessGlProblem };
+export const platform: GpuPlatform = {
+  name: 'node',
+  gpujs,
+  installNavigatorGpu,
+  noAdapterHint: "on Linux this needs a Vulkan driver (libvulkan1 + an ICD: the GPU vendor's, or Mesa lavapipe ≥ 25 for a CPU)",
+  headlessGlProblem,
+};

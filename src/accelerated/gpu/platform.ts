@@ -11,6 +11,8 @@ export interface GpuPlatform {
   readonly gpujs: GpuJsLibrary;
   /** makes `navigator.gpu` available (Node: Dawn); the reason when it cannot, else null */
   installNavigatorGpu(): Promise<string | null>;
+  /** what to do when no WebGPU adapter answers (appended to the reason) */
+  readonly noAdapterHint: string;
   /** why gpu.js's headless-GL mode cannot run here, or null */
   headlessGlProblem(): string | null;
 }
