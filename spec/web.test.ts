@@ -29,8 +29,8 @@ let profile: string;
 const consoleErrors: string[] = [];
 
 const waitState = async (states: string[], timeout = 180_000): Promise<string> => {
-  await page.waitForFunction((s) => s.includes(document.body.dataset.state ?? ''), states, { timeout });
-  return page.evaluate(() => document.body.dataset.state ?? '');
+  await page.waitForFunction(`${JSON.stringify(states)}.includes(document.body.dataset.state)`, undefined, { timeout });
+  return page.evaluate<string>('document.body.dataset.state');
 };
 
 describe.skipIf(!available)('the web page in Chromium', () => {
@@ -57,9 +57,9 @@ describe.skipIf(!available)('the web page in Chromium', () => {
   it('loads without console errors, cross-origin isolated, and says which backend runs and why', async () => {
     await page.goto(url);
     expect(await waitState(['ready', 'error'])).toBe('ready');
-    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    expect(await page.evaluate<boolean>('crossOriginIsolated')).toBe(true);
     const engine = (await page.textContent('#engine')) ?? '';
-    const backend = await page.evaluate(() => document.body.dataset.backend);
+    const backend = await page.evaluate<string>('document.body.dataset.backend');
     expect(['simd', 'gpu']).toContain(backend);
     expect(engine).toMatch(backend === 'simd' ? /backend simd: wasm simd128 .*threads?/ : /backend gpu: .*webgpu/);
     if (backend === 'simd') expect(engine).toMatch(/gpu not used: /);
@@ -74,11 +74,11 @@ describe.skipIf(!available)('the web page in Chromium', () => {
     const used = await page.locator('.segment').count();
     expect(await page.locator('.segment.halt').getAttribute('data-segment')).toBe(String(used));
     while (await page.isEnabled('#step')) await page.click('#step');
-    const fromPage = await page.$$eval('.segment .board', (els) => els.map((e) => (e as HTMLElement).dataset.tokens!.split(',').map(Number)));
-    const qFromPage = await page.$$eval('.segment .q', (els) => els.map((e) => e.textContent ?? ''));
+    const fromPage = (await page.locator('.segment .board').evaluateAll('(els) => els.map((e) => e.dataset.tokens)') as string[]).map((t) => t.split(',').map(Number));
+    const qFromPage = await page.locator('.segment .q').allTextContents();
     await page.screenshot({ path: path.join(SHOTS, 'solve.png'), fullPage: true });
 
-    const backend = (await page.evaluate(() => document.body.dataset.backend))!;
+    const backend = await page.evaluate<string>('document.body.dataset.backend');
     const lines: string[] = [];
     const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
     let code: number;
@@ -110,7 +110,7 @@ describe.skipIf(!available)('the web page in Chromium', () => {
     await page.click('#dataset-demo-arc');
     await page.waitForSelector('#dataset-view .board-arc');
     expect(await page.textContent('#dataset-info')).toMatch(/demo-arc: train split, seq_len 900, vocab 12/);
-    const headings = await page.$$eval('#dataset-view .puzzle-block h3', (els) => els.map((e) => e.textContent ?? ''));
+    const headings = await page.locator('#dataset-view .puzzle-block h3').allTextContents();
     expect(headings[0]).toMatch(/\(original\)/);
     expect(headings.slice(1).every((h) => /dihedral transform \d, colours → \d{10}/.test(h))).toBe(true);
     expect(headings.length).toBe(4);
@@ -126,8 +126,8 @@ describe.skipIf(!available)('the web page in Chromium', () => {
     await page.fill('#verify-model-runs', '2');
     await page.click('#verify-run');
     const state = await waitState(['verified', 'verify-failed', 'error'], 300_000);
-    const rows = await page.$$eval('#verify-table tbody tr', (trs) => trs.map((tr) => ({ kernel: tr.children[1].textContent ?? '', pass: (tr as HTMLElement).dataset.pass ?? '' })));
-    const unavailable = await page.$$eval('#verify-unavailable li', (lis) => lis.map((l) => l.textContent ?? ''));
+    const rows = await page.locator('#verify-table tbody tr').evaluateAll('(trs) => trs.map((tr) => ({ kernel: tr.children[1].textContent, pass: tr.dataset.pass }))') as { kernel: string; pass: string }[];
+    const unavailable = await page.locator('#verify-unavailable li').allTextContents();
     return { state, rows, unavailable };
   };
 
