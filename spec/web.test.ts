@@ -74,7 +74,7 @@ describe.skipIf(!available)('the web page in Chromium', () => {
     const used = await page.locator('.segment').count();
     expect(await page.locator('.segment.halt').getAttribute('data-segment')).toBe(String(used));
     while (await page.isEnabled('#step')) await page.click('#step');
-    const fromPage = (await page.locator('.segment .board').evaluateAll('(els) => els.map((e) => e.dataset.tokens)') as string[]).map((t) => t.split(',').map(Number));
+    const fromPage = (await page.locator('.segment .board').evaluateAll((els: { dataset: Record<string, string> }[]) => els.map((e) => e.dataset.tokens))).map((t) => t.split(',').map(Number));
     const qFromPage = await page.locator('.segment .q').allTextContents();
     await page.screenshot({ path: path.join(SHOTS, 'solve.png'), fullPage: true });
 
@@ -126,7 +126,7 @@ describe.skipIf(!available)('the web page in Chromium', () => {
     await page.fill('#verify-model-runs', '2');
     await page.click('#verify-run');
     const state = await waitState(['verified', 'verify-failed', 'error'], 300_000);
-    const rows = await page.locator('#verify-table tbody tr').evaluateAll('(trs) => trs.map((tr) => ({ kernel: tr.children[1].textContent, pass: tr.dataset.pass }))') as { kernel: string; pass: string }[];
+    const rows = await page.locator('#verify-table tbody tr').evaluateAll((trs: { children: ArrayLike<{ textContent: string | null }>; dataset: Record<string, string> }[]) => trs.map((tr) => ({ kernel: tr.children[1].textContent ?? '', pass: tr.dataset.pass })));
     const unavailable = await page.locator('#verify-unavailable li').allTextContents();
     return { state, rows, unavailable };
   };
