@@ -1,7 +1,8 @@
 // The web page in a real browser: Debian's Chromium (/usr/bin/chromium, driven by playwright-core,
 // nothing downloaded) against the Vite dev server `npm run web` starts. The page loads without
 // console errors and is cross-origin isolated; solving the default bundled puzzle gives, segment by
-// segment, exactly the tokens `hrm solve --json` computes in Node on the same backend; the Dataset
+// segment, exactly the tokens `hrm solve --json` computes in Node on the same backend, and the
+// forward residuals of `hrm analyze`'s computation (src/analyze/dynamics.ts) to 1e-4; the Dataset
 // page draws the bundled Sudoku and ARC data; the Verify page passes on the WebAssembly engine (and
 // on WebGPU where headless Chromium has an adapter, else it is skipped with the reason printed).
 // Screenshots of the three pages go to docs/screenshots/. (The fresh profile directory reaches
@@ -10,10 +11,15 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
+import { build, createServer, preview, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as solveCmd from '../src/cli/commands/solve.ts';
 import { KERNEL_NAMES } from '../src/core/backend.ts';
+import { IGNORE_LABEL } from '../src/core/batch.ts';
+import { collectDynamics } from '../src/analyze/dynamics.ts';
+import { createBackend } from '../src/backends/registry.ts';
+import { modelFromCheckpoint } from '../src/train/model-bytes.ts';
+import { parseSudoku } from '../src/train/solve.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -27,6 +33,9 @@ let page: Page;
 let url: string;
 let profile: string;
 const consoleErrors: string[] = [];
+/** what the dev server's page computed, for the static build to match */
+let solvedTokens: number[][] = [];
+let backendSeen = '';
 
 const waitState = async (states: string[], timeout = 180_000): Promise<string> => {
   await page.waitForFunction(`${JSON.stringify(states)}.includes(document.body.dataset.state)`, undefined, { timeout });
@@ -91,6 +100,25 @@ describe.skipIf(!available)('the web page in Chromium', () => {
     const node = JSON.parse(lines.join('\n')) as { backend: string; segments_used: number; segments: { tokens: number[]; q_halt: number; q_continue: number }[] };
     expect(node.backend).toBe(backend);
     expect(fromPage).toEqual(node.segments.map((s) => s.tokens));
+    solvedTokens = fromPage;
+    backendSeen = backend;
+
+    // the forward-residual curve: every L and H update of every segment, as `hrm analyze` computes it
+    const shown = (await page.locator('#residuals svg').getAttribute('data-residuals'))!.split(',').map(Number);
+    const b = await createBackend(backend, { log: () => {} });
+    try {
+      const { hrm } = await modelFromCheckpoint(new Uint8Array(readFileSync('fixtures/demo-model/model.safetensors')), 'model.safetensors', b);
+      const tokens = parseSudoku(puzzle).tokens;
+      const batch = { inputs: tokens, labels: new Int32Array(tokens.length).fill(IGNORE_LABEL), puzzleIdentifiers: Int32Array.of(0), batchSize: 1, seqLen: tokens.length };
+      const d = await collectDynamics(hrm, [{ batch, size: 1 }], { segments: node.segments.length, act: false, keepStates: 0 });
+      await hrm.dispose();
+      const a = JSON.parse(readFileSync('fixtures/demo-model/config.json', 'utf8')).arch as { H_cycles: number; L_cycles: number };
+      expect(shown.length).toBe(node.segments.length * a.H_cycles * (a.L_cycles + 1));
+      expect(shown.every((v) => Number.isFinite(v) && v > 0)).toBe(true);
+      shown.forEach((v, k) => expect(Math.abs(v - d.residuals[k][0])).toBeLessThanOrEqual(1e-4 * Math.abs(d.residuals[k][0])));
+    } finally {
+      await b.close?.();
+    }
     expect(used).toBe(node.segments_used);
     // the Q values agree to the two decimals the page shows (float32 on both sides)
     node.segments.forEach((s, i) => expect(qFromPage[i]).toContain(`q_halt ${s.q_halt.toFixed(2)} vs q_continue ${s.q_continue.toFixed(2)}`));
@@ -150,4 +178,27 @@ describe.skipIf(!available)('the web page in Chromium', () => {
     }
     expect(r.rows.filter((x) => x.pass !== 'true')).toEqual([]);
   }, 400_000);
+
+  it('the static build (`npm run web:build`) bundles the workers and solves the same way', async () => {
+    const outDir = mkdtempSync(path.join(os.tmpdir(), 'hrm-web-build-'));
+    try {
+      await build({ configFile: path.resolve('web/vite.config.ts'), build: { outDir, emptyOutDir: true }, logLevel: 'warn' });
+      const server = await preview({ configFile: path.resolve('web/vite.config.ts'), build: { outDir }, preview: { port: 0 }, logLevel: 'warn' });
+      try {
+        await page.goto(server.resolvedUrls!.local[0]);
+        expect(await waitState(['ready', 'error'])).toBe('ready');
+        expect(await page.evaluate<string>('document.body.dataset.backend')).toBe(backendSeen);
+        await page.click('#solve');
+        expect(await waitState(['solved', 'error'])).toBe('solved');
+        while (await page.isEnabled('#step')) await page.click('#step');
+        const tokens = (await page.locator('.segment .board').evaluateAll((els: { dataset: Record<string, string> }[]) => els.map((e) => e.dataset.tokens))).map((t) => t.split(',').map(Number));
+        expect(tokens).toEqual(solvedTokens);
+      } finally {
+        await server.close();
+      }
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
+    }
+    expect(consoleErrors).toEqual([]);
+  }, 300_000);
 });

@@ -2,7 +2,7 @@
 // Backend choice: `auto` takes gpu on a hardware WebGPU adapter, else the CPU engine (WebAssembly
 // SIMD on Web Workers), and the reasons are sent back for the page to show.
 
-import { conformanceTargets, createBackend, modelFromCheckpoint, solveOne, type Backend, type Hrm } from '../src/browser.ts';
+import { collectDynamics, conformanceTargets, createBackend, IGNORE_LABEL, modelFromCheckpoint, solveOne, type Backend, type Hrm } from '../src/browser.ts';
 import { selectTargets, verifyTargets, CHECK_NAMES } from '../src/cli/commands/verify.ts';
 import type { Reply, Request, Responses, VerifyRowView } from './protocol.ts';
 
@@ -39,9 +39,14 @@ const handlers: { [K in Request['op']]: (r: Extract<Request, { op: K }>, progres
   },
   solve: async (r) => {
     if (hrm === undefined) throw new Error('load a model first');
-    const out = await solveOne(hrm, Int32Array.from(r.tokens), 0, Math.max(1, r.haltMaxSteps || haltMax), true);
+    const tokens = Int32Array.from(r.tokens);
+    const out = await solveOne(hrm, tokens, 0, Math.max(1, r.haltMaxSteps || haltMax), true);
+    // the same segments again with the model's probe: every L and H update's forward residual
+    const batch = { inputs: tokens, labels: new Int32Array(tokens.length).fill(IGNORE_LABEL), puzzleIdentifiers: Int32Array.of(0), batchSize: 1, seqLen: tokens.length };
+    const d = await collectDynamics(hrm, [{ batch, size: 1 }], { segments: out.traces.length, act: false, keepStates: 0 });
     return {
       segmentsUsed: out.segmentsUsed,
+      residuals: d.schedule.map((u, k) => ({ segment: u.segment, module: u.module, residual: d.residuals[k][0] })),
       segments: out.traces.map((t) => ({ segment: t.segment, tokens: Array.from(t.predictions), qHalt: t.qHalt, qContinue: t.qContinue, changed: t.changed })),
     };
   },

@@ -6,7 +6,8 @@ import { checkSudoku, shapeForSize } from '../src/browser.ts';
 import demoPuzzles from '../fixtures/demo-model/puzzles.json';
 import { drawBoard, kindFor, tokensFromText, type BoardKind } from './boards.ts';
 import { folderFromFileList, folderFromUrls, loadDataset, type LoadedDataset } from './datasets.ts';
-import type { ModelInfo, Reply, Request, Responses, SegmentView } from './protocol.ts';
+import type { ModelInfo, Reply, Request, Responses, ResidualView, SegmentView } from './protocol.ts';
+import { residualChart } from './residuals.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 const setState = (s: string): void => void (document.body.dataset.state = s);
@@ -176,7 +177,7 @@ const showSolveError = (e: unknown): void => {
 };
 
 // the segments of the last solve, revealed one at a time
-let run: { segments: SegmentView[]; used: number; shown: number; input: Int32Array; kind: BoardKind } | undefined;
+let run: { segments: SegmentView[]; residuals: ResidualView[]; used: number; shown: number; input: Int32Array; kind: BoardKind } | undefined;
 
 const segmentCard = (s: SegmentView, prev: SegmentView | undefined, halts: boolean, kind: BoardKind, input: Int32Array): HTMLElement => {
   const card = document.createElement('div');
@@ -214,6 +215,7 @@ const showNext = (): boolean => {
   const s = run.segments[run.shown];
   $('segments').append(segmentCard(s, run.segments[run.shown - 1], s.segment === run.used, run.kind, run.input));
   run.shown++;
+  $('residuals').replaceChildren(residualChart(run.residuals.filter((r) => r.segment <= run!.shown), run.used));
   ($('step') as HTMLButtonElement).disabled = run.shown >= run.segments.length;
   return true;
 };
@@ -225,11 +227,12 @@ $('solve').addEventListener('click', async () => {
   if (puzzleTokens.some((t) => t >= model!.vocab)) return showSolveError(new Error(`the puzzle uses tokens this model does not know (vocab ${model.vocab})`));
   setState('solving');
   $('segments').replaceChildren();
+  $('residuals').replaceChildren();
   ($('solve') as HTMLButtonElement).disabled = true;
   try {
     const M = Number(($('halt-max') as HTMLInputElement).value) || model.haltMaxSteps;
     const out = await call({ op: 'solve', tokens: Array.from(puzzleTokens), haltMaxSteps: M });
-    run = { segments: out.segments, used: out.segmentsUsed, shown: 0, input: puzzleTokens, kind: puzzleKind };
+    run = { segments: out.segments, residuals: out.residuals, used: out.segmentsUsed, shown: 0, input: puzzleTokens, kind: puzzleKind };
     const auto = ($('auto-play') as HTMLInputElement).checked;
     showNext();
     while (auto && run.shown < run.used) {

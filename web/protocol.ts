@@ -10,6 +10,13 @@ export interface SegmentView {
   readonly changed: number;
 }
 
+/** One update of the recurrence and its forward residual ‖z_t − z_{t−1}‖ / ‖z_{t−1}‖ (src/analyze/dynamics.ts). */
+export interface ResidualView {
+  readonly segment: number;
+  readonly module: 'L' | 'H';
+  readonly residual: number;
+}
+
 export interface ModelInfo {
   readonly name: string;
   readonly seqLen: number;
@@ -37,7 +44,7 @@ export type Request =
 export interface Responses {
   init: { name: string; description: string; log: string[] };
   load: ModelInfo;
-  solve: { segments: SegmentView[]; segmentsUsed: number };
+  solve: { segments: SegmentView[]; segmentsUsed: number; residuals: ResidualView[] };
   verify: { rows: VerifyRowView[]; unavailable: { target: string; reason: string }[]; lines: string[] };
 }
 

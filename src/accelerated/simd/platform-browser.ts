@@ -13,6 +13,8 @@ interface WebWorker {
 type WorkerCtor = new (url: URL, options: { type: 'module'; name?: string }) => WebWorker;
 
 const g = globalThis as unknown as { Worker?: WorkerCtor; navigator?: { hardwareConcurrency?: number }; crossOriginIsolated?: boolean };
+// the browser's Worker, under its own name: bundlers (Vite) find `new Worker(new URL(…))` and bundle the worker file
+declare const Worker: WorkerCtor;
 
 /** Why the engine cannot run in this browser context, or null. */
 export const browserSimdProblem = (): string | null => {
@@ -24,7 +26,7 @@ export const browserSimdProblem = (): string | null => {
 const startWorker = async (data: EngineWorkerData, onError: (message: string) => void): Promise<EngineWorker> => {
   const problem = browserSimdProblem();
   if (problem !== null) throw new Error(`simd: ${problem}`);
-  const w = new g.Worker!(new URL('./worker-browser.mjs', import.meta.url), { type: 'module', name: `hrm-simd-${data.tid}` });
+  const w = new Worker(new URL('./worker-browser.mjs', import.meta.url), { type: 'module', name: `hrm-simd-${data.tid}` });
   await new Promise<void>((resolve, reject) => {
     w.addEventListener('error', (e) => reject(new Error(e.message ?? 'worker failed to load')));
     w.addEventListener('message', (e) => {
