@@ -28,16 +28,18 @@ export const residualChart = (rs: readonly ResidualView[], haltSegment: number):
     svg.append(svgEl('line', { x1: left, x2: W - 8, y1: y(10 ** e), y2: y(10 ** e), stroke: '#eee' }));
     svg.append(svgEl('text', { x: left - 4, y: y(10 ** e) + 4, 'text-anchor': 'end', 'font-size': 10, fill: '#666' }, `1e${e}`));
   }
-  let start = 0;
-  for (let i = 0; i <= rs.length; i++) {
+  // segment spans: shading first, then boundaries and labels on top
+  const spans: { seg: number; x0: number; x1: number }[] = [];
+  const step = x(1) - x(0);
+  for (let i = 0, start = 0; i <= rs.length; i++) {
     if (i < rs.length && rs[i].segment === rs[start].segment) continue;
-    const seg = rs[start].segment;
-    const x0 = x(start) - (x(1) - x(0)) / 2;
-    const x1 = x(i - 1) + (x(1) - x(0)) / 2;
-    if (seg === haltSegment) svg.append(svgEl('rect', { x: x0, y: 8, width: x1 - x0, height: H - bottom - 8, fill: '#e8f5e9' }));
-    svg.append(svgEl('line', { x1: x1, x2: x1, y1: 8, y2: H - bottom, stroke: '#bbb', 'stroke-dasharray': '3 3' }));
-    svg.append(svgEl('text', { x: (x0 + x1) / 2, y: H - 8, 'text-anchor': 'middle', 'font-size': 10, fill: '#444' }, `segment ${seg}`));
+    spans.push({ seg: rs[start].segment, x0: x(start) - step / 2, x1: x(i - 1) + step / 2 });
     start = i;
+  }
+  for (const s of spans) if (s.seg === haltSegment) svg.append(svgEl('rect', { x: s.x0, y: 8, width: s.x1 - s.x0, height: H - bottom - 8, fill: '#e8f5e9' }));
+  for (const s of spans) {
+    svg.append(svgEl('line', { x1: s.x1, x2: s.x1, y1: 8, y2: H - bottom, stroke: '#bbb', 'stroke-dasharray': '3 3' }));
+    svg.append(svgEl('text', { x: (s.x0 + s.x1) / 2, y: H - 8, 'text-anchor': 'middle', 'font-size': 10, fill: '#444' }, `segment ${s.seg}`));
   }
   for (const m of ['L', 'H'] as const) {
     const pts = rs.map((r, i) => [i, r] as const).filter(([, r]) => r.module === m && Number.isFinite(r.residual) && r.residual > 0);
