@@ -45,7 +45,7 @@ const factories: Record<Exclude<BackendName, 'auto'>, Factory> = {
 
 /** Creates the named backend; `auto` picks gpu on a real GPU adapter, else the fastest CPU engine. */
 export const createBackend = async (name: string, options: BackendOptions = {}): Promise<Backend<unknown>> => {
-  const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const log = options.log ?? ((m: string) => console.error(m));
   if (name === 'auto') {
     for (const candidate of ['gpu', 'simd'] as const) {
       try {

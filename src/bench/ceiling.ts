@@ -32,7 +32,7 @@ export const cpuMsPerCall = (fn: () => void, reps: number): number => {
 export const gemmProbe = async (
   variant: SimdVariant,
 ): Promise<{ gemm: (...a: number[]) => void; f32: Float32Array; mr: number }> => {
-  if (variant === 'relaxed') enableRelaxedFlag();
+  if (variant === 'relaxed') await enableRelaxedFlag();
   const module = await engineModule(variant);
   const memory = new Wasm.Memory({ initial: 32 * 16, maximum: 65536, shared: true });
   const instance = await Wasm.instantiate(module, { env: { memory } });

@@ -3,7 +3,7 @@
 // in training), trains a small HRM on the fastest backend available (`auto`), evaluates it on the
 // held-out puzzles, shows one of them being solved segment by segment, and exits non-zero when
 // the test accuracy falls short of what the README promises or the loss diverges.
-// Run: node --import tsx src/cli/demo.ts [--backend auto|simd|reference|gpu] [--out runs/demo]
+// Run: node --import tsx src/cli/demo.ts [--backend auto|simd|reference|gpu] [--out runs/demo] [--export fixtures/demo-model]
 
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -20,6 +20,7 @@ import { TrainProgress } from './train-progress.ts';
 import { loadModel, resolveCheckpoint } from '../train/load-model.ts';
 import { renderSudoku, solveOne, sudokuFromTokens, checkSudoku } from '../train/solve.ts';
 import { boardToTokens } from '../data/sudoku/grid.ts';
+import { exportDemoModel } from './demo-export.ts';
 
 /** The task and the model: small enough to learn in minutes on two CPU cores. */
 export const DEMO = {
@@ -166,6 +167,11 @@ const main = async (): Promise<number> => {
   if (e.exact_accuracy < DEMO.expectExact) {
     console.error(`demo: exact accuracy ${(100 * e.exact_accuracy).toFixed(1)}% is below the expected ${(100 * DEMO.expectExact).toFixed(0)}%`);
     return 1;
+  }
+  const exportDir = argValue('export');
+  if (exportDir !== undefined) {
+    const x = await exportDemoModel(out, exportDir);
+    console.log(`bundled model written to ${exportDir} (${x.bytes} bytes, ${x.puzzles} held-out puzzles)`);
   }
   return 0;
 };

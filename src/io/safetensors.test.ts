@@ -101,6 +101,11 @@ describe('safetensors round trip', () => {
     );
   });
 
+  it('keeps a tensor named "__proto__" (replay of seed -1915282684)', () => {
+    const back = readSafetensors(writeSafetensors([['__proto__', { dtype: 'F64', shape: [], data: Float64Array.from([0]) }]], {}), 'proto.safetensors');
+    expect([...back.tensors.keys()]).toEqual(['__proto__']);
+  });
+
   it('reads data that is not aligned in the input buffer', () => {
     const file = writeSafetensors([['x', { dtype: 'F32', shape: [3], data: new Float32Array([1, 2, 3]) }]]);
     const shifted = new Uint8Array(file.length + 1);

@@ -329,7 +329,7 @@ export const writeSafetensors = (
     .map((e, i) => [e, i] as const)
     .sort((a, b) => DTYPE_BYTES[b[0][1].dtype] - DTYPE_BYTES[a[0][1].dtype] || a[1] - b[1])
     .map(([e]) => e);
-  const header: Record<string, unknown> = {};
+  const header: Record<string, unknown> = Object.create(null) as Record<string, unknown>; // a tensor may be named "__proto__"
   if (metadata !== undefined && Object.keys(metadata).length > 0) {
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== 'string') throw new Error(`writeSafetensors: metadata '${k}' must be a string`);

@@ -15,7 +15,6 @@ import { wrap64 } from '../core/tensor.ts';
 import { buildLayout, PUZZLE_TABLE } from '../model/layout.ts';
 import { checkStateDict } from '../io/state-dict.ts';
 import { ConfigError } from '../io/codec.ts';
-import { createHrm } from '../model/hrm.ts';
 import type { DatasetSizes } from '../model/original-config.ts';
 import { parse } from 'yaml';
 import { readMetadata } from '../data/format.ts';
@@ -23,6 +22,7 @@ import { withFileSource } from '../io/file-source.ts';
 import { latestCheckpoint } from './checkpoint-store.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import { decodeWeights, type ConfigText, type LoadedWeights } from './weights.ts';
+import { modelFrom } from './model-bytes.ts';
 
 /** Config files bounded before reading (all_config.yaml and config JSONs are a few KB). */
 const MAX_CONFIG_BYTES = 1 << 20;
@@ -130,17 +130,7 @@ const sizesFromDataPath = (config: ConfigText): DatasetSizes | undefined => {
   return undefined;
 };
 
-/** Builds the model of a loaded checkpoint with its weights (parameters and EMA; no optimizer). */
-export const modelFrom = async (checkpoint: Checkpoint, backend: Backend<unknown>, file: string): Promise<Hrm> => {
-  const hrm = createHrm(checkpoint.config, { backend, seed: checkpoint.config.train.seed });
-  try {
-    hrm.loadState({ parameters: checkpoint.state.parameters, ...(checkpoint.state.ema ? { ema: checkpoint.state.ema } : {}) });
-  } catch (e) {
-    await hrm.dispose();
-    throw new Error(`${file}: ${(e as Error).message}`);
-  }
-  return hrm;
-};
+export { modelFrom };
 
 /** Loads weights (any source loadWeights reads) and builds the model with them. */
 export const loadModel = async (

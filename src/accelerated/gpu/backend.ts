@@ -45,7 +45,7 @@ export interface GpuBackend extends Backend<GpuTensor> {
 
 /** Creates the backend in the selected mode after proving that mode runs (see mode.ts). */
 export const createGpuBackend = async (options: GpuBackendOptions = {}): Promise<GpuBackend> => {
-  const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const log = options.log ?? ((m: string) => console.error(m));
   const chosen = await selectMode(options, log);
   const dev = new Device(chosen.mode, chosen.gpu, chosen.device, chosen.context);
   const arg = (t: GpuTensor, kernel: string, name: string): GpuTensor => dev.check(t, kernel, name);

@@ -3,9 +3,7 @@
 // webgpu calls return Promises; this module states what actually comes back in each mode.
 // Not a general gpu.js binding: only kernels over flat float32 arrays with a 1-D output.
 
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
+import { loadedGpuPlatform } from './platform.ts';
 
 /** The gpu.js modes this backend drives explicitly (never 'gpu'/'async' auto-selection). */
 export type GpuJsMode = 'webgpu' | 'webasm' | 'headlessgl' | 'cpu';
@@ -103,27 +101,26 @@ export interface GpuInstance {
   destroy(): Promise<void>;
 }
 
-interface GpuJsModule {
-  GPU: new (settings: { mode: GpuJsMode }) => GpuInstance;
-}
-
-interface WebGpuContextModule {
-  WebGPUContext: {
+/** The parts of the gpu.js package this backend uses (CommonJS in Node, its browser bundle in browsers). */
+export interface GpuJsLibrary {
+  readonly GPU: new (settings: { mode: GpuJsMode }) => GpuInstance;
+  /** gpu.js's shared WebGPU device (the singleton every webgpu kernel runs on) */
+  readonly WebGPUContext: {
     acquire(): Promise<{ adapter: GpuAdapterLike; device: GpuDeviceLike; isLost: boolean }>;
   };
+  /** gpu.js's WebGPUBufferResult class (pipeline handles made outside gpu.js's own run) */
+  readonly WebGPUBufferResult: new (settings: object) => WebGpuBufferResult;
 }
 
-/** gpu.js loaded once (a CommonJS package). */
-export const gpujs = (): GpuJsModule => require('gpu.js') as GpuJsModule;
+/** gpu.js as the platform adapter loaded it (selectMode loads the adapter before any kernel). */
+export const gpujs = (): GpuJsLibrary => loadedGpuPlatform().gpujs;
 
 /** gpu.js's shared WebGPU device (the singleton every webgpu kernel runs on). */
-export const webGpuContext = (): WebGpuContextModule['WebGPUContext'] =>
-  (require('gpu.js/src/backend/web-gpu/context.js') as WebGpuContextModule).WebGPUContext;
+export const webGpuContext = (): GpuJsLibrary['WebGPUContext'] => gpujs().WebGPUContext;
 
 /** `GPUBufferUsage` / `GPUMapMode` values (fixed by the WebGPU spec). */
 export const BUFFER_USAGE = { MAP_READ: 0x0001, COPY_DST: 0x0008 } as const;
 export const MAP_MODE_READ = 0x0001;
 
 /** gpu.js's WebGPUBufferResult class (pipeline handles made outside gpu.js's own run). */
-export const webGpuBufferResult = (): new (settings: object) => WebGpuBufferResult =>
-  (require('gpu.js/src/backend/web-gpu/buffer-result.js') as { WebGPUBufferResult: new (settings: object) => WebGpuBufferResult }).WebGPUBufferResult;
+export const webGpuBufferResult = (): GpuJsLibrary['WebGPUBufferResult'] => gpujs().WebGPUBufferResult;

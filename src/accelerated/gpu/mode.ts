@@ -1,12 +1,11 @@
 // Choosing and proving the gpu.js mode: which modes can run here and why not, the WebGPU adapter
 // (and whether it is a software rasterizer), and a probe launch that checks the kernel class that
-// actually ran. Effects live here (navigator.gpu, optional native modules); kernels never see them.
+// actually ran. Effects live here and in the platform adapters (navigator.gpu, optional native
+// modules); kernels never see them.
 
-import { createRequire } from 'node:module';
 import type { GpuAdapterInfoLike, GpuDeviceLike, GpuInstance, GpuJsMode } from './gpujs.ts';
 import { EXPECTED_KERNEL_CLASS, gpujs, webGpuContext } from './gpujs.ts';
-
-const require = createRequire(import.meta.url);
+import { gpuPlatform } from './platform.ts';
 
 export interface ModeProbe {
   readonly mode: GpuJsMode;
@@ -38,53 +37,17 @@ export const describeAdapter = (info: GpuAdapterInfoLike | undefined): { name: s
   return { name, software };
 };
 
-/** Installs `navigator.gpu` from the `webgpu` package (Dawn) once; returns why not when it cannot load. */
-const installNavigatorGpu = async (): Promise<string | null> => {
-  const g = globalThis as { navigator?: { gpu?: unknown } };
-  if (g.navigator?.gpu) return null;
-  try {
-    const webgpu = (await import('webgpu')) as { create: (flags: string[]) => unknown; globals: Record<string, unknown> };
-    Object.assign(globalThis, webgpu.globals);
-    const gpu = webgpu.create([]);
-    if (g.navigator === undefined) {
-      Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
-    } else {
-      Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
-    }
-    return null;
-  } catch (e) {
-    return `the 'webgpu' package (Dawn) did not load: ${(e as Error).message}`;
-  }
-};
-
 /** WebGPU adapter and device as gpu.js will use them, or the reason there is none. */
 const webGpuAdapter = async (): Promise<{ device: GpuDeviceLike; context: unknown; name: string; software: boolean } | string> => {
-  const why = await installNavigatorGpu();
+  const why = await (await gpuPlatform.get()).installNavigatorGpu();
   if (why !== null) return why;
   try {
     const ctx = await webGpuContext().acquire();
     const { name, software } = describeAdapter(ctx.adapter.info);
     return { device: ctx.device, context: ctx, name, software };
   } catch (e) {
-    return `no WebGPU adapter answered (${(e as Error).message}); on Linux this needs a Vulkan driver (libvulkan1 + an ICD: the GPU vendor's, or Mesa lavapipe ≥ 25 for a CPU)`;
+    return `no WebGPU adapter answered (${(e as Error).message}); ${(await gpuPlatform.get()).noAdapterHint}`;
   }
-};
-
-/** Why headless GL cannot run here, or null when a GL context can be created. */
-const headlessGlProblem = (): string | null => {
-  let gl: (w: number, h: number) => unknown;
-  try {
-    gl = require('gl') as (w: number, h: number) => unknown;
-  } catch {
-    return "the optional native package 'gl' is not installed (it builds from source and needs an X display, e.g. Xvfb)";
-  }
-  try {
-    const ctx = gl(1, 1);
-    if (!ctx) return "the 'gl' package is installed but created no GL context (no X display; run under Xvfb)";
-  } catch (e) {
-    return `the 'gl' package failed to create a context: ${(e as Error).message}`;
-  }
-  return null;
 };
 
 /** y[i] = 2·x[i]: the probe kernel. */
@@ -119,7 +82,7 @@ export const modeProblem = async (mode: GpuJsMode, requireHardwareAdapter = fals
     case 'webasm':
       return typeof (globalThis as { WebAssembly?: unknown }).WebAssembly === 'object' ? null : 'this JavaScript engine has no WebAssembly';
     case 'headlessgl':
-      return headlessGlProblem();
+      return (await gpuPlatform.get()).headlessGlProblem();
     case 'webgpu': {
       const a = await webGpuAdapter();
       if (typeof a === 'string') return a;
@@ -170,6 +133,7 @@ export const selectMode = async (options: SelectOptions, log: (m: string) => voi
   } else {
     description = 'headlessgl (gpu.js WebGL via the gl package)';
   }
+  await gpuPlatform.get();
   const { GPU } = gpujs();
   const gpu = new GPU({ mode });
   await probe(gpu, mode);

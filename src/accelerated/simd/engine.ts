@@ -2,13 +2,13 @@
 // pool that runs the WebAssembly kernels (pool.ts) and the SIMD variant they were compiled for; and
 // how the engine starts (variant chosen, module compiled, workers started).
 
-import os from 'node:os';
 import type { Shape } from '../../core/tensor.ts';
 import { numel } from '../../core/tensor.ts';
 import { Arena } from './arena.ts';
 import { Memory } from './memory.ts';
 import { engineModule, relaxedSupport } from './module.ts';
 import { Pool } from './pool.ts';
+import { simdPlatform } from './platform.ts';
 import type { SimdVariant } from './wat.ts';
 
 export interface Engine {
@@ -20,7 +20,7 @@ export interface Engine {
 }
 
 export interface SimdOptions {
-  /** threads including the main thread (default: os.availableParallelism()); 1 = no workers */
+  /** threads including the calling thread (default: the platform's cores); 1 = no workers */
   readonly threads?: number;
   /** 'relaxed' (6×8 relaxed-FMA micro-kernel) or 'plain' (4×8); default relaxed when V8 allows it */
   readonly simd?: SimdVariant;
@@ -32,7 +32,7 @@ export interface SimdOptions {
 
 /** Picks the SIMD variant, compiles the module, starts the workers. */
 export const startEngine = async (options: SimdOptions): Promise<Engine> => {
-  const threads = options.threads ?? os.availableParallelism();
+  const threads = options.threads ?? (await simdPlatform.get()).cores();
   if (!Number.isInteger(threads) || threads < 1) {
     throw new RangeError(`createSimdBackend: option 'threads' is ${threads}, expected an integer ≥ 1`);
   }

@@ -1,11 +1,11 @@
 // Assembly of the engine's WebAssembly module: joins the text of every kernel family (`*.wat.ts`,
 // each beside its wrapper) into one module, picks the SIMD variant V8 allows (relaxed SIMD needs
-// V8's --experimental-wasm-relaxed-simd flag, set here before compiling; a tiny relaxed module is
-// validated to confirm it took), turns the text into a binary with `wabt`, and compiles it once per
+// Node 20's --experimental-wasm-relaxed-simd flag, set here through the platform adapter before
+// compiling, while browsers ship it; a tiny relaxed module is validated to confirm it works), turns the text into a binary with `wabt`, and compiles it once per
 // variant. What is not here: instantiation and threads (pool.ts).
 
-import v8 from 'node:v8';
 import wabtInit from 'wabt';
+import { simdPlatform } from './platform.ts';
 import { ADAM_ATAN2_KERNELS, adamAtan2Wat } from './adam-atan2.wat.ts';
 import { ATTENTION_KERNELS, attentionWat } from './attention.wat.ts';
 import { ELEMENTWISE_KERNELS, elementwiseWat } from './elementwise.wat.ts';
@@ -68,13 +68,13 @@ export const assemble = async (name: string, text: string): Promise<Uint8Array> 
 const RELAXED_PROBE = `(module (func (export "f") (param v128) (result v128)
   (f32x4.relaxed_madd (local.get 0) (local.get 0) (local.get 0))))`;
 
-/** The V8 flag that enables relaxed SIMD in Node 20 (also set inside every worker). */
-export const enableRelaxedFlag = (): void => v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+/** The V8 flag that enables relaxed SIMD in Node 20 (also set inside every worker); browsers ship it enabled. */
+export const enableRelaxedFlag = async (): Promise<void> => void (await simdPlatform.get()).setEngineFlag('--experimental-wasm-relaxed-simd');
 
 /** Whether this V8 compiles relaxed SIMD after the flag is set; a reason when it does not. */
 export const relaxedSupport = async (): Promise<{ ok: true } | { ok: false; reason: string }> => {
   try {
-    enableRelaxedFlag();
+    await enableRelaxedFlag();
     const bytes = await assemble('relaxed-probe', RELAXED_PROBE);
     if (!Wasm.validate(bytes)) return { ok: false, reason: 'V8 does not validate f32x4.relaxed_madd even with --experimental-wasm-relaxed-simd' };
     await Wasm.compile(bytes);
@@ -90,13 +90,15 @@ const compiled = new Map<SimdVariant, Promise<WasmModule>>();
  * Compiles with V8's optimizing tier only: its baseline tier (Liftoff) runs SIMD kernels several
  * times slower, and the hot kernels would otherwise wait for dynamic tier-up in every process and
  * worker. The flag is restored once compilation is done (other modules keep their usual tiers).
+ * Browsers allow no flags: there the module tiers up as V8 decides.
  */
 const compileOptimized = async (bytes: Uint8Array): Promise<WasmModule> => {
-  v8.setFlagsFromString('--no-liftoff');
+  const platform = await simdPlatform.get();
+  const tiered = platform.setEngineFlag('--no-liftoff');
   try {
     return await Wasm.compile(bytes);
   } finally {
-    v8.setFlagsFromString('--liftoff');
+    if (tiered) platform.setEngineFlag('--liftoff');
   }
 };
 

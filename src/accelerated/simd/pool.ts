@@ -1,16 +1,18 @@
-// The engine's threads: the main thread plus `threads − 1` worker_threads workers (worker.mjs), all
+// The engine's threads: the calling thread plus `threads − 1` workers (worker-loop.mjs, started by
+// the platform adapter: worker_threads in Node, Web Workers in browsers), all
 // running the same compiled module on the one shared memory. A task is an exported kernel, its
 // arguments and a count of work items; every thread grabs chunks of items from a shared counter and
 // calls the kernel on its chunk with its own scratch area. The main thread takes part, then waits
 // only for the chunks workers have claimed: it spins briefly, then sleeps in 1 ms timed waits that
 // re-check the count (so a lost wake-up costs at most 1 ms and a descheduled idle worker costs
-// nothing). Workers are unref'ed, so a process that forgets `close()` still exits. Each task's time
+// nothing). Each task's time
 // is counted per kernel (on the main thread: the whole call and the part spent waiting for workers;
 // each worker: its busy time), for the bench's breakdown.
 
-import { Worker } from 'node:worker_threads';
 import type { Arena } from './arena.ts';
 import { RESERVED_BYTES } from './arena.ts';
+import type { EngineWorker } from './platform.ts';
+import { simdPlatform } from './platform.ts';
 import type { ParallelKernel } from './module.ts';
 import { PARALLEL_KERNELS } from './module.ts';
 import type { WasmInstance, WasmModule } from './wasm-api.ts';
@@ -64,7 +66,7 @@ export interface PoolProfile {
 
 export class Pool {
   readonly threads: number;
-  private readonly workers: Worker[] = [];
+  private readonly workers: EngineWorker[] = [];
   private readonly ctl: Int32Array;
   private readonly args: Float64Array;
   private readonly fns: Kernel[];
@@ -91,33 +93,21 @@ export class Pool {
   static async start(arena: Arena, module: WasmModule, options: PoolOptions): Promise<Pool> {
     const instance = await Wasm.instantiate(module, { env: { memory: arena.memory } });
     const pool = new Pool(arena, instance, options.threads);
-    const url = new URL('./worker.mjs', import.meta.url);
-    const ready: Promise<void>[] = [];
-    for (let tid = 1; tid < options.threads; tid++) {
-      const w = new Worker(url, {
-        // worker.mjs is plain JS: the parent's flags (loaders, --input-type, …) are not for it
-        execArgv: [],
-        workerData: { module, memory: arena.memory, relaxed: options.relaxed, names: KERNEL_NAMES, tid, spinMs: options.spinMs ?? 0.5 },
-      });
-      pool.workers.push(w);
-      ready.push(
-        new Promise<void>((resolve, reject) => {
-          w.once('error', reject);
-          w.on('message', (m: { ready?: boolean; error?: string }) => {
-            if (m.ready === true) resolve();
-            if (m.error !== undefined) pool.errors.push(m.error);
-          });
-        }),
-      );
-    }
-    try {
-      await Promise.all(ready);
-    } catch (e) {
+    const platform = await simdPlatform.get();
+    const started = await Promise.allSettled(
+      Array.from({ length: options.threads - 1 }, (_, i) =>
+        platform.startWorker(
+          { module, memory: arena.memory, relaxed: options.relaxed, names: KERNEL_NAMES, tid: i + 1, spinMs: options.spinMs ?? 0.5 },
+          (message) => pool.errors.push(message),
+        ),
+      ),
+    );
+    for (const r of started) if (r.status === 'fulfilled') pool.workers.push(r.value);
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) {
       await Promise.all(pool.workers.map((w) => w.terminate()));
-      throw new Error(`simd: a worker failed to start: ${(e as Error).message}`);
+      throw new Error(`simd: a worker failed to start: ${(failed.reason as Error).message ?? String(failed.reason)}`);
     }
-    // only now: an unref'ed worker does not keep the event loop alive while we wait for it
-    for (const w of pool.workers) w.unref();
     return pool;
   }
 

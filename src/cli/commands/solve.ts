@@ -3,7 +3,7 @@
 // cells changed) so the refinement is visible. Exit codes: 0 solved (or shown), 2 bad input.
 
 import { readFileSync } from 'node:fs';
-import { createBackend, BACKEND_NAMES } from '../../backends/registry.ts';
+import { createBackend, BACKEND_NAMES, type GpuMode } from '../../backends/registry.ts';
 import { ArgsError, helpText, parseFlags, type FlagSpec } from '../args.ts';
 import { readMetadata } from '../../data/format.ts';
 import { loadWeights, modelFrom } from '../../train/load-model.ts';
@@ -20,10 +20,12 @@ const FLAGS: Record<string, FlagSpec> = {
   maze: { kind: 'string', help: "a text file with a square maze ('#' wall, ' ' open, 'S' start, 'G' goal)" },
   'arc-task': { kind: 'string', help: 'an ARC task JSON (its test inputs are solved; the task must be in the training data)' },
   trace: { kind: 'boolean', help: 'print the prediction after every segment' },
+  json: { kind: 'boolean', help: 'print one JSON object instead of boards: every segment\'s tokens, q_halt, q_continue, cells changed' },
   full: { kind: 'boolean', help: 'run all halt_max_steps segments even after ACT would halt' },
   'halt-max-steps': { kind: 'int', help: "segment limit (default: the config's halt_max_steps)", min: 1 },
   backend: { kind: 'string', help: 'compute backend', choices: BACKEND_NAMES },
   threads: { kind: 'int', help: 'worker threads of the CPU engine', min: 1 },
+  'gpu-mode': { kind: 'string', help: 'gpu.js mode', choices: ['webgpu', 'webasm', 'headlessgl', 'cpu'] },
   help: { kind: 'boolean', help: 'this text' },
 };
 const USAGE = 'usage: hrm solve --checkpoint <file|run dir|original run folder> [--config <file>] (--puzzle <chars> | --maze <file> | --arc-task <json>) [--trace]';
@@ -76,7 +78,10 @@ export const run = async (argv: readonly string[]): Promise<number> => {
   }
   for (const n of loaded.notes) console.error(n);
   const { checkpoint, file } = loaded;
-  const backend = await createBackend(String(f.backend ?? 'auto'), typeof f.threads === 'number' ? { threads: f.threads } : {});
+  const backend = await createBackend(String(f.backend ?? 'auto'), {
+    ...(typeof f.threads === 'number' ? { threads: f.threads } : {}),
+    ...(typeof f['gpu-mode'] === 'string' ? { gpuMode: f['gpu-mode'] as GpuMode } : {}),
+  });
   const hrm = await modelFrom(checkpoint, backend, file);
   try {
     const a = checkpoint.config.arch;
@@ -92,6 +97,11 @@ export const run = async (argv: readonly string[]): Promise<number> => {
       return 2;
     }
     const out = await solveOne(hrm, input.tokens, 0, M, f.full === true);
+    if (f.json) {
+      const segments = out.traces.map((t) => ({ segment: t.segment, tokens: Array.from(t.predictions), q_halt: t.qHalt, q_continue: t.qContinue, changed: t.changed }));
+      console.log(JSON.stringify({ backend: backend.name, description: backend.description, segments_used: out.segmentsUsed, halt_max_steps: M, segments }));
+      return 0;
+    }
     if (f.trace) {
       for (const t of out.traces) {
         console.log(`segment ${t.segment}: q_halt ${t.qHalt.toFixed(3)}  q_continue ${t.qContinue.toFixed(3)}  ${t.segment === 1 ? '' : `${t.changed} cells changed`}${t.segment === out.segmentsUsed ? '  ← ACT halts here' : ''}`);
