@@ -12,14 +12,12 @@ import type { Tensor } from '../../core/tensor.ts';
 import { tensor64 } from '../../core/tensor.ts';
 import type { SafeTensor } from '../../io/safetensors.ts';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.ts';
-import { readTorchCheckpoint } from '../../io/torch-checkpoint.ts';
-import { checkStateDict } from '../../io/state-dict.ts';
+import { loadWeights } from '../../train/load-model.ts';
 import type { ActStepResult, StepObserver } from '../../model/api.ts';
 import type { Batch } from '../../core/batch.ts';
 import type { HrmConfig } from '../../model/config.ts';
 import { configFromFixture } from '../../model/config.ts';
 import { createHrm } from '../../model/hrm.ts';
-import { buildLayout } from '../../model/layout.ts';
 import { IGNORE_LABEL } from '../../core/batch.ts';
 
 /** Everything a trace needs: config, per-step learning rates, initial weights, the batch. */
@@ -39,21 +37,11 @@ export interface TraceFile {
 }
 export type TraceOutputs = Map<string, TraceFile>; // base name (e.g. 'train_step1') → file
 
-const asTensor64 = (name: string, t: { shape: readonly number[]; data: ArrayLike<number> | BigInt64Array }, file: string): Tensor<Float64Array> => {
-  if (t.data instanceof BigInt64Array) throw new Error(`${file}: tensor '${name}' is I64, expected a float tensor`);
-  return tensor64(t.shape, t.data as ArrayLike<number>);
-};
-
-/** Reads a weights file (safetensors, or a PyTorch zip checkpoint) and checks it against the config's layout. */
+/** Reads a weights file (safetensors, or a PyTorch zip checkpoint) through the one weights loader, checked against the config's layout. */
 export const readWeights = (path: string, config: HrmConfig): Map<string, Tensor<Float64Array>> => {
-  const bytes = new Uint8Array(readFileSync(path));
-  const raw: Map<string, { shape: readonly number[]; data: ArrayLike<number> | BigInt64Array }> = path.endsWith('.safetensors')
-    ? readSafetensors(bytes, path).tensors
-    : readTorchCheckpoint(bytes, path);
-  const layout = buildLayout(config.arch);
-  const check = checkStateDict(raw, layout, path);
-  for (const w of check.warnings) process.stderr.write(`${w}\n`);
-  return new Map(layout.map((e) => [e.name, asTensor64(e.name, raw.get(e.name) as SafeTensor, path)]));
+  const loaded = loadWeights(path, { config });
+  for (const w of loaded.notes.filter((n) => n.includes('is not part of the model layout'))) process.stderr.write(`${w}\n`);
+  return new Map(loaded.checkpoint.state.parameters);
 };
 
 /** Reads a fixture-shaped folder: config.json, weights.safetensors (else checkpoint), batch.safetensors. */
