@@ -200,4 +200,10 @@ describe('malformed input', () => {
     expect(() => writeSafetensors([['a', { dtype: 'F32', shape: [2], data: new Float32Array(1) }]])).toThrow(/'a' has 1 elements, shape \[2\] needs 2/);
     expect(() => writeSafetensors([['a', { dtype: 'U8', shape: [1], data: new Uint8Array(1) }], ['a', { dtype: 'U8', shape: [1], data: new Uint8Array(1) }]])).toThrow(/duplicate tensor name 'a'/);
   });
+  it('keeps a tensor named "__proto__" (a round-trip counterexample: the reader dropped it)', () => {
+    const file = writeSafetensors([['__proto__', { dtype: 'U8', shape: [2], data: Uint8Array.of(3, 4) }]], {});
+    const back = readSafetensors(file, 'proto.safetensors');
+    expect([...back.tensors.keys()]).toEqual(['__proto__']);
+    expect([...(back.tensors.get('__proto__')!.data as Uint8Array)]).toEqual([3, 4]);
+  });
 });

@@ -80,7 +80,6 @@ const EntryCodec = t.type({
 });
 const ENTRY_KEYS = new Set(['dtype', 'shape', 'data_offsets']);
 const MetadataCodec = t.record(t.string, t.string);
-const HeaderCodec = t.record(t.string, t.unknown);
 
 const decodeOrThrow = <A>(codec: t.Decoder<unknown, A>, value: unknown, where: string): A => {
   const result = codec.decode(value);
@@ -112,7 +111,8 @@ export const decodeSafetensorsHeader = (
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new Error(`${fileName}: safetensors header must be a JSON object`);
   }
-  const raw = decodeOrThrow(HeaderCodec, parsed, `${fileName}: safetensors header`);
+  // the parsed object's own entries: a decoded copy would turn a tensor named "__proto__" into a prototype
+  const raw = parsed as Record<string, unknown>;
   let metadata: Record<string, string> = {};
   const entries: SafeHeaderEntry[] = [];
   for (const [name, value] of Object.entries(raw)) {
