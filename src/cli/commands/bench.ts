@@ -44,7 +44,10 @@ options:
 
 environment:
   HRM_GPU_NAME        the GPU's name as the machine reports it (e.g. nvidia-smi's), used only to find
-                      its float32 peak when the WebGPU adapter's name does not say (src/bench/peak.ts)`;
+                      its float32 peak when the WebGPU adapter's name does not say (src/bench/peak.ts)
+
+exit status: 0; 3 when a measured run finds a training step's peak memory growing with the cycles
+(not in --smoke runs, whose tiny sizes put the peak within the process's own noise)`;
 
 const list = <L extends string>(values: readonly L[]) => t.array(oneOf(values));
 
@@ -151,5 +154,5 @@ export const run = async (argv: readonly string[]): Promise<number> => {
     writeFile(resultsPath, `\n${markdown}\n`, true);
     log(`markdown appended to ${resultsPath}`);
   }
-  return report.memory.some((m) => !m.flat) ? 3 : 0;
+  return !flags.smoke && report.memory.some((m) => !m.flat) ? 3 : 0;
 };
