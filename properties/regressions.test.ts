@@ -7,6 +7,7 @@ import type { Backend, KernelName } from '../src/core/backend.ts';
 import { conformanceTargets } from '../src/backends/registry.ts';
 import { caseFor } from '../src/verify/cases.ts';
 import { GRAD_CASES } from '../src/verify/gradcheck.ts';
+import { arbModelCase, checkModel } from '../src/verify/model.ts';
 import { conformanceProperty, gradProperty, immutabilityProperty } from './props.ts';
 import { LAW_PROPERTIES } from './laws.ts';
 import { PINNED_FAILURES } from './regressions.ts';
@@ -24,7 +25,7 @@ describe('pinned failing seeds replay and pass', () => {
   it('every pinned id names a known property', () => {
     for (const p of PINNED_FAILURES) {
       const [kind, ...rest] = p.id.split(':');
-      expect(['grad', 'conformance', 'immutable', 'law'], p.id).toContain(kind);
+      expect(['grad', 'conformance', 'immutable', 'law', 'model'], p.id).toContain(kind);
       if (kind === 'grad') expect(GRAD_CASES.map((c) => c.name), p.id).toContain(rest.join(':'));
       if (kind === 'law') expect(Object.keys(LAW_PROPERTIES), p.id).toContain(rest.join(':'));
       if (kind === 'conformance' || kind === 'immutable') caseFor(rest[1] as KernelName);
@@ -39,6 +40,19 @@ describe('pinned failing seeds replay and pass', () => {
       } else if (kind === 'law') {
         const law = LAW_PROPERTIES[rest.join(':')];
         await fc.assert(law() as fc.IAsyncProperty<unknown>, params);
+      } else if (kind === 'model') {
+        const b = await backendFor(rest[0]);
+        if (typeof b === 'string') {
+          console.warn(`regression ${p.id} skipped: ${b}`);
+          ctx.skip();
+          return;
+        }
+        const model = fc.asyncProperty(arbModelCase, async (m) => {
+          const r = await checkModel(b, m);
+          if (!r.ok) throw new Error(r.failure);
+        });
+        await fc.assert(model, params);
+        await b.close?.();
       } else {
         const b = await backendFor(rest[0]);
         if (typeof b === 'string') {

@@ -29,7 +29,24 @@ export interface KernelCase<P = unknown> {
   readonly consumed: readonly string[];
   /** Calls the kernel; returns its outputs by name. */
   call<T>(b: Backend<T>, t: Readonly<Record<string, T>>, input: CaseInput<P>): Readonly<Record<string, T>>;
+  /**
+   * Extra error allowed per output element where the result is decided by cancellation or a tie
+   * that float32 cannot resolve (a sum of large terms that is tiny; the sign of such a sum): the
+   * tolerance table's scale is the output's own largest value, which a fully cancelled reduction
+   * does not have. Absent: no extra allowance.
+   */
+  slack?(input: CaseInput<P>, dtype: 'float32' | 'float64'): Readonly<Record<string, Float64Array>>;
 }
+
+/** Relative size of a sum's rounding against the sum of its terms' magnitudes: a few K·2⁻²⁴ in float32 for K ≤ 16 terms (K·2⁻⁵³ in float64). */
+export const SUM_SLACK = { float32: 1e-6, float64: 1e-12 } as const;
+
+/** Σ|terms| of a scatter-add: for each of R rows of width E, the magnitudes of the `rows` (N×E) whose id is that row. */
+const scatterMagnitude = (rows: ArrayLike<number>, ids: Int32Array, R: number, E: number): Float64Array => {
+  const m = new Float64Array(R * E);
+  for (let n = 0; n < ids.length; n++) for (let e = 0; e < E; e++) m[ids[n] * E + e] += Math.abs(rows[n * E + e]);
+  return m;
+};
 
 const make = <P>(c: KernelCase<P>): KernelCase<unknown> => c as unknown as KernelCase<unknown>;
 
@@ -141,6 +158,15 @@ export const KERNEL_CASES: readonly KernelCase<unknown>[] = [
     arbitrary: fc.array(dim(1, 4), { minLength: 1, maxLength: 3 }).chain((shape) => only({ x: tensorOf(shape) })),
     consumed: [],
     call: (b, t) => ({ y: b.sumBatch(t.x) }),
+    // y[i] = Σ_b x[b, i]: rounding of the order of SUM_SLACK·Σ_b |x[b, i]|
+    slack: (i, dtype) => {
+      const x = i.tensors.x;
+      const B = x.shape[0];
+      const n = x.data.length / B;
+      const mag = new Float64Array(n);
+      for (let b = 0; b < B; b++) for (let k = 0; k < n; k++) mag[k] += Math.abs(x.data[b * n + k]);
+      return { y: mag.map((m) => SUM_SLACK[dtype] * m) };
+    },
   }),
   make({
     kernel: 'rmsNorm',
@@ -227,6 +253,11 @@ export const KERNEL_CASES: readonly KernelCase<unknown>[] = [
     arbitrary: embArb(),
     consumed: [],
     call: (b, t, i) => ({ dtable: b.embeddingBackward(t.dy, i.host.ids as Int32Array, i.params.R) }),
+    // dtable[r] = Σ dy rows with id r: rounding of the order of SUM_SLACK·Σ|those rows|
+    slack: (i, dtype) => {
+      const E = i.tensors.table.shape[1];
+      return { dtable: scatterMagnitude(i.tensors.dy.data, i.host.ids as Int32Array, i.params.R, E).map((m) => SUM_SLACK[dtype] * m) };
+    },
   }),
   make({
     kernel: 'concatSeq',
@@ -369,6 +400,17 @@ export const KERNEL_CASES: readonly KernelCase<unknown>[] = [
       ),
     consumed: ['table'],
     call: (b, t, i) => ({ table: b.signSgdRows(t.table, t.grads, i.host.ids as Int32Array, i.params.lr, i.params.weightDecay) }),
+    // an element whose summed gradient is zero up to float32 rounding (|Σg| ≤ SUM_SLACK·Σ|g|) steps by
+    // a sign float32 cannot decide: any of −lr, 0, +lr (a difference of up to 2·lr)
+    slack: (i, dtype) => {
+      const [R, E] = i.tensors.table.shape;
+      const ids = i.host.ids as Int32Array;
+      const g = i.tensors.grads.data;
+      const mag = scatterMagnitude(g, ids, R, E);
+      const sum = new Float64Array(R * E);
+      for (let n = 0; n < ids.length; n++) for (let e = 0; e < E; e++) sum[ids[n] * E + e] += g[n * E + e];
+      return { table: sum.map((v, k) => (mag[k] > 0 && Math.abs(v) <= SUM_SLACK[dtype] * mag[k] ? 2 * i.params.lr : 0)) };
+    },
   }),
   make({
     kernel: 'ema',

@@ -65,8 +65,8 @@ export const runCase = async <T>(b: Backend<T>, c: KernelCase<unknown>, input: C
 export const referenceOutputs = async (c: KernelCase<unknown>, input: CaseInput<unknown>): Promise<Readonly<Record<string, T64>>> =>
   (await runCase(referenceBackend, c, input)).outputs;
 
-/** Compares every output of `got` with `ref` (missing or extra outputs fail). */
-export const compareOutputs = (ref: Readonly<Record<string, T64>>, got: Readonly<Record<string, T64>>, tol: Tolerance): Comparison => {
+/** Compares every output of `got` with `ref` (missing or extra outputs fail), allowing each output's `slack` (see KernelCase.slack). */
+export const compareOutputs = (ref: Readonly<Record<string, T64>>, got: Readonly<Record<string, T64>>, tol: Tolerance, slack: Readonly<Record<string, Float64Array>> = {}): Comparison => {
   let result: Comparison | undefined;
   for (const name of new Set([...Object.keys(ref), ...Object.keys(got)])) {
     const r = ref[name];
@@ -75,7 +75,7 @@ export const compareOutputs = (ref: Readonly<Record<string, T64>>, got: Readonly
       result = worse(result, { ok: false, shapeMismatch: `${name}: ${r === undefined ? 'not produced by the reference' : 'missing'}` });
       continue;
     }
-    result = worse(result, compareTensor(name, r.shape, r.data, g.shape, g.data, tol));
+    result = worse(result, compareTensor(name, r.shape, r.data, g.shape, g.data, tol, slack[name]));
   }
   return result ?? { ok: true };
 };
@@ -92,7 +92,7 @@ export const checkCase = async <T>(target: Backend<T>, c: KernelCase<unknown>, i
   const ref = await referenceOutputs(c, input);
   try {
     const got = await runCase(target, c, input);
-    return { comparison: compareOutputs(ref, got.outputs, tol ?? toleranceFor(c.kernel, target.dtype)), mutated: got.mutated };
+    return { comparison: compareOutputs(ref, got.outputs, tol ?? toleranceFor(c.kernel, target.dtype), c.slack?.(input, target.dtype)), mutated: got.mutated };
   } catch (e) {
     return { comparison: { ok: false }, mutated: [], error: `${(e as Error).name}: ${(e as Error).message}` };
   }
