@@ -109,9 +109,16 @@ describe('dataset folder', () => {
             mean_puzzle_examples: set.puzzleIdentifiers.length ? set.numExamples / set.puzzleIdentifiers.length : 0,
             sets: ['all'],
           };
-          writeSplit(dir, 'train', meta, { all: set });
+          // training draws a puzzle from every group: a training split with an empty group is refused
+          const emptyGroup = set.groupIndices.some((g, i) => i > 0 && g === set.groupIndices[i - 1]);
+          const split = emptyGroup ? 'test' : 'train';
+          writeSplit(dir, split, meta, { all: set });
           writeIdentifiers(dir, ['<blank>', 'a', 'é']);
-          const back = readSplit(dir, 'train');
+          if (emptyGroup) {
+            writeSplit(dir, 'train', meta, { all: set });
+            expect(() => readSplit(dir, 'train')).toThrow(/all__group_indices\.npy: group_indices: group \d+ is empty/);
+          }
+          const back = readSplit(dir, split);
           expect(back.metadata).toEqual(meta);
           const s = back.sets.all;
           for (const k of ['inputs', 'labels', 'puzzleIdentifiers', 'puzzleIndices', 'groupIndices'] as const) expect(Array.from(s[k])).toEqual(Array.from(set[k]));

@@ -92,7 +92,7 @@ describe('ARC task files', () => {
   it('invalid JSON is reported with the file', () => {
     const f = path.join(dir, 'arc', 'evaluation', 'broken.json');
     fs.writeFileSync(f, '{"train": [');
-    expect(() => readArcTask(f)).toThrow(/broken\.json \(task broken\): invalid JSON/);
+    expect(() => readArcTask(f)).toThrow(/broken\.json \(task broken\): not valid JSON/);
   });
   it('the builder stops on the first invalid task, or skips and lists them with --skip-invalid', () => {
     const root = path.join(dir, 'arc');

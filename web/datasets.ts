@@ -2,7 +2,7 @@
 // demo data, read through the same decoding and checks as in Node (src/data/dataset.ts). Files are
 // read only when a split needs them, and a folder whose arrays exceed READ_LIMIT is refused.
 
-import { decodeMetadata, decodeOrThrow, decodePuzzleSet, IdentifiersCodec, parseJsonText, setFiles, type DatasetMetadata, type PuzzleSet } from '../src/browser.ts';
+import { checkSplitCounts, decodeMetadata, decodeOrThrow, decodePuzzleSet, IdentifiersCodec, parseJsonText, setFiles, type DatasetMetadata, type PuzzleSet } from '../src/browser.ts';
 
 /** Largest total of array bytes read from one split (the page holds them in memory). */
 export const READ_LIMIT = 1 << 30;
@@ -76,7 +76,8 @@ export const loadDataset = async (src: FolderSource): Promise<LoadedDataset> => 
     const bytes = new Map<string, Uint8Array>();
     for (const f of needed) bytes.set(f.slice(split.length + 1), await get(f));
     const sets: Record<string, PuzzleSet> = {};
-    for (const s of metadata.sets) sets[s] = decodePuzzleSet((name) => bytes.get(name)!, where, s, metadata);
+    for (const s of metadata.sets) sets[s] = decodePuzzleSet((name) => bytes.get(name)!, where, s, metadata, split === 'train');
+    checkSplitCounts(metadata, sets, `${where}/dataset.json`);
     splits.push({ split, metadata, sets });
   }
   if (splits.length === 0) throw new Error(`${src.name}: no train/dataset.json or test/dataset.json found`);

@@ -1,6 +1,8 @@
 // The `hrm` command line: dispatches to one module per subcommand (src/cli/commands/<name>.ts),
 // each exporting `run(argv): Promise<number>`. This is the only layer that turns errors into exit
-// codes and messages; the library code throws.
+// codes and messages; the library code throws (an InputError, an unusable input, exits with 2).
+
+import { InputError } from '../io/codec.ts';
 
 export interface CommandModule {
   readonly summary: string;
@@ -29,7 +31,19 @@ const usage = (): string =>
     'Run `hrm <command> --help` for the options of a command.',
   ].join('\n');
 
+/** A closed pipe (`hrm build … | head`) ends the command quietly instead of with an unhandled EPIPE. */
+const quietOnClosedPipe = (): void => {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') > 0) continue;
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
+};
+
 export const main = async (argv: readonly string[]): Promise<number> => {
+  quietOnClosedPipe();
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
@@ -52,6 +66,6 @@ export const main = async (argv: readonly string[]): Promise<number> => {
     const err = e as Error;
     console.error(`hrm ${name}: ${err.message}`);
     if (process.env.HRM_DEBUG) console.error(err.stack);
-    return 1;
+    return e instanceof InputError ? 2 : 1;
   }
 };

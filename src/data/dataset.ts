@@ -1,12 +1,13 @@
 // The on-disk puzzle dataset format of the original builders (spec §6.1) as bytes: metadata and
-// identifier codecs, and the decoding and consistency checks of one set's five `.npy` arrays from
-// a lookup of file names to bytes. No file access: format.ts reads folders in Node, the web page
-// reads a directory picker or fetched files.
+// identifier codecs, the decoding and consistency checks of one set's five `.npy` arrays from a
+// lookup of file names to bytes, and the cross-checks of dataset.json with those arrays. No file
+// access: format.ts reads folders in Node, the web page reads a directory picker or fetched files.
 
 import * as t from 'io-ts';
-import { isLeft } from 'fp-ts/lib/Either.js';
-import { PathReporter } from 'io-ts/lib/PathReporter.js';
+import { decodeOrThrow, inputError } from '../io/codec.ts';
 import { decodeNpy, type NpyData } from './npy.ts';
+
+export { decodeOrThrow };
 
 export type SplitName = 'train' | 'test';
 export const SET_NAME = 'all';
@@ -82,12 +83,18 @@ export interface DatasetSplit {
   readonly sets: Readonly<Record<string, PuzzleSet>>;
 }
 
-/** Decodes `raw` with `codec` or throws an error naming `file` and the failing field(s). */
-export const decodeOrThrow = <A>(codec: t.Type<A, unknown, unknown>, raw: unknown, file: string): A => {
-  const r = codec.decode(raw);
-  if (isLeft(r)) throw new Error(`${file}: ${PathReporter.report(r).join('; ')}`);
-  return r.right;
-};
+/** Size limits of the files of a dataset (memory while reading: each file's size once). */
+export const DATASET_LIMITS = Object.freeze({
+  /** dataset.json */
+  metadataBytes: 1 << 20,
+  /** identifiers.json (ARC with 1000 augmentations of 1000 tasks: about 40 MB) */
+  identifiersBytes: 1 << 30,
+  /** one .npy array */
+  npyBytes: 2 ** 36,
+});
+
+/** Set names become file names (`<set>__inputs.npy`): letters, digits, '_' and '-' only. */
+const SET_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 const SET_ARRAYS = ['inputs', 'labels', 'puzzle_identifiers', 'puzzle_indices', 'group_indices'] as const;
 
@@ -96,17 +103,42 @@ export const parseJsonText = (text: string, file: string): unknown => {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new Error(`${file}: invalid JSON (${(e as Error).message})`);
+    throw inputError(file, `not valid JSON (${(e as Error).message.slice(0, 200)})`);
   }
 };
 
-/** Validates a parsed dataset.json (unknown keys are rejected by name). */
+/**
+ * Validates a parsed dataset.json: unknown keys rejected by name, every field decoded, and the
+ * fields checked against each other (metadataProblems).
+ */
 export const decodeMetadata = (raw: unknown, file: string): DatasetMetadata => {
   if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
     const unknown = Object.keys(raw).filter((k) => !METADATA_KEYS.includes(k));
-    if (unknown.length > 0) throw new Error(`${file}: unknown field(s) ${unknown.map((k) => `'${k}'`).join(', ')}`);
+    if (unknown.length > 0) throw inputError(file, `unknown field(s) ${unknown.map((k) => `'${k}'`).join(', ')}`);
   }
-  return decodeOrThrow(DatasetMetadataCodec, raw, file);
+  const m = decodeOrThrow(DatasetMetadataCodec, raw, file) as DatasetMetadata;
+  const problems = metadataProblems(m);
+  if (problems.length > 0) throw inputError(file, problems.join('; '));
+  return m;
+};
+
+/** What is wrong inside one dataset.json (fields against each other); empty when consistent. */
+export const metadataProblems = (m: DatasetMetadata): string[] => {
+  const p: string[] = [];
+  if (m.pad_id < 0 || m.pad_id >= m.vocab_size) p.push(`field 'pad_id': ${m.pad_id} outside [0, ${m.vocab_size}) (vocab_size)`);
+  if (m.ignore_label_id !== null && (m.ignore_label_id < 0 || m.ignore_label_id >= m.vocab_size)) {
+    p.push(`field 'ignore_label_id': ${m.ignore_label_id} outside [0, ${m.vocab_size}) (vocab_size)`);
+  }
+  if (m.blank_identifier_id >= m.num_puzzle_identifiers) {
+    p.push(`field 'blank_identifier_id': ${m.blank_identifier_id} outside [0, ${m.num_puzzle_identifiers}) (num_puzzle_identifiers)`);
+  }
+  if (!Number.isFinite(m.mean_puzzle_examples) || m.mean_puzzle_examples < 0) p.push(`field 'mean_puzzle_examples': expected a finite number ≥ 0, got ${m.mean_puzzle_examples}`);
+  if (m.sets.length === 0) p.push(`field 'sets': expected at least one set name`);
+  for (const name of m.sets) {
+    if (!SET_NAME_PATTERN.test(name)) p.push(`field 'sets': ${JSON.stringify(name.slice(0, 80))} is not a set name (letters, digits, '_', '-'; at most 64)`);
+  }
+  if (new Set(m.sets).size !== m.sets.length) p.push(`field 'sets': a set is listed twice`);
+  return p;
 };
 
 const asInt32 = (data: NpyData, file: string): Int32Array => {
@@ -114,19 +146,23 @@ const asInt32 = (data: NpyData, file: string): Int32Array => {
   const out = new Int32Array(data.length);
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
-    if (v > 2147483647) throw new Error(`${file}: value ${v} at index ${i} does not fit in int32`);
+    if (v > 2147483647) throw inputError(file, `value ${v} at index ${i} does not fit in int32`);
     out[i] = v;
   }
   return out;
 };
 
-/** Checks that offsets start at 0, never decrease and end at `total`; names the file on failure. */
-const checkOffsets = (a: Int32Array, total: number, file: string, what: string): void => {
-  if (a.length < 1 || a[0] !== 0) throw new Error(`${file}: ${what} must start with 0`);
+/**
+ * Checks that offsets start at 0, never decrease and end at `total`; with `nonEmpty` also that every
+ * item is non-empty (training draws one puzzle from every group). Names the file on failure.
+ */
+const checkOffsets = (a: Int32Array, total: number, file: string, what: string, nonEmpty?: string): void => {
+  if (a.length < 1 || a[0] !== 0) throw inputError(file, `${what} must start with 0`);
   for (let i = 1; i < a.length; i++) {
-    if (a[i] < a[i - 1]) throw new Error(`${file}: ${what} decrease at index ${i} (${a[i - 1]} → ${a[i]})`);
+    if (a[i] < a[i - 1]) throw inputError(file, `${what} decrease at index ${i} (${a[i - 1]} → ${a[i]})`);
+    if (nonEmpty !== undefined && a[i] === a[i - 1]) throw inputError(file, `${what}: ${nonEmpty} ${i - 1} is empty (offsets ${a[i - 1]} → ${a[i]}; training draws a puzzle from every group)`);
   }
-  if (a[a.length - 1] !== total) throw new Error(`${file}: ${what} end at ${a[a.length - 1]}, expected ${total}`);
+  if (a[a.length - 1] !== total) throw inputError(file, `${what} end at ${a[a.length - 1]}, expected ${total}`);
 };
 
 /** The file names of one set's five arrays. */
@@ -134,9 +170,9 @@ export const setFiles = (setName: string): string[] => SET_ARRAYS.map((k) => `${
 
 /**
  * Decodes one set (`<set>__*.npy`) of a split from `read` (file name → bytes) and checks it against
- * the metadata; errors name `<where>/<file>`.
+ * the metadata; a `training` set may not hold an empty group. Errors name `<where>/<file>`.
  */
-export const decodePuzzleSet = (read: (file: string) => Uint8Array, where: string, setName: string, metadata: DatasetMetadata): PuzzleSet => {
+export const decodePuzzleSet = (read: (file: string) => Uint8Array, where: string, setName: string, metadata: DatasetMetadata, training = false): PuzzleSet => {
   const f = (k: string): string => `${where}/${setName}__${k}.npy`;
   const load = (k: string) => decodeNpy(read(`${setName}__${k}.npy`), f(k));
   const inputs = load('inputs');
@@ -150,31 +186,31 @@ export const decodePuzzleSet = (read: (file: string) => Uint8Array, where: strin
     ['labels', labels],
   ] as const) {
     if (a.shape.length !== 2 || a.shape[1] !== T) {
-      throw new Error(`${f(k)}: shape [${a.shape.join(', ')}], expected [N, ${T}] (seq_len from dataset.json)`);
+      throw inputError(f(k), `shape [${a.shape.join(', ')}], expected [N, ${T}] (seq_len from dataset.json)`);
     }
   }
   const N = inputs.shape[0];
-  if (labels.shape[0] !== N) throw new Error(`${f('labels')}: ${labels.shape[0]} rows, ${f('inputs')} has ${N}`);
+  if (labels.shape[0] !== N) throw inputError(f('labels'), `${labels.shape[0]} rows, ${f('inputs')} has ${N}`);
   for (const [k, a] of [
     ['puzzle_identifiers', ids],
     ['puzzle_indices', pidx],
     ['group_indices', gidx],
   ] as const) {
-    if (a.shape.length !== 1) throw new Error(`${f(k)}: shape [${a.shape.join(', ')}], expected one dimension`);
+    if (a.shape.length !== 1) throw inputError(f(k), `shape [${a.shape.join(', ')}], expected one dimension`);
   }
   const puzzleIdentifiers = asInt32(ids.data, f('puzzle_identifiers'));
   const puzzleIndices = asInt32(pidx.data, f('puzzle_indices'));
   const groupIndices = asInt32(gidx.data, f('group_indices'));
   const P = puzzleIdentifiers.length;
   if (puzzleIndices.length !== P + 1) {
-    throw new Error(`${f('puzzle_indices')}: length ${puzzleIndices.length}, expected ${P + 1} (puzzle_identifiers has ${P})`);
+    throw inputError(f('puzzle_indices'), `length ${puzzleIndices.length}, expected ${P + 1} (puzzle_identifiers has ${P})`);
   }
   checkOffsets(puzzleIndices, N, f('puzzle_indices'), 'puzzle_indices');
-  checkOffsets(groupIndices, P, f('group_indices'), 'group_indices');
+  checkOffsets(groupIndices, P, f('group_indices'), 'group_indices', training ? 'group' : undefined);
   for (let i = 0; i < P; i++) {
     const id = puzzleIdentifiers[i];
     if (id < 0 || id >= metadata.num_puzzle_identifiers) {
-      throw new Error(`${f('puzzle_identifiers')}: identifier ${id} at index ${i} outside [0, ${metadata.num_puzzle_identifiers}) (num_puzzle_identifiers)`);
+      throw inputError(f('puzzle_identifiers'), `identifier ${id} at index ${i} outside [0, ${metadata.num_puzzle_identifiers}) (num_puzzle_identifiers)`);
     }
   }
   for (const [k, a] of [
@@ -185,7 +221,7 @@ export const decodePuzzleSet = (read: (file: string) => Uint8Array, where: strin
     for (let i = 0; i < d.length; i++) {
       const v = d[i];
       if (v < 0 || v >= metadata.vocab_size) {
-        throw new Error(`${f(k)}: token ${v} at example ${Math.floor(i / T)}, position ${i % T} outside [0, ${metadata.vocab_size}) (vocab_size)`);
+        throw inputError(f(k), `token ${v} at example ${Math.floor(i / T)}, position ${i % T} outside [0, ${metadata.vocab_size}) (vocab_size)`);
       }
     }
   }
@@ -200,3 +236,27 @@ export const decodePuzzleSet = (read: (file: string) => Uint8Array, where: strin
   };
 };
 
+
+/**
+ * Checks the counts a split's dataset.json declares against its decoded sets (they set the training
+ * schedule): total_groups, total_puzzles (when present) and mean_puzzle_examples. `file` names the
+ * dataset.json.
+ */
+export const checkSplitCounts = (metadata: DatasetMetadata, sets: Readonly<Record<string, PuzzleSet>>, file: string): void => {
+  let groups = 0;
+  let puzzles = 0;
+  let examples = 0;
+  for (const s of Object.values(sets)) {
+    groups += s.groupIndices.length - 1;
+    puzzles += s.puzzleIdentifiers.length;
+    examples += s.numExamples;
+  }
+  if (metadata.total_groups !== groups) throw inputError(file, `field 'total_groups' is ${metadata.total_groups}, but the group_indices arrays hold ${groups} groups`);
+  if (metadata.total_puzzles !== undefined && metadata.total_puzzles !== puzzles) {
+    throw inputError(file, `field 'total_puzzles' is ${metadata.total_puzzles}, but the puzzle_identifiers arrays hold ${puzzles} puzzles`);
+  }
+  const mean = puzzles > 0 ? examples / puzzles : 0;
+  if (Math.abs(metadata.mean_puzzle_examples - mean) > 1e-9 * Math.max(1, mean)) {
+    throw inputError(file, `field 'mean_puzzle_examples' is ${metadata.mean_puzzle_examples}, but the arrays hold ${examples} examples in ${puzzles} puzzles (${mean})`);
+  }
+};

@@ -4,78 +4,128 @@
 // Reading (every file decoded through io-ts codecs and checked for consistency; errors name the file
 // and the field) and writing (streamed, so multi-gigabyte ARC splits never sit in memory at once).
 // Batching lives in src/data/loader.ts; the builders in src/data/{sudoku,maze,arc}; decoding from
-// bytes (shared with the browser) in src/data/dataset.ts.
+// bytes and the consistency checks (shared with the browser) in src/data/dataset.ts.
 
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ensureDir, readFileBounded, readJsonFile, withFileErrors } from '../io/files.ts';
 import { encodeNpy, npyHeader } from './npy.ts';
-import { decodeMetadata, decodeOrThrow, parseJsonText, decodePuzzleSet, IdentifiersCodec, SET_NAME, type DatasetMetadata, type DatasetSplit, type PuzzleSet, type SplitName } from './dataset.ts';
+import { checkSplitCounts, DATASET_LIMITS, decodeMetadata, decodeOrThrow, decodePuzzleSet, IdentifiersCodec, SET_NAME, type DatasetMetadata, type DatasetSplit, type PuzzleSet, type SplitName } from './dataset.ts';
 export * from './dataset.ts';
 import { PyFloat, pyJsonDumps } from './pyjson.ts';
 
-const readJson = (file: string): unknown => {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  return parseJsonText(text, file);
-};
-
-/** Reads a whole file into a fresh Uint8Array (chunked, so files above 2 GiB work). */
-export const readBytes = (file: string): Uint8Array => {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  try {
-    const size = fs.fstatSync(fd).size;
-    const out = new Uint8Array(size);
-    let off = 0;
-    while (off < size) {
-      const n = fs.readSync(fd, out, off, Math.min(1 << 30, size - off), off);
-      if (n <= 0) break;
-      off += n;
-    }
-    return off === size ? out : out.subarray(0, off);
-  } finally {
-    fs.closeSync(fd);
-  }
-};
+/** Reads a whole .npy (or other) file into a fresh Uint8Array, bounded by DATASET_LIMITS.npyBytes. */
+export const readBytes = (file: string): Uint8Array => readFileBounded(file, DATASET_LIMITS.npyBytes, '.npy array');
 
 /** Reads identifiers.json (index = puzzle identifier, 0 = "<blank>"). */
 export const readIdentifiers = (datasetDir: string): string[] =>
-  decodeOrThrow(IdentifiersCodec, readJson(path.join(datasetDir, 'identifiers.json')), path.join(datasetDir, 'identifiers.json'));
+  decodeOrThrow(IdentifiersCodec, readJsonFile(path.join(datasetDir, 'identifiers.json'), DATASET_LIMITS.identifiersBytes, 2), path.join(datasetDir, 'identifiers.json'));
 
 /** Reads and validates <dir>/<split>/dataset.json (unknown keys are rejected by name). */
 export const readMetadata = (datasetDir: string, split: SplitName): DatasetMetadata => {
   const file = path.join(datasetDir, split, 'dataset.json');
-  return decodeMetadata(readJson(file), file);
+  return decodeMetadata(readJsonFile(file, DATASET_LIMITS.metadataBytes, 4), file);
 };
 
-/** Reads one set (`<set>__*.npy`) of a split directory and checks it against the metadata. */
-export const readPuzzleSet = (splitDir: string, setName: string, metadata: DatasetMetadata): PuzzleSet =>
-  decodePuzzleSet((name) => readBytes(path.join(splitDir, name)), splitDir, setName, metadata);
+/**
+ * Reads one set (`<set>__*.npy`) of a split directory and checks it against the metadata; a
+ * `training` set may not hold an empty group.
+ */
+export const readPuzzleSet = (splitDir: string, setName: string, metadata: DatasetMetadata, training = false): PuzzleSet =>
+  decodePuzzleSet((name) => readBytes(path.join(splitDir, name)), splitDir, setName, metadata, training);
 
 /** Reads one split (metadata + every set it lists). */
 export const readSplit = (datasetDir: string, split: SplitName): DatasetSplit => {
   const metadata = readMetadata(datasetDir, split);
   const dir = path.join(datasetDir, split);
   const sets: Record<string, PuzzleSet> = {};
-  for (const s of metadata.sets) sets[s] = readPuzzleSet(dir, s, metadata);
+  for (const s of metadata.sets) sets[s] = readPuzzleSet(dir, s, metadata, split === 'train');
+  checkSplitCounts(metadata, sets, path.join(dir, 'dataset.json'));
   return { dir, metadata, sets };
+};
+
+/**
+ * A short fingerprint of a dataset's content: both dataset.json files, identifiers.json, the index
+ * arrays, and the size plus first and last MiB of every token array. Cheap (a few MiB read), and
+ * different for two datasets of the same shape; used to check a resumed run trains on its data.
+ */
+export const datasetFingerprint = (datasetDir: string): string => {
+  const h = createHash('sha256');
+  const add = (file: string, whole: boolean): void => {
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch {
+      h.update(`${path.relative(datasetDir, file)}:absent;`);
+      return;
+    }
+    try {
+      const size = fs.fstatSync(fd).size;
+      h.update(`${path.relative(datasetDir, file)}:${size};`);
+      const chunk = 1 << 20;
+      const spans = whole || size <= 2 * chunk ? [[0, size]] : [[0, chunk], [size - chunk, chunk]];
+      for (const [at, len] of spans) {
+        const buf = new Uint8Array(Math.min(len, 1 << 30));
+        const n = fs.readSync(fd, buf, 0, buf.length, at);
+        h.update(buf.subarray(0, n));
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+  add(path.join(datasetDir, 'identifiers.json'), true);
+  for (const split of ['train', 'test'] as const) {
+    const dir = path.join(datasetDir, split);
+    add(path.join(dir, 'dataset.json'), true);
+    for (const k of ['puzzle_identifiers', 'puzzle_indices', 'group_indices']) add(path.join(dir, `${SET_NAME}__${k}.npy`), true);
+    for (const k of ['inputs', 'labels']) add(path.join(dir, `${SET_NAME}__${k}.npy`), false);
+  }
+  return h.digest('hex').slice(0, 32);
 };
 
 // ---------------------------------------------------------------------------------------------
 // Writing
 
+/**
+ * Builds a dataset all-or-nothing: `build` writes into a hidden sibling folder of `out`, which
+ * replaces `out` (or, when `out` already holds files, only the entries the build wrote) once the
+ * build has finished. A failed build leaves `out` as it was and removes the partial folder.
+ */
+export const buildDatasetAtomically = async <A>(out: string, build: (dir: string) => A | Promise<A>): Promise<A> => {
+  const parent = path.dirname(path.resolve(out));
+  ensureDir(parent);
+  const temp = path.join(parent, `.${path.basename(path.resolve(out))}.partial-${process.pid}`);
+  withFileErrors('remove', temp, () => fs.rmSync(temp, { recursive: true, force: true }));
+  ensureDir(temp);
+  let result: A;
+  try {
+    result = await build(temp);
+  } catch (e) {
+    fs.rmSync(temp, { recursive: true, force: true });
+    throw e;
+  }
+  const existing = fs.existsSync(out) ? withFileErrors('list', out, () => fs.readdirSync(out)) : null;
+  if (existing === null || existing.length === 0) {
+    if (existing !== null) withFileErrors('replace', out, () => fs.rmdirSync(out));
+    withFileErrors('move the finished dataset to', out, () => fs.renameSync(temp, out));
+  } else {
+    for (const entry of fs.readdirSync(temp)) {
+      const target = path.join(out, entry);
+      withFileErrors('replace', target, () => {
+        fs.rmSync(target, { recursive: true, force: true });
+        fs.renameSync(path.join(temp, entry), target);
+      });
+    }
+    fs.rmSync(temp, { recursive: true, force: true });
+  }
+  return result;
+};
+
 /** Writes a file in one go, creating its directory. */
 const writeFile = (file: string, data: string | Uint8Array): void => {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, data);
+  ensureDir(path.dirname(file));
+  withFileErrors('write', file, () => fs.writeFileSync(file, data));
 };
 
 /** identifiers.json as Python's json.dump writes it. */
@@ -125,8 +175,8 @@ class NpyRowWriter {
     private readonly file: string,
     private readonly rowLength: number,
   ) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.fd = fs.openSync(file, 'w');
+    ensureDir(path.dirname(file));
+    this.fd = withFileErrors('write', file, () => fs.openSync(file, 'w'));
     const header = npyHeader('uint8', [0, rowLength]);
     this.headerLength = header.length;
     fs.writeSync(this.fd, header, 0, header.length, 0);
@@ -145,7 +195,9 @@ class NpyRowWriter {
 
   private flush(): void {
     let done = 0;
-    while (done < this.fill) done += fs.writeSync(this.fd, this.buf, done, this.fill - done, this.offset + done);
+    withFileErrors('write', this.file, () => {
+      while (done < this.fill) done += fs.writeSync(this.fd, this.buf, done, this.fill - done, this.offset + done);
+    });
     this.offset += this.fill;
     this.fill = 0;
   }

@@ -101,6 +101,10 @@ export class TrainIterator {
   ) {
     ({ local: this.local, rank: this.rank } = localSize(options));
     if (state !== undefined && state.seed !== options.seed) throw new Error(`TrainIterator: state seed ${state.seed} differs from seed ${options.seed}`);
+    const orderLength = (set.groupIndices.length - 1) * (options.epochsPerIteration ?? 1);
+    if (state !== undefined && !(Number.isSafeInteger(state.cursor) && state.cursor >= 0 && state.cursor <= orderLength)) {
+      throw new Error(`TrainIterator: state cursor ${state.cursor} outside [0, ${orderLength}] (the groups of one iteration)`);
+    }
     this.iter = state?.iteration ?? 0;
     this.cursor = state?.cursor ?? 0;
     this.rngState = state?.rng ?? null;

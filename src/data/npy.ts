@@ -5,8 +5,7 @@
 // NumPy reader: only integer dtypes of at most 8 bytes (the dataset format needs uint8 and int32).
 
 import * as t from 'io-ts';
-import { isLeft } from 'fp-ts/lib/Either.js';
-import { PathReporter } from 'io-ts/lib/PathReporter.js';
+import { decodeOrThrow, inputError } from '../io/codec.ts';
 
 /** The dtypes written by this project. */
 export type NpyWriteDtype = 'uint8' | 'int32';
@@ -25,6 +24,10 @@ export interface NpyArray {
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 const ARRAY_ALIGN = 64;
 const GROWTH_AXIS_MAX_DIGITS = 21;
+/** Largest header accepted (NumPy's own reader stops at 10,000 bytes by default). */
+const MAX_HEADER_BYTES = 1 << 16;
+/** Tuples in a header nest one level (the shape); anything deeper is not a NumPy header. */
+const MAX_HEADER_NESTING = 4;
 
 const DESCR: Record<string, NpyDtype> = {
   '|u1': 'uint8',
@@ -119,12 +122,13 @@ const HeaderCodec = t.exact(
 const parseHeaderDict = (text: string, where: string): Record<string, unknown> => {
   let i = 0;
   const fail = (what: string): never => {
-    throw new Error(`${where}: malformed .npy header (${what} at offset ${i}): ${JSON.stringify(text.trim())}`);
+    throw inputError(where, `malformed .npy header (${what} at offset ${i}): ${JSON.stringify(text.trim().slice(0, 200))}`);
   };
   const ws = (): void => {
     while (i < text.length && /\s/.test(text[i])) i++;
   };
-  const value = (): unknown => {
+  const value = (depth: number): unknown => {
+    if (depth > MAX_HEADER_NESTING) fail(`nested deeper than ${MAX_HEADER_NESTING} levels`);
     ws();
     const c = text[i];
     if (c === "'" || c === '"') {
@@ -139,7 +143,7 @@ const parseHeaderDict = (text: string, where: string): Record<string, unknown> =
       const items: unknown[] = [];
       ws();
       while (text[i] !== ')') {
-        items.push(value());
+        items.push(value(depth + 1));
         ws();
         if (text[i] === ',') i++;
         else if (text[i] !== ')') fail("expected ',' or ')'");
@@ -148,7 +152,7 @@ const parseHeaderDict = (text: string, where: string): Record<string, unknown> =
       i++;
       return items;
     }
-    const m = /^(True|False|-?\d+L?)/.exec(text.slice(i));
+    const m = /^(True|False|-?\d{1,30}L?)/.exec(text.slice(i, i + 32));
     if (!m) return fail('unexpected token');
     i += m[0].length;
     if (m[0] === 'True') return true;
@@ -161,12 +165,14 @@ const parseHeaderDict = (text: string, where: string): Record<string, unknown> =
   const out: Record<string, unknown> = {};
   ws();
   while (text[i] !== '}') {
-    const key = value();
+    const key = value(1);
     if (typeof key !== 'string') fail('expected a string key');
+    if (!['descr', 'fortran_order', 'shape'].includes(key as string)) fail(`unexpected key ${JSON.stringify(String(key).slice(0, 40))} (expected descr, fortran_order, shape)`);
+    if (Object.prototype.hasOwnProperty.call(out, key as string)) fail(`key '${key as string}' given twice`);
     ws();
     if (text[i] !== ':') fail("expected ':'");
     i++;
-    out[key as string] = value();
+    out[key as string] = value(1);
     ws();
     if (text[i] === ',') i++;
     else if (text[i] !== '}') fail("expected ',' or '}'");
@@ -182,7 +188,7 @@ const parseHeaderDict = (text: string, where: string): Record<string, unknown> =
  */
 export const decodeNpy = (bytes: Uint8Array, where: string): NpyArray => {
   if (bytes.length < 10 || MAGIC.some((m, k) => bytes[k] !== m)) {
-    throw new Error(`${where}: not a .npy file (missing the \\x93NUMPY magic; ${bytes.length} bytes)`);
+    throw inputError(where, `not a .npy file (missing the \\x93NUMPY magic; ${bytes.length} bytes)`);
   }
   const major = bytes[6];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -192,38 +198,35 @@ export const decodeNpy = (bytes: Uint8Array, where: string): NpyArray => {
     hlen = view.getUint16(8, true);
     start = 10;
   } else if (major === 2 || major === 3) {
-    if (bytes.length < 12) throw new Error(`${where}: truncated .npy header`);
+    if (bytes.length < 12) throw inputError(where, `truncated .npy header`);
     hlen = view.getUint32(8, true);
     start = 12;
   } else {
-    throw new Error(`${where}: unsupported .npy format version ${major}.${bytes[7]} (expected 1.0, 2.0 or 3.0)`);
+    throw inputError(where, `unsupported .npy format version ${major}.${bytes[7]} (expected 1.0, 2.0 or 3.0)`);
   }
+  if (hlen > MAX_HEADER_BYTES) throw inputError(where, `.npy header of ${hlen} bytes exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   if (start + hlen > bytes.length) {
-    throw new Error(`${where}: truncated .npy header (header needs ${start + hlen} bytes, file has ${bytes.length})`);
+    throw inputError(where, `truncated .npy header (header needs ${start + hlen} bytes, file has ${bytes.length})`);
   }
   const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(start, start + hlen));
   const raw = parseHeaderDict(text, where);
   const extra = Object.keys(raw).filter((k) => !['descr', 'fortran_order', 'shape'].includes(k));
-  if (extra.length > 0) throw new Error(`${where}: unexpected key(s) in .npy header: ${extra.join(', ')}`);
-  const decoded = HeaderCodec.decode(raw);
-  if (isLeft(decoded)) throw new Error(`${where}: invalid .npy header: ${PathReporter.report(decoded).join('; ')}`);
-  const header = decoded.right;
+  if (extra.length > 0) throw inputError(where, `unexpected key(s) in .npy header: ${extra.join(', ')}`);
+  const header = decodeOrThrow(HeaderCodec, raw, `${where}: .npy header`);
   const dtype = DESCR[header.descr];
   if (dtype === undefined) {
-    throw new Error(`${where}: unsupported dtype '${header.descr}' (expected a little-endian integer such as '|u1' or '<i4')`);
+    throw inputError(where, `unsupported dtype '${header.descr}' (expected a little-endian integer such as '|u1' or '<i4')`);
   }
   const shape = header.shape;
-  for (const d of shape) if (!Number.isSafeInteger(d) || d < 0) throw new Error(`${where}: invalid shape ${shapeRepr(shape)}`);
+  for (const d of shape) if (!Number.isSafeInteger(d) || d < 0) throw inputError(where, `invalid shape ${shapeRepr(shape)}`);
   const n = shape.reduce((a, b) => a * b, 1);
   const dataStart = start + hlen;
   const need = n * BYTES[dtype];
   if (bytes.length - dataStart < need) {
-    throw new Error(
-      `${where}: truncated .npy data: shape ${shapeRepr(shape)} of ${header.descr} needs ${need} bytes, file has ${bytes.length - dataStart}`,
-    );
+    throw inputError(where, `truncated .npy data: shape ${shapeRepr(shape)} of ${header.descr} needs ${need} bytes, file has ${bytes.length - dataStart}`);
   }
   if (bytes.length - dataStart > need) {
-    throw new Error(`${where}: ${bytes.length - dataStart - need} trailing bytes after the .npy data of shape ${shapeRepr(shape)}`);
+    throw inputError(where, `${bytes.length - dataStart - need} trailing bytes after the .npy data of shape ${shapeRepr(shape)}`);
   }
   const body = bytes.subarray(dataStart, dataStart + need);
   const bodyView = new DataView(body.buffer, body.byteOffset, body.byteLength);
@@ -266,7 +269,7 @@ export const decodeNpy = (bytes: Uint8Array, where: string): NpyArray => {
       for (let i = 0; i < n; i++) {
         const v = dtype === 'int64' ? bodyView.getBigInt64(8 * i, true) : bodyView.getBigUint64(8 * i, true);
         if (v < -2147483648n || v > 2147483647n) {
-          throw new Error(`${where}: ${header.descr} value ${v} at index ${i} does not fit in int32`);
+          throw inputError(where, `${header.descr} value ${v} at index ${i} does not fit in int32`);
         }
         a[i] = Number(v);
       }

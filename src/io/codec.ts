@@ -1,6 +1,8 @@
 // Strict io-ts codecs for configuration files: objects that reject unknown keys (naming the key),
 // fields with defaults, bounded numbers, and an error formatter that names file, field and the
-// expected type. Used by the model config, checkpoints, run configs and every command's flags; pure.
+// expected type (values shown bounded), and the project's error kind for unusable inputs.
+// Used by every reader of untrusted input (configs, dataset metadata, checkpoints, run configs,
+// ARC tasks, every command's flags); pure.
 
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
@@ -92,33 +94,75 @@ export const strictObject = <F extends FieldSpecs>(name: string, fields: F): t.T
   );
 };
 
+/**
+ * A short, bounded rendering of a value for error messages: at most `maxDepth` levels and about
+ * `maxChars` characters, iterative over a depth budget (so a deeply nested input cannot overflow
+ * the stack while its error is being written).
+ */
+export const preview = (value: unknown, maxChars = 80, maxDepth = 3): string => {
+  const render = (v: unknown, depth: number): string => {
+    if (v === undefined) return 'undefined';
+    if (v === null || typeof v === 'boolean' || typeof v === 'number') return String(v);
+    if (typeof v === 'bigint') return `${v}n`;
+    if (typeof v === 'string') return JSON.stringify(v.length > maxChars ? `${v.slice(0, maxChars)}…` : v);
+    if (typeof v !== 'object') return typeof v;
+    if (depth >= maxDepth) return Array.isArray(v) ? '[…]' : '{…}';
+    const parts: string[] = [];
+    let length = 0;
+    const entries: [string | null, unknown][] = Array.isArray(v) ? v.slice(0, 16).map((x) => [null, x]) : Object.keys(v).slice(0, 16).map((k) => [k, (v as Record<string, unknown>)[k]]);
+    for (const [k, x] of entries) {
+      const part = (k === null ? '' : `${JSON.stringify(k)}: `) + render(x, depth + 1);
+      parts.push(part);
+      length += part.length + 2;
+      if (length > maxChars) break;
+    }
+    const total = Array.isArray(v) ? v.length : Object.keys(v).length;
+    const more = parts.length < total ? ', …' : '';
+    return Array.isArray(v) ? `[${parts.join(', ')}${more}]` : `{${parts.join(', ')}${more}}`;
+  };
+  const s = render(value, 0);
+  return s.length > maxChars * 2 ? `${s.slice(0, maxChars * 2)}…` : s;
+};
+
 /** Human-readable lines for io-ts errors: "<source>: field 'a.b': expected <type>, got <value>". */
 export const formatErrors = (source: string, errors: t.Errors): string[] =>
-  errors.map((e) => {
+  errors.slice(0, 20).map((e) => {
     const path = e.context.map((c) => c.key).filter((k) => k !== '').join('.');
     const where = path === '' ? source : `${source}: field '${path}'`;
     if (e.message !== undefined) return `${where}: ${e.message}`;
     const expected = e.context.length > 0 ? e.context[e.context.length - 1].type.name : 'a value';
-    let got: string;
-    try {
-      got = e.value === undefined ? 'undefined' : JSON.stringify(e.value);
-    } catch {
-      got = String(e.value);
-    }
-    return `${where}: expected ${expected}, got ${got}`;
-  });
+    return `${where}: expected ${expected}, got ${preview(e.value)}`;
+  }).concat(errors.length > 20 ? [`${source}: … and ${errors.length - 20} more problems`] : []);
 
-/** A decoding failure with every problem listed. */
-export class ConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
+/**
+ * The project's own error for an input that cannot be used (a file, a flag, a config): every
+ * problem names the file (or flag) and what was expected. The CLI turns it into exit code 2.
+ */
+export class InputError extends Error {
+  constructor(
+    readonly problems: readonly string[],
+    /** the file (or flag) the problems are about, when there is one */
+    readonly file?: string,
+  ) {
     super(problems.join('\n'));
+    this.name = 'InputError';
+  }
+}
+
+/** An InputError about `file`: "<file>: <detail>". */
+export const inputError = (file: string, detail: string): InputError => new InputError([`${file}: ${detail}`], file);
+
+/** A config (file, preset or overrides) that does not decode or cannot run. */
+export class ConfigError extends InputError {
+  constructor(problems: readonly string[], file?: string) {
+    super(problems, file);
     this.name = 'ConfigError';
   }
 }
 
 /** Decodes `value` with `codec`, throwing a ConfigError naming `source` and the fields. */
-export const decodeOrThrow = <A>(codec: t.Type<A, unknown, unknown> | t.Type<A, A, unknown>, value: unknown, source: string): A => {
-  const r = (codec as t.Type<A, unknown, unknown>).decode(value);
-  if (isLeft(r)) throw new ConfigError(formatErrors(source, r.left));
+export const decodeOrThrow = <A>(codec: t.Type<A, unknown, unknown> | t.Type<A, A, unknown> | t.Decoder<unknown, A>, value: unknown, source: string): A => {
+  const r = (codec as t.Decoder<unknown, A>).decode(value);
+  if (isLeft(r)) throw new ConfigError(formatErrors(source, r.left), source);
   return r.right;
 };

@@ -167,7 +167,7 @@ describe('malformed input', () => {
     expect(read(longer)).toThrow(/4 unexpected trailing bytes/);
   });
   it('rejects a header that is not JSON, or an absurd header length', () => {
-    expect(read(handMade('x', new Uint8Array(0)).map((b, i) => (i === 8 ? 0x7b : b)))).toThrow(/bad\.safetensors: safetensors header is not valid UTF-8 JSON/);
+    expect(read(handMade('x', new Uint8Array(0)).map((b, i) => (i === 8 ? 0x7b : b)))).toThrow(/bad\.safetensors: safetensors header: not valid JSON/);
     const huge = new Uint8Array(16);
     new DataView(huge.buffer).setBigUint64(0, 2n ** 40n, true);
     expect(read(huge)).toThrow(/exceeds the 100000000-byte limit/);

@@ -8,8 +8,8 @@
 // Not here: file system access (see src/train/checkpoint-store.ts), model-specific names.
 
 import * as t from 'io-ts';
-import { isLeft } from 'fp-ts/lib/Either.js';
-import { PathReporter } from 'io-ts/lib/PathReporter.js';
+import { decodeOrThrow, inputError } from './codec.ts';
+import { parseJsonText, utf8Text } from './files.ts';
 
 export type SafeDtype = 'F64' | 'I64' | 'F32' | 'I32' | 'BF16' | 'U8';
 export type SafeData = Float32Array | Float64Array | Int32Array | Uint8Array | BigInt64Array;
@@ -81,14 +81,6 @@ const EntryCodec = t.type({
 const ENTRY_KEYS = new Set(['dtype', 'shape', 'data_offsets']);
 const MetadataCodec = t.record(t.string, t.string);
 
-const decodeOrThrow = <A>(codec: t.Decoder<unknown, A>, value: unknown, where: string): A => {
-  const result = codec.decode(value);
-  if (isLeft(result)) {
-    throw new Error(`${where}: ${PathReporter.report(result).join('; ')}`);
-  }
-  return result.right;
-};
-
 const numelOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 const shapeText = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
@@ -102,14 +94,10 @@ export const decodeSafetensorsHeader = (
   json: Uint8Array,
   fileName: string,
 ): Omit<SafeHeader, 'dataStart'> => {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
-  } catch (e) {
-    throw new Error(`${fileName}: safetensors header is not valid UTF-8 JSON (${(e as Error).message})`);
-  }
+  // nesting is bounded (the format needs 3 levels) and a repeated tensor name is refused
+  const parsed = parseJsonText(utf8Text(json, `${fileName}: safetensors header`), `${fileName}: safetensors header`, 8);
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new Error(`${fileName}: safetensors header must be a JSON object`);
+    throw inputError(fileName, `safetensors header must be a JSON object`);
   }
   // the parsed object's own entries: a decoded copy would turn a tensor named "__proto__" into a prototype
   const raw = parsed as Record<string, unknown>;
@@ -124,16 +112,15 @@ export const decodeSafetensorsHeader = (
     const entry = decodeOrThrow(EntryCodec, value, where);
     const extra = Object.keys(value as object).filter((k) => !ENTRY_KEYS.has(k));
     if (extra.length > 0) {
-      throw new Error(`${where}: unknown header field(s) ${extra.map((k) => `'${k}'`).join(', ')} (expected dtype, shape, data_offsets)`);
+      throw inputError(fileName, `tensor '${name}': unknown header field(s) ${extra.map((k) => `'${k}'`).join(', ')} (expected dtype, shape, data_offsets)`);
     }
     const [begin, end] = entry.data_offsets;
     if (end < begin) {
-      throw new Error(`${where}: data_offsets [${begin}, ${end}] end before they begin`);
+      throw inputError(fileName, `tensor '${name}': data_offsets [${begin}, ${end}] end before they begin`);
     }
     const expected = numelOf(entry.shape) * DTYPE_BYTES[entry.dtype];
     if (end - begin !== expected) {
-      throw new Error(
-        `${where}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes, ` +
+      throw inputError(fileName, `tensor '${name}': data_offsets [${begin}, ${end}] hold ${end - begin} bytes, ` +
           `but ${entry.dtype} ${shapeText(entry.shape)} needs ${expected}`,
       );
     }
@@ -144,8 +131,7 @@ export const decodeSafetensorsHeader = (
   let cursor = 0;
   for (const e of sorted) {
     if (e.begin !== cursor) {
-      throw new Error(
-        `${fileName}: tensor '${e.name}' begins at data offset ${e.begin}, expected ${cursor} ` +
+      throw inputError(fileName, `tensor '${e.name}' begins at data offset ${e.begin}, expected ${cursor} ` +
           `(tensors must tile the data section without gaps or overlaps)`,
       );
     }
@@ -160,15 +146,15 @@ export const decodeSafetensorsHeader = (
  */
 export const readHeaderLength = (prefix: Uint8Array, fileSize: number, fileName: string): number => {
   if (prefix.length < 8 || fileSize < 8) {
-    throw new Error(`${fileName}: truncated safetensors file (${fileSize} bytes, the header length alone needs 8)`);
+    throw inputError(fileName, `truncated safetensors file (${fileSize} bytes, the header length alone needs 8)`);
   }
   const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(MAX_HEADER_BYTES)) {
-    throw new Error(`${fileName}: safetensors header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file?)`);
+    throw inputError(fileName, `safetensors header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file?)`);
   }
   const len = Number(n);
   if (8 + len > fileSize) {
-    throw new Error(`${fileName}: truncated safetensors file: header needs ${8 + len} bytes, file has ${fileSize}`);
+    throw inputError(fileName, `truncated safetensors file: header needs ${8 + len} bytes, file has ${fileSize}`);
   }
   return len;
 };
@@ -177,10 +163,10 @@ export const readHeaderLength = (prefix: Uint8Array, fileSize: number, fileName:
 export const checkDataLength = (header: Omit<SafeHeader, 'dataStart'>, dataStart: number, fileSize: number, fileName: string): void => {
   const have = fileSize - dataStart;
   if (have < header.dataLength) {
-    throw new Error(`${fileName}: truncated safetensors file: data section needs ${header.dataLength} bytes, file has ${have}`);
+    throw inputError(fileName, `truncated safetensors file: data section needs ${header.dataLength} bytes, file has ${have}`);
   }
   if (have > header.dataLength) {
-    throw new Error(`${fileName}: ${have - header.dataLength} unexpected trailing bytes after the safetensors data section`);
+    throw inputError(fileName, `${have - header.dataLength} unexpected trailing bytes after the safetensors data section`);
   }
 };
 

@@ -7,6 +7,7 @@
 import * as t from 'io-ts';
 import { ConfigError, decodeOrThrow, intIn, numberIn, oneOf, strictObject } from '../io/codec.ts';
 import type { LossKind } from '../core/backend.ts';
+import { parseJsonText } from '../io/files.ts';
 
 export const ArchCodec = strictObject('arch', {
   /** which model: 'hrm' (two modules, one-step gradient) or 'trm' (one network, last cycle back-propagated) */
@@ -94,6 +95,10 @@ const crossFieldProblems = (c: HrmConfig, source: string): string[] => {
   } else if (a.pos_encodings === 'rope' && (a.hidden_size / a.num_heads) % 2 !== 0) {
     p.push(`${source}: field 'arch.num_heads': RoPE needs an even head_dim, got ${a.hidden_size / a.num_heads}`);
   }
+  const inter = roundUpToMultiple(roundHalfEven((a.expansion * a.hidden_size * 2) / 3), 256);
+  if (inter < 1) {
+    p.push(`${source}: field 'arch.expansion': ${a.expansion} × hidden_size ${a.hidden_size} gives an MLP of ${inter} units (round(expansion·hidden_size·2/3) must be ≥ 1)`);
+  }
   if (c.train.epochs % c.train.eval_interval !== 0) {
     p.push(`${source}: field 'train.eval_interval': ${c.train.eval_interval} must divide epochs ${c.train.epochs}`);
   }
@@ -112,9 +117,9 @@ export const decodeConfig = (value: unknown, source: string): HrmConfig => {
 export const parseConfigText = (text: string, fileName: string): HrmConfig => {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJsonText(text, fileName, 8);
   } catch (e) {
-    throw new ConfigError([`${fileName}: not valid JSON: ${(e as Error).message}`]);
+    throw new ConfigError([(e as Error).message], fileName);
   }
   return decodeConfig(value, fileName);
 };
@@ -159,6 +164,13 @@ export const applyOverrides = (config: HrmConfig, overrides: readonly string[], 
     let key = text.slice(0, eq);
     const value = parseOverrideValue(text.slice(eq + 1));
     if (key === 'arch.loss.loss_type') key = 'arch.loss_type';
+    // only fields the codec knows (a key such as __proto__ would otherwise be assigned and dropped)
+    const field = key.startsWith('arch.') ? key.slice(5) : key.startsWith('train.') ? key.slice(6) : key;
+    const known = key.startsWith('arch.') ? aKeys : key.startsWith('train.') ? tKeys : [...aKeys, ...tKeys, 'description'];
+    if (!known.includes(field)) {
+      problems.push(`${source}: unknown key '${key}' (expected arch.<field>, train.<field> or one of: ${[...aKeys, ...tKeys].join(', ')})`);
+      continue;
+    }
     if (key === 'description') {
       raw.description = value;
     } else if (key.startsWith('arch.')) {

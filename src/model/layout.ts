@@ -115,3 +115,34 @@ export const layoutModules = (a: ArchConfig, prefix: string): string[] => {
   }
   return out;
 };
+
+/** Largest element count of one tensor (typed arrays and WebAssembly memories stop near 2³¹). */
+export const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
+
+/**
+ * A lower-bound estimate of the memory training needs, in bytes, at `bytesPerValue` (8 float64,
+ * 4 float32): every layout entry with its gradient, two Adam moments (and an EMA copy), the
+ * one-step-gradient tapes of the last H and L calls (per layer and row: about 8·D + 3·I values per
+ * position plus the S×S attention of every head) and the carry. Also the largest tensor. Used to
+ * refuse a config before anything is created, not to plan allocations.
+ */
+export const trainingMemoryEstimate = (
+  a: ArchConfig,
+  batchSize: number,
+  bytesPerValue: number,
+  ema = false,
+): { bytes: number; parameters: number; largestTensor: { name: string; elements: number } } => {
+  const layout = buildLayout(a);
+  const { totalSeqLen: S, swigluInter: I } = deriveSizes(a);
+  const D = a.hidden_size;
+  let values = 0;
+  let largest = { name: '', elements: 0 };
+  for (const e of layout) {
+    const n = numel(e.shape);
+    values += n * (e.kind === 'parameter' ? (ema ? 5 : 4) : 2);
+    if (n > largest.elements) largest = { name: e.name, elements: n };
+  }
+  const perLayer = batchSize * S * (8 * D + 3 * I + a.num_heads * S);
+  values += (a.H_layers + a.L_layers) * perLayer + 4 * batchSize * S * D;
+  return { bytes: values * bytesPerValue, parameters: parameterCount(layout), largestTensor: largest };
+};

@@ -78,12 +78,27 @@ describe('checkpoint store', () => {
     expect(stepOf(latestCheckpoint(dir, quiet([]))!)).toBe(6);
   });
 
+  it("touches only its own file names and orders by the step recorded inside (a user's best.safetensors survives; a renamed copy is skipped)", () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'best.safetensors'), ckpt(99));
+    writeFileSync(path.join(dir, 'weights.safetensors'), ckpt(98));
+    saveCheckpoint(dir, 'step_1.safetensors', ckpt(1), { keep: 1 });
+    saveCheckpoint(dir, 'step_2.safetensors', ckpt(2), { keep: 1 });
+    // a copy of step 2 under a later step's name: its recorded step gives it away
+    writeFileSync(path.join(dir, 'step_9.safetensors'), ckpt(2));
+    const reported: SkippedFile[] = [];
+    expect(latestCheckpoint(dir, quiet(reported))).toBe(path.join(dir, 'step_2.safetensors'));
+    expect(reported.map((s) => s.reason)).toEqual([expect.stringMatching(/its name says step 9 but it records step 2/)]);
+    saveCheckpoint(dir, 'step_3.safetensors', ckpt(3), { keep: 1 });
+    expect(readdirSync(dir).sort()).toEqual(['best.safetensors', 'step_3.safetensors', 'step_9.safetensors', 'weights.safetensors']);
+  });
+
   it('refuses invalid bytes, names and keep values without touching the store', () => {
     const dir = tempDir();
     saveCheckpoint(dir, 'step_1.safetensors', ckpt(1));
     expect(() => saveCheckpoint(dir, 'step_2.safetensors', ckpt(2).subarray(0, 50))).toThrow(/step_2\.safetensors \(about to be saved\): truncated safetensors file/);
     expect(() => saveCheckpoint(dir, '../escape.safetensors', ckpt(2))).toThrow(/invalid checkpoint name '\.\.\/escape\.safetensors'/);
-    expect(() => saveCheckpoint(dir, 'step_2.ckpt', ckpt(2))).toThrow(/ending in \.safetensors/);
+    expect(() => saveCheckpoint(dir, 'step_2.ckpt', ckpt(2))).toThrow(/expected step_<N>\.safetensors/);
     expect(() => saveCheckpoint(dir, 'step_2.safetensors', ckpt(2), { keep: 0 })).toThrow(/keep must be an integer ≥ 1, got 0/);
     expect(readdirSync(dir)).toEqual(['step_1.safetensors']);
   });

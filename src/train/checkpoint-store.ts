@@ -3,24 +3,39 @@
 // the final name, and the directory is fsynced; only then are checkpoints beyond the newest
 // `keep` deleted. Listing trusts nothing: temp files are never checkpoints, and every candidate's
 // safetensors header is decoded and checked against the file size, so a truncated or corrupt
-// file is reported and skipped instead of being loaded. Checkpoints are ordered by name in
-// natural order (digit runs compare as numbers: step_9 < step_10), so name them by step.
+// file is reported and skipped instead of being loaded. The store touches only files of its own
+// naming, `step_<N>.safetensors` (a user's `best.safetensors` beside them is never listed, loaded
+// or pruned), and orders them by the step recorded inside (metadata `optimizer_step`, or `step`);
+// a file whose recorded step differs from its name (a renamed copy) is reported and skipped.
 // Not here: what a checkpoint contains (src/train/checkpoint.ts encodes and decodes it).
 
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, fstatSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, readSync, renameSync, fstatSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { checkDataLength, decodeSafetensorsHeader, parseSafetensorsHeader, readHeaderLength } from '../io/safetensors.ts';
+import { ensureDir, fileError } from '../io/files.ts';
 
 export const CHECKPOINT_EXTENSION = '.safetensors';
 /** How many checkpoints a run keeps unless told otherwise. */
 export const DEFAULT_KEEP = 3;
 
-const TEMP_PATTERN = /\.tmp-(\d+)$/;
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*\.safetensors$/;
+const TEMP_PATTERN = /^step_\d{1,15}\.safetensors\.tmp-(\d+)$/;
+/** The store's own file names: the step, optionally zero-padded. */
+const NAME_PATTERN = /^step_(\d{1,15})\.safetensors$/;
+
+/** The file name of the checkpoint of `step` (zero-padded to 7 digits so listings sort). */
+export const checkpointFileName = (step: number): string => `step_${String(step).padStart(7, '0')}${CHECKPOINT_EXTENSION}`;
+
+/** The step a checkpoint's metadata records (`optimizer_step`, else `step`), or undefined. */
+const recordedStep = (metadata: Readonly<Record<string, string>>): number | undefined => {
+  const v = metadata.optimizer_step ?? metadata.step;
+  return v !== undefined && /^\d{1,15}$/.test(v) ? Number(v) : undefined;
+};
 
 export interface CheckpointInfo {
   /** file name within the directory */
   readonly name: string;
+  /** the step recorded inside (equal to the one in the name) */
+  readonly step: number;
   readonly path: string;
   readonly bytes: number;
   readonly tensors: number;
@@ -33,7 +48,7 @@ export interface SkippedFile {
 }
 
 export interface CheckpointListing {
-  /** complete, valid checkpoints, oldest first (natural name order) */
+  /** complete, valid checkpoints, oldest first (by the step recorded inside) */
   readonly checkpoints: readonly CheckpointInfo[];
   /** temp files and invalid checkpoint files, with why they were not taken */
   readonly skipped: readonly SkippedFile[];
@@ -104,7 +119,7 @@ export const listCheckpoints = (dir: string): CheckpointListing => {
     names = readdirSync(dir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { checkpoints: [], skipped: [] };
-    throw e;
+    throw fileError(e, 'list the checkpoints in', dir);
   }
   const checkpoints: CheckpointInfo[] = [];
   const skipped: SkippedFile[] = [];
@@ -113,15 +128,19 @@ export const listCheckpoints = (dir: string): CheckpointListing => {
       skipped.push({ name, reason: 'temporary file of an interrupted or ongoing save' });
       continue;
     }
-    if (!name.endsWith(CHECKPOINT_EXTENSION)) continue; // other run files (config, metrics) are not checkpoints
+    const m = NAME_PATTERN.exec(name);
+    if (m === null) continue; // not ours: other run files, a user's own safetensors files
     const file = path.join(dir, name);
     try {
       const v = validateFile(file);
-      checkpoints.push({ name, path: file, bytes: v.bytes, tensors: v.tensors, metadata: v.metadata });
+      const step = recordedStep(v.metadata) ?? Number(m[1]);
+      if (step !== Number(m[1])) throw new Error(`${file}: its name says step ${Number(m[1])} but it records step ${step} (a renamed copy?)`);
+      checkpoints.push({ name, step, path: file, bytes: v.bytes, tensors: v.tensors, metadata: v.metadata });
     } catch (e) {
       skipped.push({ name, reason: (e as Error).message });
     }
   }
+  checkpoints.sort((a, b) => a.step - b.step || compareNatural(a.name, b.name));
   return { checkpoints, skipped };
 };
 
@@ -130,14 +149,17 @@ const warnSkipped = (dir: string, s: SkippedFile): void => {
 };
 
 /**
- * The path of the newest valid checkpoint in `dir`, or undefined. Invalid checkpoint files are
- * passed to `report` (default: a warning on stderr); temp files are not reported.
+ * The valid checkpoints of `dir`, newest first (to try in turn when the newest fails to load).
+ * Invalid checkpoint files are passed to `report` (default: a warning on stderr); temp files are not.
  */
-export const latestCheckpoint = (dir: string, report: (s: SkippedFile) => void = (s) => warnSkipped(dir, s)): string | undefined => {
+export const checkpointsNewestFirst = (dir: string, report: (s: SkippedFile) => void = (s) => warnSkipped(dir, s)): string[] => {
   const { checkpoints, skipped } = listCheckpoints(dir);
   for (const s of skipped) if (!TEMP_PATTERN.test(s.name)) report(s);
-  return checkpoints.at(-1)?.path;
+  return checkpoints.map((c) => c.path).reverse();
 };
+
+/** The path of the newest valid checkpoint in `dir`, or undefined (see checkpointsNewestFirst). */
+export const latestCheckpoint = (dir: string, report?: (s: SkippedFile) => void): string | undefined => checkpointsNewestFirst(dir, report)[0];
 
 /** fsyncs a directory so a rename or unlink in it is durable (not possible on Windows). */
 const syncDir = (dir: string): void => {
@@ -173,11 +195,11 @@ export const saveCheckpoint = (dir: string, name: string, bytes: Uint8Array, opt
   const keep = options.keep ?? DEFAULT_KEEP;
   if (!Number.isSafeInteger(keep) || keep < 1) throw new Error(`saveCheckpoint: keep must be an integer ≥ 1, got ${keep}`);
   if (!NAME_PATTERN.test(name)) {
-    throw new Error(`saveCheckpoint: invalid checkpoint name '${name}' (expected letters, digits, '.', '_' or '-', ending in ${CHECKPOINT_EXTENSION})`);
+    throw new Error(`saveCheckpoint: invalid checkpoint name '${name}' (expected step_<N>${CHECKPOINT_EXTENSION})`);
   }
   const final = path.join(dir, name);
   parseSafetensorsHeader(bytes, `${final} (about to be saved)`);
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir);
   const temp = `${final}.tmp-${process.pid}`;
   const fd = openSync(temp, 'w');
   try {
@@ -194,7 +216,7 @@ export const saveCheckpoint = (dir: string, name: string, bytes: Uint8Array, opt
     } catch {
       // the temp file may not exist; the original error is what matters
     }
-    throw new Error(`saveCheckpoint: could not write ${final}: ${(e as Error).message}`);
+    throw fileError(e, 'write the checkpoint', final);
   }
   syncDir(dir);
   // The new checkpoint is durable: now prune.

@@ -10,7 +10,7 @@ import type { Tensor } from '../core/tensor.ts';
 import { wrap64 } from '../core/tensor.ts';
 import type { TrainingState } from '../model/api.ts';
 import { decodeConfig, type HrmConfig } from '../model/config.ts';
-import { decodeOrThrow } from '../io/codec.ts';
+import { decodeOrThrow, inputError, intIn, numberIn, strictObject } from '../io/codec.ts';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../io/safetensors.ts';
 
 export const CHECKPOINT_FORMAT = 'hrm-ts-checkpoint/1';
@@ -51,7 +51,7 @@ export interface Checkpoint {
   readonly dtype: 'F64' | 'F32';
 }
 
-const Meta = t.type({
+const Meta = strictObject('metadata', {
   format: t.literal(CHECKPOINT_FORMAT),
   config: t.string,
   progress: t.string,
@@ -59,13 +59,54 @@ const Meta = t.type({
   rng: t.string,
 });
 
-const RngCodec = t.type({ s: t.tuple([t.number, t.number, t.number, t.number]) });
-const ProgressCodec = t.type({
-  step: t.number,
-  iteration: t.number,
-  data: t.unknown,
+const U32 = intIn(0, 0xffffffff);
+/** xoshiro128** state: four uint32 words, not all zero (the all-zero state never leaves zero). */
+const RngCodec = strictObject('rng', { s: t.tuple([U32, U32, U32, U32]) });
+/** The training iterator's state (src/data/loader.ts TrainIteratorState). */
+const DataStateCodec = t.union([
+  t.null,
+  strictObject('data', {
+    seed: intIn(-(2 ** 53) + 1),
+    iteration: intIn(0),
+    cursor: intIn(0),
+    rng: t.union([t.null, RngCodec]),
+  }),
+]);
+const ProgressCodec = strictObject('progress', {
+  step: intIn(0),
+  iteration: intIn(0),
+  data: [DataStateCodec, null],
   dataPath: t.string,
+  lastEval: [t.union([t.undefined, t.record(t.string, numberIn(-1e300, 1e300))]), undefined],
 });
+
+const zeroRng = (s: readonly number[] | null | undefined): boolean => s !== null && s !== undefined && s.every((w) => w === 0);
+
+/**
+ * Problems in float tensors: a non-finite value anywhere, a negative Adam second moment
+ * (`optimizer.adam_v.*`); at most five, each naming the tensor and the index.
+ */
+export const floatTensorProblems = (tensors: Iterable<readonly [string, { readonly data: ArrayLike<number> | ArrayLike<bigint> }]>): string[] => {
+  const p: string[] = [];
+  for (const [name, s] of tensors) {
+    if (!(s.data instanceof Float64Array || s.data instanceof Float32Array)) continue;
+    const d = s.data;
+    const secondMoment = name.startsWith('optimizer.adam_v.');
+    for (let i = 0; i < d.length; i++) {
+      const x = d[i];
+      if (!Number.isFinite(x)) {
+        p.push(`tensor '${name}' holds ${x} at index ${i} (weights and optimizer state must be finite)`);
+        break;
+      }
+      if (secondMoment && x < 0) {
+        p.push(`tensor '${name}' holds ${x} at index ${i} (Adam second moments are ≥ 0)`);
+        break;
+      }
+    }
+    if (p.length >= 5) break;
+  }
+  return p;
+};
 
 const floatTensor = (t64: Tensor<Float64Array>, dtype: 'F64' | 'F32'): SafeTensor => ({
   dtype,
@@ -103,16 +144,16 @@ export const encodeCheckpoint = (c: Checkpoint): Uint8Array => {
 
 const asF64 = (s: SafeTensor, fileName: string, name: string): Tensor<Float64Array> => {
   if (s.dtype !== 'F64' && s.dtype !== 'F32' && s.dtype !== 'BF16') {
-    throw new Error(`${fileName}: tensor '${name}' has dtype ${s.dtype}, expected F64 or F32`);
+    throw inputError(fileName, `tensor '${name}' has dtype ${s.dtype}, expected F64 or F32`);
   }
   return wrap64(s.shape, s.data instanceof Float64Array ? s.data : Float64Array.from(s.data as Float32Array));
 };
 
 const intTensor = <A extends Int32Array | Uint8Array>(file: Map<string, SafeTensor>, name: string, dtype: 'I32' | 'U8', shape: number[], fileName: string): A => {
   const s = file.get(name);
-  if (!s) throw new Error(`${fileName}: checkpoint has a carry but no tensor '${name}'`);
+  if (!s) throw inputError(fileName, `checkpoint has a carry but no tensor '${name}'`);
   if (s.dtype !== dtype || s.shape.length !== shape.length || s.shape.some((d, i) => d !== shape[i])) {
-    throw new Error(`${fileName}: tensor '${name}' is ${s.dtype}[${s.shape.join(', ')}], expected ${dtype}[${shape.join(', ')}]`);
+    throw inputError(fileName, `tensor '${name}' is ${s.dtype}[${s.shape.join(', ')}], expected ${dtype}[${shape.join(', ')}]`);
   }
   return s.data as A;
 };
@@ -121,7 +162,7 @@ const parseJson = (text: string, fileName: string, what: string): unknown => {
   try {
     return JSON.parse(text);
   } catch {
-    throw new Error(`${fileName}: metadata '${what}' is not valid JSON`);
+    throw inputError(fileName, `metadata '${what}' is not valid JSON`);
   }
 };
 
@@ -132,6 +173,8 @@ const parseJson = (text: string, fileName: string, what: string): unknown => {
  */
 export const decodeCheckpoint = (bytes: Uint8Array, fileName: string, fallbackConfig?: HrmConfig): Checkpoint => {
   const { tensors, metadata } = readSafetensors(bytes, fileName);
+  const bad = floatTensorProblems(tensors);
+  if (bad.length > 0) throw inputError(fileName, bad.join('; '));
   const params = new Map<string, Tensor<Float64Array>>();
   const m = new Map<string, Tensor<Float64Array>>();
   const v = new Map<string, Tensor<Float64Array>>();
@@ -149,7 +192,7 @@ export const decodeCheckpoint = (bytes: Uint8Array, fileName: string, fallbackCo
     }
   }
   if (metadata.format === undefined) {
-    if (!fallbackConfig) throw new Error(`${fileName}: not an hrm-ts checkpoint (no 'format' metadata) and no config was given for a plain weights file`);
+    if (!fallbackConfig) throw inputError(fileName, `not an hrm-ts checkpoint (no 'format' metadata) and no config was given for a plain weights file`);
     return {
       config: fallbackConfig,
       state: { parameters: params, adamM: m, adamV: v, optimizerStep: 0, rng: { s: [1, 0, 0, 0] } },
@@ -161,15 +204,20 @@ export const decodeCheckpoint = (bytes: Uint8Array, fileName: string, fallbackCo
   const config = decodeConfig(parseJson(meta.config, fileName, 'config'), `${fileName} (metadata 'config')`);
   const progress = decodeOrThrow(ProgressCodec, parseJson(meta.progress, fileName, 'progress'), `${fileName} (metadata 'progress')`) as RunProgress;
   const rng = decodeOrThrow(RngCodec, parseJson(meta.rng, fileName, 'rng'), `${fileName} (metadata 'rng')`);
+  if (zeroRng(rng.s)) throw inputError(fileName, `metadata 'rng': the generator state is all zero (never produced by a run)`);
+  const dataRng = (progress.data as { rng?: { s: number[] } | null } | null)?.rng;
+  if (zeroRng(dataRng?.s)) throw inputError(fileName, `metadata 'progress': field 'data.rng': the generator state is all zero (never produced by a run)`);
+  if (!/^(0|[1-9]\d{0,15})$/.test(meta.optimizer_step)) throw inputError(fileName, `metadata 'optimizer_step' must be a non-negative integer, got '${meta.optimizer_step.slice(0, 40)}'`);
   const optimizerStep = Number(meta.optimizer_step);
-  if (!Number.isSafeInteger(optimizerStep) || optimizerStep < 0) throw new Error(`${fileName}: metadata 'optimizer_step' must be a non-negative integer, got '${meta.optimizer_step}'`);
+  if (!Number.isSafeInteger(optimizerStep)) throw inputError(fileName, `metadata 'optimizer_step' ${meta.optimizer_step} is not a safe integer`);
+  if (optimizerStep !== progress.step) throw inputError(fileName, `metadata 'optimizer_step' is ${optimizerStep} but 'progress' records step ${progress.step} (they advance together)`);
   let carry: CarrySnapshot | undefined;
   const zH = tensors.get('carry.z_H');
   if (zH) {
     const zL = tensors.get('carry.z_L');
-    if (!zL) throw new Error(`${fileName}: checkpoint has 'carry.z_H' but no 'carry.z_L'`);
+    if (!zL) throw inputError(fileName, `checkpoint has 'carry.z_H' but no 'carry.z_L'`);
     const inputs = tensors.get('carry.inputs');
-    if (!inputs || inputs.shape.length !== 2) throw new Error(`${fileName}: checkpoint has a carry but no 'carry.inputs' [B, T]`);
+    if (!inputs || inputs.shape.length !== 2) throw inputError(fileName, `checkpoint has a carry but no 'carry.inputs' [B, T]`);
     const [B, T] = inputs.shape;
     carry = {
       zH: asF64(zH, fileName, 'carry.z_H'),
@@ -182,6 +230,8 @@ export const decodeCheckpoint = (bytes: Uint8Array, fileName: string, fallbackCo
       batchSize: B,
       seqLen: T,
     };
+    const problems = carryProblems(carry, config);
+    if (problems.length > 0) throw inputError(fileName, problems.join('; '));
   }
   return {
     config,
@@ -190,6 +240,26 @@ export const decodeCheckpoint = (bytes: Uint8Array, fileName: string, fallbackCo
     carry,
     dtype,
   };
+};
+
+/** Values of a decoded carry that no run produces (the model checks the shapes on import). */
+const carryProblems = (k: CarrySnapshot, c: HrmConfig): string[] => {
+  const a = c.arch;
+  const p: string[] = [];
+  const range = (name: string, d: ArrayLike<number>, ok: (v: number) => boolean, expected: string): void => {
+    for (let i = 0; i < d.length; i++) {
+      if (!ok(d[i])) {
+        p.push(`tensor '${name}' holds ${d[i]} at index ${i}, expected ${expected}`);
+        return;
+      }
+    }
+  };
+  range('carry.steps', k.steps, (v) => v >= 0 && v <= a.halt_max_steps, `a step count in [0, ${a.halt_max_steps}] (halt_max_steps)`);
+  range('carry.halted', k.halted, (v) => v === 0 || v === 1, '0 or 1');
+  range('carry.inputs', k.inputs, (v) => v >= 0 && v < a.vocab_size, `a token in [0, ${a.vocab_size})`);
+  range('carry.labels', k.labels, (v) => v === -100 || (v >= 0 && v < a.vocab_size), `-100 or a token in [0, ${a.vocab_size})`);
+  range('carry.puzzle_identifiers', k.puzzleIdentifiers, (v) => v >= 0 && v < a.num_puzzle_identifiers, `an identifier in [0, ${a.num_puzzle_identifiers})`);
+  return p;
 };
 
 /** Names of non-finite parameters (a checkpoint is only saved when this is empty). */

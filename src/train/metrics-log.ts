@@ -3,6 +3,8 @@
 // what the plot and any later analysis read back; this module does not decide what to log.
 
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { parseJsonText, withFileErrors } from '../io/files.ts';
+import { inputError } from '../io/codec.ts';
 import type { StepMetrics } from '../model/api.ts';
 
 /** One training step, reduced as the original logs it (losses ÷ global batch, rates ÷ count). */
@@ -70,7 +72,7 @@ export const reduceTrainMetrics = (
 /** Appends records to a JSONL file (created if missing). */
 export const appendRecords = (file: string, records: readonly MetricRecord[]): void => {
   if (records.length === 0) return;
-  appendFileSync(file, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  withFileErrors('append to', file, () => appendFileSync(file, records.map((r) => JSON.stringify(r)).join('\n') + '\n'));
 };
 
 /**
@@ -79,20 +81,21 @@ export const appendRecords = (file: string, records: readonly MetricRecord[]): v
  */
 export const readRecords = (file: string): MetricRecord[] => {
   if (!existsSync(file)) return [];
-  const lines = readFileSync(file, 'utf8').split('\n');
+  const lines = withFileErrors('read', file, () => readFileSync(file, 'utf8')).split('\n');
   const out: MetricRecord[] = [];
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
     let value: unknown;
     try {
-      value = JSON.parse(line);
+      value = parseJsonText(line, `${file}:${i + 1}`, 4);
     } catch {
       if (i >= lines.length - 2) return; // a torn final line
-      throw new Error(`${file}:${i + 1}: not a JSON object`);
+      throw inputError(`${file}:${i + 1}`, `not a JSON object`);
     }
-    const kind = (value as { kind?: unknown }).kind;
-    if (typeof value !== 'object' || value === null || (kind !== 'train' && kind !== 'eval')) {
-      throw new Error(`${file}:${i + 1}: expected a record with kind "train" or "eval"`);
+    const kind = (value as { kind?: unknown } | null)?.kind;
+    const step = (value as { step?: unknown } | null)?.step;
+    if (typeof value !== 'object' || value === null || (kind !== 'train' && kind !== 'eval') || !Number.isSafeInteger(step)) {
+      throw inputError(`${file}:${i + 1}`, `expected a record with kind "train" or "eval" and an integer step`);
     }
     out.push(value as MetricRecord);
   });

@@ -6,6 +6,7 @@
 import type { Backend } from '../core/backend.ts';
 import type { Hrm } from '../model/api.ts';
 import { createHrm } from '../model/hrm.ts';
+import { inputError } from '../io/codec.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import { decodeWeights, type WeightsOptions } from './weights.ts';
 
@@ -16,7 +17,7 @@ export const modelFrom = async (checkpoint: Checkpoint, backend: Backend<unknown
     hrm.loadState({ parameters: checkpoint.state.parameters, ...(checkpoint.state.ema ? { ema: checkpoint.state.ema } : {}) });
   } catch (e) {
     await hrm.dispose();
-    throw new Error(`${file}: ${(e as Error).message}`);
+    throw inputError(file, (e as Error).message);
   }
   return hrm;
 };

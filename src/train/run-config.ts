@@ -4,12 +4,19 @@
 // the config codec. Also the consistency checks between a config and a dataset that must pass
 // before any compute. File reads only; no model is built here.
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyOverrides, decodeConfig, type HrmConfig } from '../model/config.ts';
 import { ConfigError } from '../io/codec.ts';
 import type { DatasetMetadata } from '../data/format.ts';
+import { MAX_TENSOR_ELEMENTS, trainingMemoryEstimate } from '../model/layout.ts';
+import { readJsonFile } from '../io/files.ts';
+import { InputError } from '../io/codec.ts';
+
+/** Largest config file read. */
+export const MAX_CONFIG_BYTES = 1 << 20;
 
 /** The repository's configs/ folder. */
 export const PRESET_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../configs');
@@ -35,9 +42,10 @@ export const INJECTED = ['seq_len', 'vocab_size', 'num_puzzle_identifiers'] as c
 export const assembleConfig = (file: string, metadata: DatasetMetadata, overrides: readonly string[]): HrmConfig => {
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    raw = readJsonFile(file, MAX_CONFIG_BYTES, 8);
   } catch (e) {
-    throw new ConfigError([`${file}: cannot read a JSON config (${(e as Error).message})`]);
+    if (e instanceof InputError) throw new ConfigError(e.problems, file);
+    throw e;
   }
   return assembleFromValue(raw, file, metadata, overrides);
 };
@@ -83,6 +91,29 @@ export const datasetProblems = (c: HrmConfig, train: DatasetMetadata, test: Data
     p.push(`train.global_batch_size ${c.train.global_batch_size} exceeds the ${trainExamples} training examples of ${dataDir}`);
   } else if (Math.floor((c.train.epochs * perEpoch) / c.train.global_batch_size) < 1) {
     p.push(`train.epochs ${c.train.epochs} × ${perEpoch} examples per epoch gives no full batch of ${c.train.global_batch_size}`);
+  }
+  return p;
+};
+
+const GiB = 2 ** 30;
+
+/**
+ * Problems with the sizes a config asks for, found before anything is created: a tensor beyond
+ * what a typed array holds, or an estimated training footprint (at `bytesPerValue` per value)
+ * beyond `memoryBytes` (default: this machine's memory).
+ */
+export const sizeProblems = (c: HrmConfig, bytesPerValue: number, memoryBytes = totalmem()): string[] => {
+  const p: string[] = [];
+  const est = trainingMemoryEstimate(c.arch, c.train.global_batch_size, bytesPerValue, c.train.ema);
+  if (est.largestTensor.elements > MAX_TENSOR_ELEMENTS) {
+    p.push(`config: tensor '${est.largestTensor.name}' would hold ${est.largestTensor.elements} values, more than the ${MAX_TENSOR_ELEMENTS} one array can hold; reduce arch.hidden_size, arch.expansion or the vocabulary`);
+  }
+  if (est.bytes > memoryBytes) {
+    p.push(
+      `config: training would need at least ${(est.bytes / GiB).toFixed(1)} GiB (${est.parameters} parameters with gradients and Adam moments, ` +
+        `activations of global_batch_size ${c.train.global_batch_size}, ${bytesPerValue}-byte values), this machine has ${(memoryBytes / GiB).toFixed(1)} GiB; ` +
+        `reduce arch.hidden_size, arch.expansion, the layer counts or train.global_batch_size`,
+    );
   }
   return p;
 };

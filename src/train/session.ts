@@ -8,16 +8,19 @@
 //   curves.svg            loss and accuracy curves, redrawn at every evaluation
 //   checkpoints/step_<N>.safetensors   the last K checkpoints (written atomically)
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import * as t from 'io-ts';
 import type { Backend } from '../core/backend.ts';
 import type { Tensor } from '../core/tensor.ts';
 import type { Carry, Hrm } from '../model/api.ts';
-import type { HrmConfig } from '../model/config.ts';
+import { decodeConfig, type HrmConfig } from '../model/config.ts';
+import { decodeOrThrow, inputError, InputError, strictObject } from '../io/codec.ts';
+import { ensureDir, readFileBounded, readJsonFile, withFileErrors } from '../io/files.ts';
 import { createHrm } from '../model/hrm.ts';
 import { stepRates, totalSteps as totalStepsOf } from '../model/schedule.ts';
-import type { DatasetSplit } from '../data/format.ts';
-import { latestCheckpoint, saveCheckpoint } from './checkpoint-store.ts';
+import { datasetFingerprint, type DatasetSplit } from '../data/format.ts';
+import { checkpointFileName, checkpointsNewestFirst, saveCheckpoint } from './checkpoint-store.ts';
 import { decodeCheckpoint, encodeCheckpoint, nonFiniteTensors, type Checkpoint } from './checkpoint.ts';
 import { exportCarry, importCarry } from './carry-io.ts';
 import { trainData, testData } from './data-source.ts';
@@ -61,17 +64,60 @@ export interface SessionResult {
   readonly losses: number[];
 }
 
-/** The config a run directory was started with (written at start). */
-export const readRunConfig = (runDir: string): { config: HrmConfig; dataDir: string } => {
+/** config.json of a run directory: the config, the dataset it trains on and the backend used. */
+export interface RunConfigFile {
+  readonly config: HrmConfig;
+  readonly dataDir: string;
+  readonly backend: string;
+  /** datasetFingerprint of dataDir when the run started ('' in runs from before it was recorded) */
+  readonly dataFingerprint: string;
+}
+
+const RunConfigCodec = strictObject('run config', {
+  config: t.unknown,
+  dataDir: t.string,
+  backend: [t.string, ''],
+  dataFingerprint: [t.string, ''],
+  /** the weights file a run started from (hrm train --init-from) */
+  initFrom: [t.union([t.string, t.undefined]), undefined],
+});
+
+/** Reads and decodes a run directory's config.json (the config through the config codec). */
+export const readRunConfig = (runDir: string): RunConfigFile => {
   const file = path.join(runDir, 'config.json');
-  return JSON.parse(readFileSync(file, 'utf8')) as { config: HrmConfig; dataDir: string };
+  const raw = decodeOrThrow(RunConfigCodec, readJsonFile(file, 1 << 20, 8), file);
+  return { ...raw, config: decodeConfig(raw.config, `${file}: field 'config'`) };
 };
 
-/** Loads the latest valid checkpoint of a run directory, or undefined when there is none. */
-export const loadLatest = (runDir: string): { checkpoint: Checkpoint; file: string } | undefined => {
-  const file = latestCheckpoint(path.join(runDir, CHECKPOINT_DIR));
-  if (file === undefined) return undefined;
-  return { checkpoint: decodeCheckpoint(new Uint8Array(readFileSync(file)), file), file };
+/**
+ * Whether `runDir` holds a run that can be resumed: its config.json and at least one valid
+ * checkpoint. A directory with a config but no checkpoint (the run stopped before its first save)
+ * is not a run to protect: starting again there is allowed.
+ */
+export const holdsResumableRun = (runDir: string): boolean =>
+  existsSync(path.join(runDir, 'config.json')) && checkpointsNewestFirst(path.join(runDir, CHECKPOINT_DIR), () => undefined).length > 0;
+
+/**
+ * Checks the dataset a resumed run is given against the one it was started on: the same path, or
+ * (when --data names another path, e.g. after a move) the same content fingerprint. Returns the
+ * dataset directory to use or throws an InputError saying what to do.
+ */
+export const resumeDataDir = (saved: RunConfigFile, runDir: string, dataArg: string | undefined): string => {
+  const recorded = saved.dataDir;
+  const file = path.join(runDir, 'config.json');
+  if (dataArg === undefined || path.resolve(dataArg) === path.resolve(recorded)) {
+    if (saved.dataFingerprint !== '' && existsSync(recorded) && datasetFingerprint(recorded) !== saved.dataFingerprint) {
+      throw inputError(file, `the dataset ${recorded} changed since this run started (its content fingerprint differs); resume with the original data, or start a new run`);
+    }
+    return recorded;
+  }
+  if (saved.dataFingerprint === '') {
+    throw inputError(file, `this run trained on ${recorded}, not ${dataArg}; drop --data to resume on the recorded dataset (runs this old carry no fingerprint to recognise a moved copy)`);
+  }
+  if (datasetFingerprint(dataArg) !== saved.dataFingerprint) {
+    throw inputError(file, `--data ${dataArg} is not the dataset this run trained on (${recorded}; content fingerprints differ); drop --data, or start a new run for another dataset`);
+  }
+  return dataArg;
 };
 
 /** Runs (or resumes) training in `runDir`. */
@@ -85,37 +131,75 @@ export const runSession = async (o: SessionOptions): Promise<SessionResult> => {
   const ckptDir = path.join(o.runDir, CHECKPOINT_DIR);
   const metricsFile = path.join(o.runDir, 'metrics.jsonl');
   const plotFile = path.join(o.runDir, 'curves.svg');
-  mkdirSync(ckptDir, { recursive: true });
+  ensureDir(ckptDir);
 
   const hrm: Hrm = await createHrm(config, { backend: o.backend, seed: tc.seed });
   let start: { step: number; iteration: number; dataState?: unknown; carry?: Carry } = { step: 0, iteration: 0 };
   const records: MetricRecord[] = [];
   try {
-    if (o.resume) {
-      const latest = loadLatest(o.runDir);
-      if (latest === undefined) throw new Error(`--resume: no valid checkpoint in ${ckptDir}`);
-      const { checkpoint: c, file } = latest;
-      if (JSON.stringify(c.config) !== JSON.stringify(config)) {
-        throw new Error(`--resume: ${file} was trained with a different config than ${path.join(o.runDir, 'config.json')}`);
+    const startFresh = (): void => {
+      // a previous attempt without any checkpoint: keep its log beside the new one, never delete it
+      if (existsSync(metricsFile) && statSync(metricsFile).size > 0) {
+        const kept = `${metricsFile}.before-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+        withFileErrors('rename', metricsFile, () => renameSync(metricsFile, kept));
+        log(`kept the metrics of the earlier attempt (which saved no checkpoint) as ${kept}`);
       }
-      hrm.loadState(c.state);
-      start = {
-        step: c.progress.step,
-        iteration: c.progress.iteration,
-        dataState: c.progress.data,
-        carry: c.carry ? importCarry(hrm, c.carry) : undefined,
-      };
-      records.push(...truncateAfterStep(readRecords(metricsFile), c.progress.step));
-      writeFileSync(metricsFile, records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : ''));
-      log(`resuming from ${file} at step ${c.progress.step} (iteration ${c.progress.iteration})`);
-    } else {
       if (o.initFrom !== undefined) {
         hrm.loadState({ parameters: o.initFrom.parameters });
         log(`starting from the weights of ${o.initFrom.file}`);
       }
       const initFrom = o.initFrom !== undefined ? { initFrom: path.resolve(o.initFrom.file) } : {};
-      writeFileSync(path.join(o.runDir, 'config.json'), JSON.stringify({ config, dataDir: path.resolve(o.dataDir), backend: o.backend.name, ...initFrom }, null, 1) + '\n');
-      writeFileSync(metricsFile, '');
+      const runConfig = { config, dataDir: path.resolve(o.dataDir), backend: o.backend.name, dataFingerprint: datasetFingerprint(o.dataDir), ...initFrom };
+      const configFile = path.join(o.runDir, 'config.json');
+      withFileErrors('write', configFile, () => writeFileSync(configFile, JSON.stringify(runConfig, null, 1) + '\n'));
+      withFileErrors('write', metricsFile, () => writeFileSync(metricsFile, ''));
+    };
+    if (o.resume) {
+      let resumed = false;
+      const warn = (m: string): void => log(`warning: ${m}`);
+      const candidates = checkpointsNewestFirst(ckptDir, (sk) => warn(`${path.join(ckptDir, sk.name)} is not a usable checkpoint, skipped: ${sk.reason}`));
+      const refused: string[] = [];
+      for (const file of candidates) {
+        let c: Checkpoint;
+        try {
+          c = decodeCheckpoint(readFileBounded(file, 2 ** 40, 'checkpoint'), file);
+          if (JSON.stringify(c.config) !== JSON.stringify(config)) {
+            throw inputError(file, `trained with a different config than ${path.join(o.runDir, 'config.json')}`);
+          }
+          if (c.progress.step > total) throw inputError(file, `records step ${c.progress.step}, beyond the ${total} steps of this run's schedule`);
+          if (c.progress.iteration > iterations) throw inputError(file, `records iteration ${c.progress.iteration}, beyond the ${iterations} of this run`);
+          hrm.loadState(c.state);
+          start = {
+            step: c.progress.step,
+            iteration: c.progress.iteration,
+            dataState: c.progress.data,
+            carry: c.carry ? importCarry(hrm, c.carry) : undefined,
+          };
+        } catch (e) {
+          refused.push((e as Error).message);
+          warn(`${file} cannot be resumed from (${(e as Error).message}); trying an older checkpoint`);
+          continue;
+        }
+        records.push(...truncateAfterStep(readRecords(metricsFile), c.progress.step));
+        withFileErrors('write', metricsFile, () => writeFileSync(metricsFile, records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : '')));
+        log(`resuming from ${file} at step ${c.progress.step} (iteration ${c.progress.iteration})`);
+        resumed = true;
+        break;
+      }
+      if (!resumed && candidates.length > 0) {
+        // checkpoints exist but none can be used: never start over on top of them
+        throw new InputError([
+          `--resume: none of the ${candidates.length} checkpoint(s) in ${ckptDir} can be resumed from:`,
+          ...refused.map((r) => `  ${r}`),
+          `Move them elsewhere to start this run again from step 0, or start a new run with another --out.`,
+        ]);
+      }
+      if (!resumed) {
+        log(`no checkpoint in ${ckptDir} (the run stopped before its first save): starting from step 0 with the run's saved config`);
+        startFresh();
+      }
+    } else {
+      startFresh();
     }
 
     const pending: TrainRecord[] = [];
@@ -146,7 +230,7 @@ export const runSession = async (o: SessionOptions): Promise<SessionResult> => {
         carry: p.carry ? await exportCarry(hrm, p.carry) : undefined,
         dtype: o.backend.dtype === 'float64' ? 'F64' : 'F32',
       });
-      return saveCheckpoint(ckptDir, `step_${String(p.step).padStart(7, '0')}.safetensors`, bytes, { keep: o.keep ?? 3 });
+      return saveCheckpoint(ckptDir, checkpointFileName(p.step), bytes, { keep: o.keep ?? 3 });
     };
     const outcome = await train({
       hrm,
@@ -180,7 +264,7 @@ export const runSession = async (o: SessionOptions): Promise<SessionResult> => {
         flush();
         records.push(r);
         appendRecords(metricsFile, [r]);
-        writeFileSync(plotFile, renderTrainingCurves(records, `${path.basename(o.dataDir)}: ${config.description || 'HRM'}`));
+        withFileErrors('write', plotFile, () => writeFileSync(plotFile, renderTrainingCurves(records, `${path.basename(o.dataDir)}: ${config.description || 'HRM'}`)));
         o.onEval?.(r, s);
       },
     });

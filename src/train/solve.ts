@@ -6,7 +6,7 @@
 import type { Hrm } from '../model/api.ts';
 import { haltsByQ } from '../model/act.ts';
 import { IGNORE_LABEL, type Batch } from '../core/batch.ts';
-import { formatBoard, isSolutionOf, parseBoard, shapeForSize, boardToTokens, tokensToBoard, type SudokuShape } from '../data/sudoku/grid.ts';
+import { boxOf, formatBoard, isSolutionOf, parseBoard, shapeForSize, boardToTokens, tokensToBoard, type SudokuShape } from '../data/sudoku/grid.ts';
 
 export interface SegmentTrace {
   readonly segment: number;
@@ -69,7 +69,27 @@ export const parseSudoku = (text: string): { shape: SudokuShape; board: Uint8Arr
   } catch (e) {
     throw new Error(`--puzzle: ${(e as Error).message}`);
   }
+  const conflict = givenConflict(shape, board);
+  if (conflict !== null) throw new Error(`--puzzle: the givens conflict: ${conflict} (no solution exists)`);
   return { shape, board, tokens: Int32Array.from(boardToTokens(board)) };
+};
+
+/** The first digit given twice in a row, column or box ("5 twice in row 1"), or null. */
+const givenConflict = (shape: SudokuShape, board: Uint8Array): string | null => {
+  const { n } = shape;
+  const seen = new Map<string, number>();
+  for (let r = 0; r < n; r++) {
+    for (let c = 0; c < n; c++) {
+      const v = board[r * n + c];
+      if (v === 0) continue;
+      for (const [unit, k] of [['row', r], ['column', c], ['box', boxOf(shape, r, c)]] as const) {
+        const key = `${unit} ${k + 1}:${v}`;
+        if (seen.has(key)) return `${v} twice in ${unit} ${k + 1} (cells ${seen.get(key)! + 1} and ${r * n + c + 1})`;
+        seen.set(key, r * n + c);
+      }
+    }
+  }
+  return null;
 };
 
 /** A Sudoku board as rows with box separators; `givens` are shown plain, filled digits too. */

@@ -9,7 +9,7 @@
 
 import type { Tensor } from '../core/tensor.ts';
 import { wrap64 } from '../core/tensor.ts';
-import { ConfigError } from '../io/codec.ts';
+import { ConfigError, inputError } from '../io/codec.ts';
 import { configFromFixture, parseConfigText, type HrmConfig } from '../model/config.ts';
 import { buildLayout, PUZZLE_TABLE } from '../model/layout.ts';
 import { configFromAllConfigYaml, type DatasetSizes } from '../model/original-config.ts';
@@ -17,7 +17,7 @@ import { checkStateDict } from '../io/state-dict.ts';
 import { readSafetensors } from '../io/safetensors.ts';
 import { readTorchStateDict, stripKeyPrefix } from '../io/torch-checkpoint.ts';
 import { memorySource, type ByteSource } from '../io/zip.ts';
-import { decodeCheckpoint, type Checkpoint } from './checkpoint.ts';
+import { decodeCheckpoint, floatTensorProblems, type Checkpoint } from './checkpoint.ts';
 
 /** A config given as text: all_config.yaml (by name), or JSON (an hrm-ts config, a run's config.json, or a parity fixture's config.json). */
 export interface ConfigText {
@@ -88,6 +88,8 @@ interface PlainTensor {
 /** Decodes plain weights (torch, or safetensors without hrm-ts metadata) against a config into a Checkpoint (parameters only). */
 const plainCheckpoint = (fileName: string, tensors: Map<string, PlainTensor>, config: HrmConfig, step: number, notes: string[]): Checkpoint => {
   const layout = buildLayout(config.arch);
+  const bad = floatTensorProblems(tensors);
+  if (bad.length > 0) throw inputError(fileName, bad.join('; '));
   const check = checkStateDict(tensors, layout, fileName);
   notes.push(...check.warnings);
   const parameters = new Map<string, Tensor<Float64Array>>();

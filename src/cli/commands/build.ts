@@ -7,6 +7,7 @@ import { ArgsError, helpText, parseFlags, type FlagSpec, type FlagValues } from 
 import { ProgressBar, formatSummary } from '../progress.ts';
 import { RATING_EDGES, formatHistogram, histogram, summarize } from '../../data/stats.ts';
 import { buildArcDataset } from '../../data/arc/build.ts';
+import { buildDatasetAtomically } from '../../data/format.ts';
 import { generateMazeDataset, importMazeCsv } from '../../data/maze/build.ts';
 import { defaultMinPathLength } from '../../data/maze/generate.ts';
 import { defaultMinRating, generateSudokuDataset, importSudokuCsv, type Progress, type SplitReport } from '../../data/sudoku/build.ts';
@@ -123,8 +124,8 @@ const buildSudoku = async (argv: readonly string[]): Promise<number> => {
     if (![4, 6, 9].includes(size)) throw new ArgsError(`${cmd}: --size must be 4, 6 or 9, got ${size}`);
     const minRating = (flags['min-rating'] as number | undefined) ?? defaultMinRating(size);
     const p = progressReporter(quiet, 'puzzles');
-    reports = await generateSudokuDataset({
-      out,
+    reports = await buildDatasetAtomically(out, (dir) => generateSudokuDataset({
+      out: dir,
       size,
       trainSize: generate,
       testSize: (flags['test-size'] as number | undefined) ?? generate,
@@ -133,20 +134,20 @@ const buildSudoku = async (argv: readonly string[]): Promise<number> => {
       seed,
       threads: flags.threads as number | undefined,
       progress: p.report,
-    });
+    }));
     p.finish();
     console.log(`Sudoku ${size}×${size}: generated, min rating ${minRating}, ${numAug} augmentations per training puzzle, seed ${seed}`);
   } else {
     const p = progressReporter(quiet, 'rows');
-    reports = await importSudokuCsv({
+    reports = await buildDatasetAtomically(out, (dir) => importSudokuCsv({
       input: input!,
-      out,
+      out: dir,
       subsampleSize: flags['subsample-size'] as number | undefined,
       minDifficulty: flags['min-difficulty'] as number | undefined,
       numAug,
       seed,
       progress: p.report,
-    });
+    }));
     p.finish();
     console.log(`Sudoku imported from ${input}, ${numAug} augmentations per training puzzle, seed ${seed}`);
   }
@@ -182,12 +183,12 @@ const buildMaze = async (argv: readonly string[]): Promise<number> => {
       if (!(loopFraction >= 0 && loopFraction < 0.5)) throw new ArgsError(`${cmd}: --loops expects a fraction in [0, 0.5), got '${flags.loops}'`);
     }
     const p = progressReporter(Boolean(flags.quiet), 'mazes');
-    reports = generateMazeDataset({ out, n, trainSize: generate, testSize: (flags['test-size'] as number | undefined) ?? generate, minPathLength, loopFraction, aug, seed, progress: p.report });
+    reports = await buildDatasetAtomically(out, (dir) => generateMazeDataset({ out: dir, n, trainSize: generate, testSize: (flags['test-size'] as number | undefined) ?? generate, minPathLength, loopFraction, aug, seed, progress: p.report }));
     p.finish();
     console.log(`Maze ${n}×${n}: generated, shortest path ≥ ${minPathLength} moves, unique; ${aug ? '8 dihedral copies per training maze' : 'no augmentation'}; seed ${seed}`);
   } else {
     const p = progressReporter(Boolean(flags.quiet), 'mazes');
-    reports = await importMazeCsv({ input: input!, out, subsampleSize: flags['subsample-size'] as number | undefined, aug, seed, progress: p.report });
+    reports = await buildDatasetAtomically(out, (dir) => importMazeCsv({ input: input!, out: dir, subsampleSize: flags['subsample-size'] as number | undefined, aug, seed, progress: p.report }));
     p.finish();
     console.log(`Maze imported from ${input}; ${aug ? '8 dihedral copies per training maze' : 'no augmentation'}`);
   }
@@ -213,7 +214,7 @@ const buildArc = async (argv: readonly string[]): Promise<number> => {
   const p = progressReporter(Boolean(flags.quiet), 'tasks');
   const warnings: string[] = [];
   const t0 = performance.now();
-  const r = buildArcDataset({ inputs, out, numAug, seed, skipInvalid: Boolean(flags['skip-invalid']), progress: p.report, warn: (m) => warnings.push(m) });
+  const r = await buildDatasetAtomically(out, (dir) => buildArcDataset({ inputs, out: dir, numAug, seed, skipInvalid: Boolean(flags['skip-invalid']), progress: p.report, warn: (m) => warnings.push(m) }));
   p.finish();
   for (const w of warnings.slice(0, 20)) console.warn(w);
   if (warnings.length > 20) console.warn(`… and ${warnings.length - 20} more tasks with incomplete augmentation`);

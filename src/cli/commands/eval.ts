@@ -3,10 +3,11 @@
 // a plot). On ARC datasets also the voting over augmentations, pass@K and a submission file.
 // Exit codes: 0 done, 2 bad flags or incompatible checkpoint/dataset, 1 failure.
 
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createBackend, BACKEND_NAMES } from '../../backends/registry.ts';
 import { readMetadata, readSplit, readIdentifiers } from '../../data/format.ts';
+import { ensureDir, withFileErrors } from '../../io/files.ts';
 import { ArgsError, helpText, parseFlags, type FlagSpec } from '../args.ts';
 import { evaluate, type EvalSummary } from '../../train/evaluate.ts';
 import { testData } from '../../train/data-source.ts';
@@ -33,6 +34,9 @@ const USAGE = 'usage: hrm eval --checkpoint <file|run dir|original run folder> [
 
 const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
 
+/** Most segments per puzzle an evaluation runs (a typo such as --scaling 100000000 would never end). */
+export const MAX_EVAL_SEGMENTS = 4096;
+
 export const run = async (argv: readonly string[]): Promise<number> => {
   let f;
   try {
@@ -54,6 +58,12 @@ export const run = async (argv: readonly string[]): Promise<number> => {
   }
   if (f.scaling !== undefined && f['halt-max-steps'] !== undefined) {
     console.error('hrm eval: give either --halt-max-steps or --scaling, not both');
+    return 2;
+  }
+  const levelsAsked = Array.isArray(f.scaling) ? f.scaling : typeof f['halt-max-steps'] === 'number' ? [f['halt-max-steps']] : [];
+  const tooMany = levelsAsked.filter((M) => M > MAX_EVAL_SEGMENTS);
+  if (tooMany.length > 0) {
+    console.error(`hrm eval: halt_max_steps ${tooMany.join(', ')} exceeds ${MAX_EVAL_SEGMENTS} segments per puzzle (each segment is a full forward pass of every test puzzle)`);
     return 2;
   }
   const given = typeof f.data === 'string' && existsSync(path.join(f.data, 'test', 'dataset.json')) ? readMetadata(f.data, 'test') : undefined;
@@ -94,9 +104,13 @@ export const run = async (argv: readonly string[]): Promise<number> => {
     const weights = checkpoint.config.train.ema ? 'ema' : 'live';
     const home = path.basename(path.dirname(file)) === 'checkpoints' ? path.dirname(path.dirname(file)) : path.dirname(file);
     const outDir = typeof f.out === 'string' ? f.out : path.join(home, `eval-${path.basename(file).replace(/\.safetensors$/, '')}`);
-    mkdirSync(outDir, { recursive: true });
     const rows: EvalSummary[] = [];
     const total = test.sets.all?.numExamples ?? 0;
+    if (total === 0) {
+      console.error(`hrm eval: ${path.join(dataDir, 'test')} holds no test examples (nothing to evaluate)`);
+      return 2;
+    }
+    ensureDir(outDir);
     console.error(`evaluating ${file} (step ${checkpoint.progress.step}) on ${dataDir}: ${total} test examples, backend ${backend.name}`);
     const report: Record<string, unknown> = { checkpoint: file, step: checkpoint.progress.step, data: path.resolve(dataDir), levels: [] };
     for (const M of levels) {
@@ -114,7 +128,7 @@ export const run = async (argv: readonly string[]): Promise<number> => {
         const r = arcVotes(readIdentifiers(dataDir), outputs, await arcTransforms());
         entry.arc = { tasks: r.scores.tasks, pass_at: Object.fromEntries(r.scores.passAtK), unanswered: r.scores.unanswered };
         const sub = path.join(outDir, `submission-M${M}.json`);
-        writeFileSync(sub, JSON.stringify(r.submission));
+        withFileErrors('write', sub, () => writeFileSync(sub, JSON.stringify(r.submission)));
         console.log(`ARC @ halt_max_steps ${M}: ${r.scores.tasks} tasks; ${[...r.scores.passAtK].map(([k, v]) => `pass@${k} ${pct(v)}`).join(', ')}; submission ${sub}`);
       }
       (report.levels as unknown[]).push(entry);
@@ -127,10 +141,10 @@ export const run = async (argv: readonly string[]): Promise<number> => {
     ];
     console.log(table.join('\n'));
     console.log(`(${rows[0]?.count ?? 0} puzzles; "ACT" = stopping at the first segment where Q says halt (q_halt > q_continue; TRM: q_halt > 0), capped at halt_max_steps)`);
-    writeFileSync(path.join(outDir, 'eval.json'), JSON.stringify(report, null, 1) + '\n');
+    withFileErrors('write', path.join(outDir, 'eval.json'), () => writeFileSync(path.join(outDir, 'eval.json'), JSON.stringify(report, null, 1) + '\n'));
     if (levels.length > 1) {
       const svg = path.join(outDir, 'scaling.svg');
-      writeFileSync(svg, renderScaling(rows.map((s) => ({ haltMaxSteps: s.haltMaxSteps, exactAccuracy: s.exact_accuracy, tokenAccuracy: s.accuracy })), `${path.basename(file)} on ${path.basename(path.resolve(dataDir))}`));
+      withFileErrors('write', svg, () => writeFileSync(svg, renderScaling(rows.map((s) => ({ haltMaxSteps: s.haltMaxSteps, exactAccuracy: s.exact_accuracy, tokenAccuracy: s.accuracy })), `${path.basename(file)} on ${path.basename(path.resolve(dataDir))}`)));
       console.log(`scaling plot: ${svg}`);
     }
     console.log(`results: ${path.join(outDir, 'eval.json')}`);

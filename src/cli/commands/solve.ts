@@ -2,7 +2,7 @@
 // ACT used; with --trace, the prediction after every segment (with q_halt/q_continue and how many
 // cells changed) so the refinement is visible. Exit codes: 0 solved (or shown), 2 bad input.
 
-import { readFileSync } from 'node:fs';
+import { readFileBounded, utf8Text } from '../../io/files.ts';
 import { createBackend, BACKEND_NAMES, type GpuMode } from '../../backends/registry.ts';
 import { ArgsError, helpText, parseFlags, type FlagSpec } from '../args.ts';
 import { readMetadata } from '../../data/format.ts';
@@ -58,7 +58,7 @@ export const run = async (argv: readonly string[]): Promise<number> => {
         check: (t) => checkSudoku(p.shape, p.board, sudokuFromTokens(p.shape, t)),
       };
     } else if (typeof f.maze === 'string') {
-      const m = parseMaze(readFileSync(f.maze, 'utf8'), f.maze);
+      const m = parseMaze(utf8Text(readFileBounded(f.maze, 1 << 20, 'maze drawing'), f.maze), f.maze);
       input = { tokens: m.tokens, show: (t) => renderMaze(m.side, t) };
     }
   } catch (e) {

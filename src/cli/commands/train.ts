@@ -1,18 +1,19 @@
 // `hrm train`: validates flags, config and dataset before any compute, then runs (or resumes) a
-// training session in the run directory with a progress bar; Ctrl-C saves a checkpoint and exits.
-// Exit codes: 0 done, 2 bad flags/config/dataset, 1 failure (e.g. a diverging loss), 130 Ctrl-C.
+// training session in the run directory with a progress bar; Ctrl-C, SIGTERM and SIGHUP save a checkpoint and exit.
+// Exit codes: 0 done, 2 bad flags/config/dataset, 1 failure (e.g. a diverging loss), 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP.
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createBackend, BACKEND_NAMES } from '../../backends/registry.ts';
 import { readSplit } from '../../data/format.ts';
-import { ConfigError } from '../../io/codec.ts';
+import { ConfigError, InputError } from '../../io/codec.ts';
+import { ensureDir } from '../../io/files.ts';
 import type { HrmConfig } from '../../model/config.ts';
 import { ArgsError, helpText, parseFlags, type FlagSpec } from '../args.ts';
-import { assembleConfig, assembleFromValue, datasetProblems, resolveConfigPath } from '../../train/run-config.ts';
+import { assembleConfig, assembleFromValue, datasetProblems, resolveConfigPath, sizeProblems } from '../../train/run-config.ts';
 import { initialWeights, loadWeights } from '../../train/load-model.ts';
 import type { Tensor } from '../../core/tensor.ts';
-import { readRunConfig, runSession } from '../../train/session.ts';
+import { holdsResumableRun, readRunConfig, resumeDataDir, runSession } from '../../train/session.ts';
 import { TrainProgress } from '../train-progress.ts';
 
 export const summary = 'train HRM with deep supervision and ACT';
@@ -70,7 +71,7 @@ export const run = async (argv: readonly string[]): Promise<number> => {
       if (!existsSync(path.join(f.out, 'config.json'))) throw new ArgsError(`hrm train: --resume: ${f.out} is not a run directory (no config.json)`);
       const saved = readRunConfig(f.out);
       config = saved.config;
-      dataDir = typeof f.data === 'string' ? f.data : saved.dataDir;
+      dataDir = resumeDataDir(saved, f.out, typeof f.data === 'string' ? f.data : undefined);
       runDir = f.out;
       trainSplit = readSplit(dataDir, 'train');
       testSplit = readSplit(dataDir, 'test');
@@ -98,33 +99,47 @@ export const run = async (argv: readonly string[]): Promise<number> => {
         config = assembleConfig(resolveConfigPath(f.config as string), trainSplit.metadata, parsed.overrides);
       }
       runDir = typeof f.out === 'string' ? f.out : path.join('runs', `${path.basename(path.resolve(dataDir))}-${timestamp()}`);
-      if (existsSync(path.join(runDir, 'checkpoints')) && existsSync(path.join(runDir, 'config.json'))) {
-        throw new ArgsError(`hrm train: ${runDir} already holds a run; pass --resume to continue it or choose another --out`);
+      if (holdsResumableRun(runDir)) {
+        throw new ArgsError(`hrm train: ${runDir} already holds a run with checkpoints; continue it with \`hrm train --resume --out ${runDir}\` or choose another --out`);
       }
     }
-    const problems = datasetProblems(config, trainSplit.metadata, testSplit.metadata, dataDir, trainSplit.sets.all?.numExamples ?? 0);
+    const bytesPerValue = f.backend === 'reference' ? 8 : 4;
+    const problems = [
+      ...datasetProblems(config, trainSplit.metadata, testSplit.metadata, dataDir, trainSplit.sets.all?.numExamples ?? 0),
+      ...sizeProblems(config, bytesPerValue),
+    ];
     if (problems.length > 0) throw new ConfigError(problems);
   } catch (e) {
-    if (e instanceof ArgsError || e instanceof ConfigError) {
+    if (e instanceof ArgsError || e instanceof InputError) {
       console.error(e.message);
       return 2;
     }
     console.error(`hrm train: ${(e as Error).message}`);
     return 2;
   }
-  mkdirSync(runDir, { recursive: true });
+  try {
+    ensureDir(runDir);
+  } catch (e) {
+    console.error(`hrm train: ${(e as Error).message}`);
+    return 2;
+  }
   const backend = await createBackend(String(f.backend ?? 'auto'), {
     ...(typeof f.threads === 'number' ? { threads: f.threads } : {}),
     ...(typeof f['gpu-mode'] === 'string' ? { gpuMode: f['gpu-mode'] as 'webgpu' } : {}),
   });
 
-  let interrupts = 0;
-  const onSigint = (): void => {
-    interrupts += 1;
-    if (interrupts === 1) process.stderr.write('\nCtrl-C: finishing this step and saving a checkpoint (press again to quit without saving)\n');
-    else process.exit(130);
+  // Ctrl-C, SIGTERM (kill, schedulers) and SIGHUP (a closed terminal) all finish the step and save
+  // a checkpoint; a second signal quits at once without saving.
+  let stopSignal: NodeJS.Signals | undefined;
+  const EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (stopSignal === undefined) {
+      stopSignal = sig;
+      process.stderr.write(`\n${sig === 'SIGINT' ? 'Ctrl-C' : sig}: finishing this step and saving a checkpoint (signal again to quit without saving)\n`);
+    } else process.exit(EXIT[sig] ?? 130);
   };
-  process.on('SIGINT', onSigint);
+  const SIGNALS: NodeJS.Signals[] = process.platform === 'win32' ? ['SIGINT'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const sig of SIGNALS) process.on(sig, onSignal);
   const progress = new TrainProgress({ quiet: f.quiet === true });
   console.error(`run directory: ${runDir}\nbackend: ${backend.name} (${backend.description})`);
   try {
@@ -140,7 +155,7 @@ export const run = async (argv: readonly string[]): Promise<number> => {
       checkpointEvery: typeof f['checkpoint-every'] === 'number' ? f['checkpoint-every'] : 0,
       keep: typeof f.keep === 'number' ? f.keep : 3,
       stopAfterSteps: typeof f['stop-after'] === 'number' ? f['stop-after'] : undefined,
-      stopRequested: () => interrupts > 0,
+      stopRequested: () => stopSignal !== undefined,
       onStep: (rec, total) => progress.step(rec, total),
       onEval: (rec, s) => progress.eval(rec, s),
       onEvalProgress: (done, total) => progress.evalProgress(done, total),
@@ -154,7 +169,7 @@ export const run = async (argv: readonly string[]): Promise<number> => {
     }
     if (o.status === 'interrupted') {
       console.error(`stopped at step ${o.step}/${r.totalSteps}; checkpoint ${o.checkpoint ?? '(none)'}; continue with: hrm train --resume --out ${runDir}`);
-      return interrupts > 0 ? 130 : 0;
+      return stopSignal !== undefined ? EXIT[stopSignal] : 0;
     }
     const e = o.lastEval;
     console.error(
@@ -163,7 +178,7 @@ export const run = async (argv: readonly string[]): Promise<number> => {
     );
     return 0;
   } finally {
-    process.off('SIGINT', onSigint);
+    for (const sig of SIGNALS) process.off(sig, onSignal);
     await backend.close?.();
   }
 };

@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { Rng } from '../../core/rng.ts';
 import { SplitWriter, writeIdentifiers, type DatasetMetadata, type SplitName } from '../format.ts';
 import { ArcTaskError, ARC_MAX_GRID, readArcTask, type ArcPair, type ArcTask } from './task.ts';
+import { InputError, inputError } from '../../io/codec.ts';
 import { ARC_VOCAB, ARC_SEQ_LEN, augmentGrid, augmentedName, encodeArcGrid, puzzleHash } from './transforms.ts';
 import type { Progress } from '../sudoku/build.ts';
 
@@ -78,13 +79,13 @@ const planAugmentations = (task: ArcTask, numAug: number, rng: Rng): { augs: Aug
 
 /** The task files of a dataset folder: subsets (sorted), each with its *.json files (sorted). */
 const listSubsets = (dir: string): { subset: string; files: string[] }[] => {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`${dir}: not a folder (expected a folder of subset folders such as training/ and evaluation/)`);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw inputError(dir, `not a folder (expected a folder of subset folders such as training/ and evaluation/)`);
   const subsets = fs
     .readdirSync(dir, { withFileTypes: true })
     .filter((d) => d.isDirectory())
     .map((d) => d.name)
     .sort();
-  if (subsets.length === 0) throw new Error(`${dir}: no subset folders (expected e.g. training/ and evaluation/ holding task .json files)`);
+  if (subsets.length === 0) throw inputError(dir, `no subset folders (expected e.g. training/ and evaluation/ holding task .json files)`);
   return subsets.map((subset) => ({
     subset,
     files: fs
@@ -107,6 +108,7 @@ export const buildArcDataset = (o: ArcBuildOptions): ArcBuildReport => {
   const skipped: string[] = [];
   const subsets: { dataset: string; subset: string; tasks: number }[] = [];
   const planned: PlannedTask[] = [];
+  const byName = new Map<string, ArcTask>();
   let incomplete = 0;
   // pass 1: read, shuffle per subset, plan augmentations
   const all: { dataset: string; subset: string; files: string[] }[] = [];
@@ -121,6 +123,24 @@ export const buildArcDataset = (o: ArcBuildOptions): ArcBuildReport => {
         if (e instanceof ArcTaskError && o.skipInvalid) skipped.push(e.message);
         else throw e;
       }
+    }
+    // a task name is its puzzle identifier: two different tasks may not share one
+    for (let k = 0; k < tasks.length; k++) {
+      const task = tasks[k];
+      const first = byName.get(task.name);
+      if (first === undefined) {
+        byName.set(task.name, task);
+        continue;
+      }
+      const same = puzzleHash([...first.train, ...first.test]) === puzzleHash([...task.train, ...task.test]);
+      if (same) {
+        o.warn?.(`${task.file}: task ${task.name} repeats ${first.file} exactly; kept once`);
+      } else {
+        const message = `${task.file} (task ${task.name}): another task of the same name, ${first.file}, holds different pairs; rename one (its file or its "name" field), as both would share one puzzle identifier`;
+        if (!o.skipInvalid) throw new InputError([message], task.file);
+        skipped.push(message);
+      }
+      tasks.splice(k--, 1);
     }
     const order = rng.permutation(tasks.length);
     const shuffled = Array.from(order, (i) => tasks[i]);

@@ -3,13 +3,16 @@
 // (bad JSON, unknown key, ragged rows, oversized grid, colour outside 0–9) is reported with the file
 // and task name and the exact place (e.g. "train[2].output row 4"). Loading effects only here.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as t from 'io-ts';
-import { decodeOrThrow } from '../format.ts';
+import { isLeft } from 'fp-ts/lib/Either.js';
+import { formatErrors, InputError } from '../../io/codec.ts';
+import { readJsonFile } from '../../io/files.ts';
 import { gridFromRows, type Grid } from '../dihedral.ts';
 
 export const ARC_MAX_GRID = 30;
+/** Largest task file read (the largest public task is about 100 kB). */
+export const ARC_MAX_TASK_BYTES = 16 << 20;
 
 const PairCodec = t.exact(t.type({ input: t.array(t.array(t.number)), output: t.array(t.array(t.number)) }));
 export const ArcTaskCodec = t.intersection([t.type({ train: t.array(PairCodec), test: t.array(PairCodec) }), t.partial({ name: t.string })]);
@@ -27,13 +30,13 @@ export interface ArcTask {
 }
 
 /** Thrown for a task that cannot be used; the builder may skip it and count it. */
-export class ArcTaskError extends Error {
+export class ArcTaskError extends InputError {
   constructor(
-    readonly file: string,
+    file: string,
     readonly task: string,
     detail: string,
   ) {
-    super(`${file} (task ${task}): ${detail}`);
+    super([`${file} (task ${task}): ${detail}`], file);
     this.name = 'ArcTaskError';
   }
 }
@@ -64,12 +67,9 @@ export const decodeArcTask = (raw: unknown, file: string, defaultName: string): 
     const unknown = Object.keys(r).filter((k) => !['train', 'test', 'name'].includes(k));
     if (unknown.length > 0) throw new ArcTaskError(file, name, `unknown key(s) ${unknown.map((k) => `'${k}'`).join(', ')} (expected train, test, name)`);
   }
-  let task: t.TypeOf<typeof ArcTaskCodec>;
-  try {
-    task = decodeOrThrow(ArcTaskCodec, raw, file);
-  } catch (e) {
-    throw new ArcTaskError(file, name, (e as Error).message.slice(file.length + 2));
-  }
+  const decoded = ArcTaskCodec.decode(raw);
+  if (isLeft(decoded)) throw new ArcTaskError(file, name, formatErrors(file, decoded.left).map((l) => l.slice(file.length + 2)).join('; '));
+  const task = decoded.right;
   const convert = (kind: 'train' | 'test'): ArcPair[] =>
     task[kind].map((pair, k) => {
       for (const side of ['input', 'output'] as const) {
@@ -86,9 +86,10 @@ export const readArcTask = (file: string): ArcTask => {
   const stem = path.basename(file, '.json');
   let raw: unknown;
   try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    raw = readJsonFile(file, ARC_MAX_TASK_BYTES, 8);
   } catch (e) {
-    throw new ArcTaskError(file, stem, `invalid JSON (${(e as Error).message})`);
+    if (e instanceof InputError) throw new ArcTaskError(file, stem, e.message.startsWith(`${file}: `) ? e.message.slice(file.length + 2) : e.message);
+    throw e;
   }
   return decodeArcTask(raw, file, stem);
 };

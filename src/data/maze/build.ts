@@ -13,6 +13,7 @@ import { dihedral } from '../dihedral.ts';
 import { MAZE_VOCAB, checkMazeLabel, mazeStringToTokens, mazeTokensToString } from './maze.ts';
 import { generateMaze } from './generate.ts';
 import type { Progress, SplitReport } from '../sudoku/build.ts';
+import { inputError } from '../../io/codec.ts';
 
 export const MAZE_CSV_HEADER = ['source', 'question', 'answer', 'rating'] as const;
 
@@ -51,22 +52,22 @@ export const parseMazeRecord = (file: string, line: number, fields: readonly str
   const [source, question, answer, rating] = fields;
   const where = `${file}:${line}`;
   const n = Math.round(Math.sqrt(question.length));
-  if (n < 2 || n * n !== question.length) throw new Error(`${where}: question has ${question.length} characters, not a square grid`);
-  if (answer.length !== question.length) throw new Error(`${where}: answer has ${answer.length} characters, question ${question.length}`);
+  if (n < 2 || n * n !== question.length) throw inputError(where, `question has ${question.length} characters, not a square grid`);
+  if (answer.length !== question.length) throw inputError(where, `answer has ${answer.length} characters, question ${question.length}`);
   let input: Uint8Array;
   let label: Uint8Array;
   try {
     input = mazeStringToTokens(question);
   } catch (e) {
-    throw new Error(`${where}: question: ${(e as Error).message}`);
+    throw inputError(where, `question: ${(e as Error).message}`);
   }
   try {
     label = mazeStringToTokens(answer);
   } catch (e) {
-    throw new Error(`${where}: answer: ${(e as Error).message}`);
+    throw inputError(where, `answer: ${(e as Error).message}`);
   }
   const bad = checkMazeLabel(n, input, label);
-  if (bad !== null) throw new Error(`${where}: ${bad}`);
+  if (bad !== null) throw inputError(where, `${bad}`);
   const pathLength = label.filter((v) => v === 5).length + 1;
   return { n, input, label, pathLength, source, rating };
 };
@@ -91,11 +92,11 @@ export const importMazeCsv = async (o: MazeImportOptions): Promise<SplitReport[]
     for await (const { line, fields } of readCsv(file, MAZE_CSV_HEADER)) {
       const p = parseMazeRecord(file, line, fields);
       if (side === undefined) side = p.n;
-      else if (p.n !== side) throw new Error(`${file}:${line}: a ${p.n}×${p.n} maze among ${side}×${side} ones`);
+      else if (p.n !== side) throw inputError(`${file}:${line}`, `a ${p.n}×${p.n} maze among ${side}×${side} ones`);
       pairs.push(p);
       if (o.progress && pairs.length % 200 === 0) o.progress(`reading ${split}.csv`, pairs.length, 0);
     }
-    if (pairs.length === 0) throw new Error(`${file}: no maze rows`);
+    if (pairs.length === 0) throw inputError(file, `no maze rows`);
     if (split === 'train' && o.subsampleSize !== undefined && o.subsampleSize < pairs.length) {
       const idx = rng.permutation(pairs.length).subarray(0, o.subsampleSize);
       pairs = Array.from(idx, (i) => pairs[i]);

@@ -13,6 +13,7 @@ import { csvLine, readCsv } from '../csv.ts';
 import { boardToTokens, formatBoard, isSolutionOf, parseBoard, shapeForSize, type SudokuShape } from './grid.ts';
 import { shuffleSudoku } from './augment.ts';
 import { generateHardPuzzles } from './parallel.ts';
+import { inputError } from '../../io/codec.ts';
 
 export const SUDOKU_CSV_HEADER = ['source', 'question', 'answer', 'rating'] as const;
 
@@ -96,7 +97,7 @@ export const parseSudokuRecord = (file: string, line: number, fields: readonly s
   const where = `${file}:${line}`;
   const side = Math.round(Math.sqrt(question.length));
   if (side * side !== question.length || ![4, 6, 8, 9, 12, 16].includes(side)) {
-    throw new Error(`${where}: question has ${question.length} characters, expected 81 (or 16/36 for 4×4/6×6)`);
+    throw inputError(where, `question has ${question.length} characters, expected 81 (or 16/36 for 4×4/6×6)`);
   }
   const shape = shapeForSize(side);
   let puzzle: Uint8Array;
@@ -104,16 +105,16 @@ export const parseSudokuRecord = (file: string, line: number, fields: readonly s
   try {
     puzzle = parseBoard(shape, question, true);
   } catch (e) {
-    throw new Error(`${where}: question: ${(e as Error).message}`);
+    throw inputError(where, `question: ${(e as Error).message}`);
   }
   try {
     solution = parseBoard(shape, answer, false);
   } catch (e) {
-    throw new Error(`${where}: answer: ${(e as Error).message}`);
+    throw inputError(where, `answer: ${(e as Error).message}`);
   }
-  if (!isSolutionOf(shape, puzzle, solution)) throw new Error(`${where}: answer is not a valid solution of the question`);
+  if (!isSolutionOf(shape, puzzle, solution)) throw inputError(where, `answer is not a valid solution of the question`);
   const rating = Number(ratingText.trim());
-  if (ratingText.trim() === '' || !Number.isInteger(rating)) throw new Error(`${where}: rating '${ratingText}' is not an integer`);
+  if (ratingText.trim() === '' || !Number.isInteger(rating)) throw inputError(where, `rating '${ratingText}' is not an integer`);
   return { puzzle, solution, rating, source, shape };
 };
 
@@ -134,7 +135,7 @@ async function* keptRecords(file: string, minDifficulty: number | undefined, sha
   for await (const { line, fields } of readCsv(file, SUDOKU_CSV_HEADER)) {
     const r = parseSudokuRecord(file, line, fields);
     if (shapeRef.shape === undefined) shapeRef.shape = r.shape;
-    else if (shapeRef.shape.n !== r.shape.n) throw new Error(`${file}:${line}: a ${r.shape.n}×${r.shape.n} puzzle among ${shapeRef.shape.n}×${shapeRef.shape.n} ones`);
+    else if (shapeRef.shape.n !== r.shape.n) throw inputError(`${file}:${line}`, `a ${r.shape.n}×${r.shape.n} puzzle among ${shapeRef.shape.n}×${shapeRef.shape.n} ones`);
     rows++;
     if (progress && rows % 10_000 === 0) progress(`reading ${path.basename(file)}`, rows, 0);
     if (minDifficulty === undefined || r.rating >= minDifficulty) yield r;
@@ -175,12 +176,12 @@ export const importSudokuCsv = async (o: SudokuImportOptions): Promise<SplitRepo
     if (!Array.isArray(source)) {
       const it = (source as AsyncGenerator<SudokuPair>)[Symbol.asyncIterator]();
       const first = await it.next();
-      if (first.done) throw new Error(`${file}: no puzzle left (after --min-difficulty)`);
+      if (first.done) throw inputError(file, `no puzzle left (after --min-difficulty)`);
       source = (async function* () {
         yield first.value;
         for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
       })();
-    } else if (source.length === 0) throw new Error(`${file}: no puzzle left (after --min-difficulty)`);
+    } else if (source.length === 0) throw inputError(file, `no puzzle left (after --min-difficulty)`);
     const shape = shapeRef.shape as SudokuShape;
     reports.push(await writeSudokuSplit(o.out, split, shape, source, numAug, rng, o.progress && { total, report: o.progress }));
   }
