@@ -4,10 +4,11 @@
 // access: format.ts reads folders in Node, the web page reads a directory picker or fetched files.
 
 import * as t from 'io-ts';
-import { decodeOrThrow, inputError } from '../io/codec.ts';
+import { decodeOrThrow, inputError, parseJsonText } from '../io/codec.ts';
 import { decodeNpy, type NpyData } from './npy.ts';
 
-export { decodeOrThrow };
+/** The bounded JSON parser (nesting ≤ 64, duplicate keys refused) and the codec decoder, as used here. */
+export { decodeOrThrow, parseJsonText };
 
 export type SplitName = 'train' | 'test';
 export const SET_NAME = 'all';
@@ -97,15 +98,6 @@ export const DATASET_LIMITS = Object.freeze({
 const SET_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 const SET_ARRAYS = ['inputs', 'labels', 'puzzle_identifiers', 'puzzle_indices', 'group_indices'] as const;
-
-/** Parses JSON text, naming the file when it is not JSON. */
-export const parseJsonText = (text: string, file: string): unknown => {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw inputError(file, `not valid JSON (${(e as Error).message.slice(0, 200)})`);
-  }
-};
 
 /**
  * Validates a parsed dataset.json: unknown keys rejected by name, every field decoded, and the

@@ -166,3 +166,67 @@ export const decodeOrThrow = <A>(codec: t.Type<A, unknown, unknown> | t.Type<A, 
   if (isLeft(r)) throw new ConfigError(formatErrors(source, r.left), source);
   return r.right;
 };
+
+/** Deepest JSON nesting any input of this project needs (configs: 3, ARC grids: 4). */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Checks JSON text before it is parsed: nesting at most `maxDepth` and no object with a repeated
+ * key (JSON.parse would keep the last silently). One pass, constant stack. Returns a problem or null.
+ */
+export const jsonShapeProblem = (text: string, maxDepth = MAX_JSON_DEPTH): string | null => {
+  // per open container: null for an array, the set of keys seen for an object
+  const stack: (Set<string> | null)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      const start = i;
+      i++;
+      while (i < text.length && text.charCodeAt(i) !== 0x22) i += text.charCodeAt(i) === 0x5c ? 2 : 1;
+      const top = stack.at(-1);
+      if (expectKey && top instanceof Set) {
+        let key: string;
+        try {
+          key = JSON.parse(text.slice(start, i + 1)) as string;
+        } catch {
+          return null; // malformed: JSON.parse reports it with its position
+        }
+        if (top.has(key)) return `key ${JSON.stringify(key.length > 60 ? `${key.slice(0, 60)}…` : key)} appears twice in one object (at character ${start})`;
+        top.add(key);
+        expectKey = false;
+      }
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (stack.length >= maxDepth) return `nested more than ${maxDepth} levels deep (at character ${i})`;
+      stack.push(c === 0x7b ? new Set() : null);
+      expectKey = c === 0x7b;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+      expectKey = false;
+    } else if (c === 0x2c /* , */) {
+      expectKey = stack.at(-1) instanceof Set;
+    }
+  }
+  return null;
+};
+
+/** Parses untrusted JSON text; every problem is an InputError naming `file`. */
+export const parseJsonText = (text: string, file: string, maxDepth = MAX_JSON_DEPTH): unknown => {
+  const problem = jsonShapeProblem(text, maxDepth);
+  if (problem !== null) throw inputError(file, `not valid JSON: ${problem}`);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw inputError(file, `not valid JSON (${(e as Error).message.slice(0, 200)})`);
+  }
+};
+
+/** Decodes UTF-8 bytes strictly (InputError naming `file` on a bad sequence). */
+export const utf8Text = (bytes: Uint8Array, file: string): string => {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes).replace(/^\uFEFF/, '');
+  } catch {
+    throw inputError(file, 'not valid UTF-8 text');
+  }
+};
+

@@ -8,8 +8,7 @@
 // Not here: file system access (see src/train/checkpoint-store.ts), model-specific names.
 
 import * as t from 'io-ts';
-import { decodeOrThrow, inputError } from './codec.ts';
-import { parseJsonText, utf8Text } from './files.ts';
+import { decodeOrThrow, inputError, parseJsonText, utf8Text } from './codec.ts';
 
 export type SafeDtype = 'F64' | 'I64' | 'F32' | 'I32' | 'BF16' | 'U8';
 export type SafeData = Float32Array | Float64Array | Int32Array | Uint8Array | BigInt64Array;

@@ -7,7 +7,7 @@
 import * as t from 'io-ts';
 import { ConfigError, decodeOrThrow, intIn, numberIn, oneOf, strictObject } from '../io/codec.ts';
 import type { LossKind } from '../core/backend.ts';
-import { parseJsonText } from '../io/files.ts';
+import { parseJsonText } from '../io/codec.ts';
 
 export const ArchCodec = strictObject('arch', {
   /** which model: 'hrm' (two modules, one-step gradient) or 'trm' (one network, last cycle back-propagated) */

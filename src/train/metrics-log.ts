@@ -3,8 +3,8 @@
 // what the plot and any later analysis read back; this module does not decide what to log.
 
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { parseJsonText, withFileErrors } from '../io/files.ts';
-import { inputError } from '../io/codec.ts';
+import { withFileErrors } from '../io/files.ts';
+import { inputError, parseJsonText } from '../io/codec.ts';
 import type { StepMetrics } from '../model/api.ts';
 
 /** One training step, reduced as the original logs it (losses ÷ global batch, rates ÷ count). */

@@ -2,7 +2,8 @@
 // ACT used; with --trace, the prediction after every segment (with q_halt/q_continue and how many
 // cells changed) so the refinement is visible. Exit codes: 0 solved (or shown), 2 bad input.
 
-import { readFileBounded, utf8Text } from '../../io/files.ts';
+import { readFileBounded } from '../../io/files.ts';
+import { utf8Text } from '../../io/codec.ts';
 import { createBackend, BACKEND_NAMES, type GpuMode } from '../../backends/registry.ts';
 import { ArgsError, helpText, parseFlags, type FlagSpec } from '../args.ts';
 import { readMetadata } from '../../data/format.ts';
