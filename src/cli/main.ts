@@ -34,7 +34,6 @@ const usage = (): string =>
 /** A closed pipe (`hrm build … | head`) ends the command quietly instead of with an unhandled EPIPE. */
 const quietOnClosedPipe = (): void => {
   for (const stream of [process.stdout, process.stderr]) {
-    if (stream.listenerCount('error') > 0) continue;
     stream.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
       throw e;

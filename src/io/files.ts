@@ -102,7 +102,8 @@ export const ensureDir = (dir: string): void => {
       st = statSync(cur);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') throw fileError(e, 'create the folder', cur);
+      // ENOTDIR: a file sits somewhere above; walking up finds it and says so
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw fileError(e, 'create the folder', cur);
       const parent = path.dirname(cur);
       if (parent === cur) throw new FileSystemError(cur, 'ENOENT', `cannot create the folder ${dir}: its root ${cur} does not exist`);
       missing.push(cur);

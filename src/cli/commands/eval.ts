@@ -8,6 +8,7 @@ import path from 'node:path';
 import { createBackend, BACKEND_NAMES } from '../../backends/registry.ts';
 import { readMetadata, readSplit, readIdentifiers } from '../../data/format.ts';
 import { ensureDir, withFileErrors } from '../../io/files.ts';
+import { InputError } from '../../io/codec.ts';
 import { ArgsError, helpText, parseFlags, type FlagSpec } from '../args.ts';
 import { evaluate, type EvalSummary } from '../../train/evaluate.ts';
 import { testData } from '../../train/data-source.ts';
@@ -83,7 +84,15 @@ export const run = async (argv: readonly string[]): Promise<number> => {
     ...(typeof f.threads === 'number' ? { threads: f.threads } : {}),
     ...(typeof f['gpu-mode'] === 'string' ? { gpuMode: f['gpu-mode'] as 'webgpu' } : {}),
   });
-  const hrm = await modelFrom(checkpoint, backend, file);
+  let hrm;
+  try {
+    hrm = await modelFrom(checkpoint, backend, file);
+  } catch (e) {
+    await backend.close?.();
+    if (!(e instanceof InputError)) throw e;
+    console.error(`hrm eval: ${e.message}`);
+    return 2;
+  }
   try {
     const dataDir = typeof f.data === 'string' ? f.data : checkpoint.progress.dataPath;
     if (!dataDir || !existsSync(dataDir)) {
