@@ -81,6 +81,7 @@ const progressReporter = (quiet: boolean, unit: string): { report: Progress; fin
 const requireOut = (flags: FlagValues, cmd: string): string => {
   const out = flags.out as string | undefined;
   if (!out) throw new ArgsError(`${cmd}: --out DIR is required`);
+  if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new ArgsError(`${cmd}: --out '${out}' exists and is not a folder`);
   if (fs.existsSync(out) && fs.readdirSync(out).length > 0 && !flags.force) {
     throw new ArgsError(`${cmd}: output folder '${out}' is not empty (use --force to write into it)`);
   }
