@@ -10,17 +10,9 @@ import { TARGETS } from './fuzz/targets.ts';
 
 const RUNS = Number(process.env.HRM_FUZZ_RUNS ?? 500);
 /** Loaders whose rewrite (bounded inflation, project error kinds) has not reached this tree yet. */
-const PENDING: Record<string, string> = {
-  zip: 'its errors are plain Errors until the bounded zip reader lands',
-  'pickle/torch checkpoint': 'its errors are plain Errors until the bounded torch reader lands',
-};
 
 describe('loader fuzz (mutated valid files)', () => {
   for (const target of TARGETS) {
-    if (PENDING[target.name] !== undefined) {
-      it.skip(`${target.name}: skipped, ${PENDING[target.name]}`, () => undefined);
-      continue;
-    }
     it(`${target.name}: ${RUNS} inputs load correctly or fail with an InputError naming the file (${target.memoryBound})`, async () => {
       const s = await fuzzTarget(target, RUNS);
       expect(s.loaded + s.rejected).toBe(RUNS);

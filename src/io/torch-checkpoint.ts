@@ -19,6 +19,7 @@
 import { ZipWriter, readZip, type ByteSink, type ByteSource, type ZipArchive } from './zip.ts';
 import { PickleWriter, unpickle, type PyValue } from './pickle.ts';
 import { bf16ToFloat32, float32ToBf16 } from './safetensors.ts';
+import { InputError } from './codec.ts';
 
 export type StorageDtype = 'float32' | 'bfloat16' | 'float16';
 
@@ -42,12 +43,9 @@ export interface TorchReadOptions {
 }
 
 /** A checkpoint that cannot be read; the message names the file (and the tensor or entry). */
-export class TorchCheckpointError extends Error {
-  constructor(
-    readonly file: string,
-    detail: string,
-  ) {
-    super(`${file}: ${detail}`);
+export class TorchCheckpointError extends InputError {
+  constructor(file: string, detail: string) {
+    super([`${file}: ${detail}`], file);
     this.name = 'TorchCheckpointError';
   }
 }

@@ -12,6 +12,7 @@
 // directory's sizes are authoritative, as in every reader).
 
 import { Inflate, deflateSync } from 'fflate';
+import { InputError } from './codec.ts';
 
 export interface ZipEntry {
   readonly name: string;
@@ -42,12 +43,9 @@ export interface ZipArchive {
 }
 
 /** A malformed or unreadable archive; the message names the file (and the entry). */
-export class ZipError extends Error {
-  constructor(
-    readonly file: string,
-    detail: string,
-  ) {
-    super(`${file}: ${detail}`);
+export class ZipError extends InputError {
+  constructor(file: string, detail: string) {
+    super([`${file}: ${detail}`], file);
     this.name = 'ZipError';
   }
 }
