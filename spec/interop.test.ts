@@ -204,7 +204,8 @@ describe('hrm export', () => {
     const run = path.join(root, 'demo-run');
     mkdirSync(run, { recursive: true });
     const file = path.join(run, 'step_0000001.safetensors');
-    writeFileSync(file, encodeCheckpoint({ config, state, progress: { step: 1, iteration: 0, data: null, dataPath: '/nowhere/sudoku' }, dtype: 'F64' }));
+    // a checkpoint's optimizer_step and progress step advance together (the loader checks it)
+    writeFileSync(file, encodeCheckpoint({ config, state: { ...state, optimizerStep: 1 }, progress: { step: 1, iteration: 0, data: null, dataPath: '/nowhere/sudoku' }, dtype: 'F64' }));
     const sizes = { seq_len: 81, vocab_size: 11, num_puzzle_identifiers: config.arch.num_puzzle_identifiers };
     const bf16 = (x: number): number => {
       const b = new Uint32Array(new Float32Array([x]).buffer)[0];
