@@ -8,6 +8,8 @@
 // is byte-for-byte what torch.save writes. Time and memory are linear in the pickle's size.
 // Not here: what the torch calls mean (src/io/torch-checkpoint.ts).
 
+import { InputError } from './codec.ts';
+
 /** A Python value as the unpickler represents it. */
 export type PyValue =
   | null
@@ -57,12 +59,9 @@ export interface PyExternal {
 }
 
 /** A pickle that cannot be read; the message names the file, the opcode and its byte offset. */
-export class PickleError extends Error {
-  constructor(
-    readonly file: string,
-    detail: string,
-  ) {
-    super(`${file}: ${detail}`);
+export class PickleError extends InputError {
+  constructor(file: string, detail: string) {
+    super([`${file}: ${detail}`], file);
     this.name = 'PickleError';
   }
 }
