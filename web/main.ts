@@ -348,6 +348,18 @@ $('verify-run').addEventListener('click', async () => {
   }
 });
 
+/** The WebGPU adapter this browser offers (what Verify's gpu-webgpu target runs on), in words. */
+const describeWebGpu = async (): Promise<string> => {
+  type Info = { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ info?: Info; isFallbackAdapter?: boolean } | null> } }).gpu;
+  if (gpu === undefined) return 'WebGPU: this browser exposes none (navigator.gpu is missing); the gpu targets are skipped';
+  const a = await gpu.requestAdapter().catch(() => null);
+  if (a === null) return 'WebGPU: navigator.gpu offers no adapter (Chromium: a supported GPU, or --enable-unsafe-webgpu for its software adapter); the gpu targets are skipped';
+  const i = a.info ?? {};
+  const name = [i.vendor, i.architecture, i.device, i.description].filter((f) => !!f).join(' ') || 'an unnamed adapter';
+  return `WebGPU adapter: ${name}${(i.isFallbackAdapter ?? a.isFallbackAdapter) ? ' (a software fallback adapter: it checks correctness, not speed)' : ''}`;
+};
+
 // ---- start -----------------------------------------------------------------------------------
 const start = async (): Promise<void> => {
   const requested = new URLSearchParams(location.search).get('backend') ?? 'auto';
@@ -359,6 +371,7 @@ const start = async (): Promise<void> => {
   document.body.dataset.backend = info.name;
   ($('verify-family') as HTMLSelectElement).value = info.name === 'gpu' ? 'gpu' : 'simd';
   ($('verify-run') as HTMLButtonElement).disabled = false;
+  $('verify-adapter').textContent = await describeWebGpu();
   await loadDemoModel();
   ($('puzzle-text') as HTMLTextAreaElement).value = (demoPuzzles as { puzzle: string }[])[DEFAULT_PUZZLE].puzzle;
   onText();
