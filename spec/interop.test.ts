@@ -170,11 +170,11 @@ describe("the original's all_config.yaml", () => {
     expect(again.arch).toEqual(config.arch);
     expect(again.train).toEqual(config.train);
   });
-  it('names unknown fields, a missing size and a model that is not HRM', () => {
+  it('names unknown fields, a missing size and a model that is neither HRM nor TRM', () => {
     expect(() => configFromAllConfigYaml(yaml.replace('seed: 0', 'seed: 0\nmystery: 3'), 'a.yaml', sizes)).toThrow(/a\.yaml: field 'mystery': not a field of the original's run config/);
     expect(() => configFromAllConfigYaml(yaml.replace('  num_heads: 8', '  num_heads: 8\n  mlp_t: true'), 'b.yaml', sizes)).toThrow(/b\.yaml: field 'arch\.mlp_t': not a field of the original HRM config/);
     expect(() => configFromAllConfigYaml(yaml, 'c.yaml', { vocab_size: 11, num_puzzle_identifiers: 1 })).toThrow(/c\.yaml: seq_len is not recorded .*--data/);
-    expect(() => configFromAllConfigYaml(yaml.replace('hrm.hrm_act_v1@HierarchicalReasoningModel_ACTV1', 'recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1'), 'd.yaml', sizes)).toThrow(/d\.yaml: field 'arch\.name': .* is not HRM/);
+    expect(() => configFromAllConfigYaml(yaml.replace('hrm.hrm_act_v1@HierarchicalReasoningModel_ACTV1', 'recursive_reasoning.transformers_baseline@Model_ACTV2'), 'd.yaml', sizes)).toThrow(/d\.yaml: field 'arch\.name': .* is neither HRM nor TRM/);
     expect(() => configFromAllConfigYaml(yaml.replace('hidden_size: 512', 'hidden_size: -1'), 'e.yaml', sizes)).toThrow(/e\.yaml: field 'arch\.hidden_size'/);
     expect(() => configFromAllConfigYaml('a: [1, 2', 'f.yaml', sizes)).toThrow(/f\.yaml: not valid YAML/);
   });

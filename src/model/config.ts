@@ -1,7 +1,7 @@
 // The model configuration: an io-ts codec for the architecture (spec §1.1, plus `loss_type`; `name`
 // switches between HRM, the default, and TRM, spec §10, with TRM's fields) and the
 // training hyperparameters (spec §5.2), `key=value` overrides decoded through the same codec, the
-// mapping of an official-parity fixture's config.json, and the derived sizes of spec §1.2.
+// mapping of an official-parity fixture's config.json (HRM's and TRM's), and the derived sizes of spec §1.2.
 // Pure: reading files is the caller's business (see parseConfigText).
 
 import * as t from 'io-ts';
@@ -223,6 +223,48 @@ export const configFromFixture = (value: unknown, fileName: string): HrmConfig =
         beta2: o.dense.betas[1],
         weight_decay: o.dense.weight_decay,
         ...(o.puzzle_emb === null ? {} : { puzzle_emb_lr: o.puzzle_emb.lr, puzzle_emb_weight_decay: o.puzzle_emb.weight_decay }),
+      },
+    },
+    fileName,
+  );
+};
+
+/** True for a fixture config.json written from TRM's code (its arch_name names TRM's module). */
+export const isTrmCaseConfig = (json: unknown): boolean =>
+  typeof json === 'object' && json !== null && typeof (json as { arch_name?: unknown }).arch_name === 'string' && /(^|[.])trm@/.test((json as { arch_name: string }).arch_name);
+
+const TrmFixtureCodec = t.type({
+  arch: t.UnknownRecord,
+  arch_name: t.string,
+  loss: t.type({ loss_type: t.string }),
+  pretrain: t.type({
+    global_batch_size: t.number,
+    lr: t.number,
+    lr_min_ratio: t.number,
+    lr_warmup_steps: t.number,
+    weight_decay: t.number,
+    beta1: t.number,
+    beta2: t.number,
+    puzzle_emb_lr: t.number,
+    puzzle_emb_weight_decay: t.number,
+    ema: t.boolean,
+    ema_rate: t.number,
+  }),
+  train: t.type({ lr_per_step: t.array(t.number), puzzle_emb_lr_per_step: t.union([t.array(t.number), t.null]) }),
+});
+
+/** The model config of a TRM official-parity fixture's config.json (its `arch`, `loss` and `pretrain` sections). */
+export const configFromTrmFixture = (value: unknown, fileName: string): HrmConfig => {
+  const f = decodeOrThrow(TrmFixtureCodec, value, fileName);
+  const p = f.pretrain;
+  return decodeConfig(
+    {
+      description: `TRM official-parity fixture (${fileName})`,
+      arch: { ...f.arch, name: 'trm', loss_type: f.loss.loss_type },
+      train: {
+        global_batch_size: p.global_batch_size, epochs: 1, eval_interval: 1, lr: p.lr, lr_min_ratio: p.lr_min_ratio,
+        lr_warmup_steps: p.lr_warmup_steps, beta1: p.beta1, beta2: p.beta2, weight_decay: p.weight_decay,
+        puzzle_emb_lr: p.puzzle_emb_lr, puzzle_emb_weight_decay: p.puzzle_emb_weight_decay, ema: p.ema, ema_rate: p.ema_rate,
       },
     },
     fileName,

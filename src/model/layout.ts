@@ -96,7 +96,8 @@ export const parameterNames = (layout: Layout): string[] => layout.filter((e) =>
 /**
  * The original model's module tree (PyTorch's `_metadata` of its state dict), pre-order, under
  * `prefix` (e.g. `_orig_mod.model.inner`): the wrappers, then embed_tokens, lm_head, q_head,
- * [puzzle_emb], rotary_emb or embed_pos, and each level's blocks with their attention and MLP.
+ * [puzzle_emb], [rotary_emb or embed_pos], and each level's blocks (TRM: L_level alone) with their
+ * attention (or mlp_t) and MLP.
  */
 export const layoutModules = (a: ArchConfig, prefix: string): string[] => {
   const parts = prefix.split('.').filter((p) => p !== '');
@@ -105,12 +106,14 @@ export const layoutModules = (a: ArchConfig, prefix: string): string[] => {
   const at = (m: string): string => (prefix === '' ? m : `${prefix}.${m}`);
   out.push(at('embed_tokens'), at('lm_head'), at('q_head'));
   if (a.puzzle_emb_ndim > 0) out.push(at('puzzle_emb'));
-  out.push(at(a.pos_encodings === 'rope' ? 'rotary_emb' : 'embed_pos'));
-  for (const [level, layers] of [['H_level', a.H_layers], ['L_level', a.L_layers]] as const) {
+  if (a.pos_encodings !== 'none') out.push(at(a.pos_encodings === 'rope' ? 'rotary_emb' : 'embed_pos'));
+  const levels = a.name === 'trm' ? ([['L_level', a.L_layers]] as const) : ([['H_level', a.H_layers], ['L_level', a.L_layers]] as const);
+  for (const [level, layers] of levels) {
     out.push(at(level), at(`${level}.layers`));
     for (let i = 0; i < layers; i++) {
       const b = `${level}.layers.${i}`;
-      out.push(at(b), at(`${b}.self_attn`), at(`${b}.self_attn.qkv_proj`), at(`${b}.self_attn.o_proj`), at(`${b}.mlp`), at(`${b}.mlp.gate_up_proj`), at(`${b}.mlp.down_proj`));
+      const mixer = a.mlp_t ? [`${b}.mlp_t`, `${b}.mlp_t.gate_up_proj`, `${b}.mlp_t.down_proj`] : [`${b}.self_attn`, `${b}.self_attn.qkv_proj`, `${b}.self_attn.o_proj`];
+      out.push(at(b), ...mixer.map(at), at(`${b}.mlp`), at(`${b}.mlp.gate_up_proj`), at(`${b}.mlp.down_proj`));
     }
   }
   return out;

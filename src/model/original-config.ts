@@ -1,16 +1,20 @@
-// The original trainer's run config, `all_config.yaml` (pretrain.py dumps its PretrainConfig with
-// yaml.dump), both ways: read into an HrmConfig through the same config codec, and written for an
-// exported checkpoint so the original's evaluate.py and trainer accept it. The original takes
-// seq_len, vocab_size and num_puzzle_identifiers from the dataset at run time, so they are not in
-// the file: the caller supplies them (from a dataset, or from the weights' shapes).
+// The original trainers' run config, `all_config.yaml` (pretrain.py dumps its PretrainConfig with
+// yaml.dump), both ways, for HRM (`sapientinc/HRM`) and TRM (`SamsungSAILMontreal/TinyRecursiveModels`,
+// whose arch name selects arch.name 'trm' and whose PretrainConfig lists `data_paths`, `ema`, ...):
+// read into an HrmConfig through the same config codec, and written for an exported checkpoint so
+// the original's evaluate.py and trainer accept it. The originals take seq_len, vocab_size and
+// num_puzzle_identifiers from the dataset at run time, so they are not in the file: the caller
+// supplies them (from a dataset, or from the weights' shapes).
 // Pure: reading files is the caller's business.
 
 import { parse } from 'yaml';
 import { ConfigError } from '../io/codec.ts';
 import { decodeConfig, type HrmConfig } from './config.ts';
 
-/** The model and loss head the original trainer names in `arch.name` / `arch.loss.name`. */
+/** The model and loss head the original HRM trainer names in `arch.name` / `arch.loss.name`. */
 export const ORIGINAL_ARCH_NAME = 'hrm.hrm_act_v1@HierarchicalReasoningModel_ACTV1';
+/** TRM's model (`models/recursive_reasoning/trm.py`), as its `config/arch/trm.yaml` names it. */
+export const TRM_ARCH_NAME = 'recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1';
 export const ORIGINAL_LOSS_NAME = 'losses@ACTLossHead';
 
 /** Sizes the original reads from the dataset (not recorded in all_config.yaml). */
@@ -25,6 +29,8 @@ const ARCH_FIELDS = [
   'H_cycles', 'L_cycles', 'H_layers', 'L_layers', 'hidden_size', 'num_heads', 'expansion', 'puzzle_emb_ndim',
   'pos_encodings', 'halt_max_steps', 'halt_exploration_prob', 'rms_norm_eps', 'rope_theta', 'forward_dtype',
 ] as const;
+/** TRM's model config adds these (`TinyRecursiveReasoningModel_ACTV1Config`), with TRM's defaults. */
+const TRM_ARCH_DEFAULTS = { mlp_t: false, puzzle_emb_len: 16, no_ACT_continue: true } as const;
 /** `arch` fields the original sets at run time from the dataset and the world size; used when present. */
 const ARCH_RUNTIME = ['seq_len', 'vocab_size', 'num_puzzle_identifiers', 'batch_size', 'causal'] as const;
 /** Top-level fields mapped one to one to `train.*` (TRM's ema/ema_rate share our names). */
@@ -34,19 +40,33 @@ const TRAIN_FIELDS = [
 ] as const;
 /** Top-level fields that name things about the original's run and do not change the model or its training. */
 const INFORMATIONAL = ['project_name', 'run_name', 'checkpoint_path', 'eval_save_outputs', 'load_checkpoint'] as const;
+/** TRM's PretrainConfig fields besides HRM's (its `data_paths` list replaces HRM's `data_path`). */
+const TRM_TOP = ['data_paths', 'data_paths_test', 'evaluators', 'min_eval_interval', 'freeze_weights'] as const;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/** Which model an `arch.name` selects: HRM's class (in HRM's or TRM's repository) or TRM's; undefined for another model. */
+const modelOf = (name: unknown): 'hrm' | 'trm' | undefined =>
+  typeof name !== 'string' ? undefined
+  : name.endsWith('@HierarchicalReasoningModel_ACTV1') ? 'hrm'
+  : name.endsWith('@TinyRecursiveReasoningModel_ACTV1') ? 'trm'
+  : undefined;
 
 export interface OriginalConfig {
   readonly config: HrmConfig;
   /** what the mapping did that a user should know (ignored fields, filled sizes) */
   readonly notes: readonly string[];
+  /** every dataset folder the run trained on (HRM's `data_path`, TRM's `data_paths`) */
+  readonly dataPaths: readonly string[];
 }
 
 /**
- * Maps all_config.yaml text to an HrmConfig. Unknown fields are errors naming them; the dataset
- * sizes come from the file when present, else from `sizes`; a missing one is an error saying how
- * to supply it. `forward_dtype` is kept for provenance (the original's default is bfloat16).
+ * Maps all_config.yaml text (HRM's or TRM's trainer) to an HrmConfig. Unknown fields are errors
+ * naming them; TRM's fields missing from the file take TRM's defaults (puzzle_emb_len 16,
+ * no_ACT_continue true); the dataset sizes come from the file when present, else from `sizes`; a
+ * missing one is an error saying how to supply it. `forward_dtype` is kept for provenance (the
+ * originals' default is bfloat16).
  */
 export const configFromAllConfigYaml = (text: string, fileName: string, sizes: DatasetSizes = {}): OriginalConfig => {
   let doc: unknown;
@@ -61,20 +81,22 @@ export const configFromAllConfigYaml = (text: string, fileName: string, sizes: D
   const notes: string[] = [];
   const arch = doc.arch;
   if (!isRecord(arch)) throw new ConfigError([`${fileName}: field 'arch': expected a mapping with name, loss and the model fields`]);
-  if (typeof arch.name !== 'string' || !arch.name.endsWith('@HierarchicalReasoningModel_ACTV1')) {
-    problems.push(`${fileName}: field 'arch.name': '${String(arch.name)}' is not HRM (expected ${ORIGINAL_ARCH_NAME})`);
+  const model = modelOf(arch.name);
+  if (model === undefined) {
+    problems.push(`${fileName}: field 'arch.name': '${String(arch.name)}' is neither HRM nor TRM (expected ${ORIGINAL_ARCH_NAME} or ${TRM_ARCH_NAME})`);
   }
   const loss = arch.loss;
   if (!isRecord(loss) || loss.name !== ORIGINAL_LOSS_NAME) {
     problems.push(`${fileName}: field 'arch.loss.name': expected ${ORIGINAL_LOSS_NAME}, got ${isRecord(loss) ? String(loss.name) : 'no loss mapping'}`);
   }
-  const rawArch: Record<string, unknown> = {};
+  const archFields: readonly string[] = model === 'trm' ? [...ARCH_FIELDS, ...Object.keys(TRM_ARCH_DEFAULTS)] : ARCH_FIELDS;
+  const rawArch: Record<string, unknown> = model === 'trm' ? { name: 'trm', ...TRM_ARCH_DEFAULTS } : {};
   for (const [k, v] of Object.entries(arch)) {
     if (k === 'name' || k === 'loss') continue;
-    if ((ARCH_FIELDS as readonly string[]).includes(k)) rawArch[k] = v;
+    if (archFields.includes(k)) rawArch[k] = v;
     else if ((ARCH_RUNTIME as readonly string[]).includes(k)) {
       if (k !== 'batch_size' && k !== 'causal') rawArch[k] = v;
-    } else problems.push(`${fileName}: field 'arch.${k}': not a field of the original HRM config (known: ${ARCH_FIELDS.join(', ')})`);
+    } else problems.push(`${fileName}: field 'arch.${k}': not a field of the original ${model === 'trm' ? 'TRM' : 'HRM'} config (known: ${archFields.join(', ')})`);
   }
   if (isRecord(loss)) {
     for (const [k, v] of Object.entries(loss)) {
@@ -83,9 +105,14 @@ export const configFromAllConfigYaml = (text: string, fileName: string, sizes: D
       else problems.push(`${fileName}: field 'arch.loss.${k}': not a field of the original loss head (known: name, loss_type)`);
     }
   }
-  if (rawArch.forward_dtype === undefined) rawArch.forward_dtype = 'bfloat16'; // the original's default
+  if (rawArch.forward_dtype === undefined) rawArch.forward_dtype = 'bfloat16'; // the originals' default
   if (rawArch.forward_dtype === 'bfloat16') {
     notes.push('forward_dtype bfloat16: the original ran its forward pass in bf16; here the weights are used as stored, at float32/float64 precision (outputs differ at the 1e-2 level)');
+  }
+  if (model === 'trm' && rawArch.mlp_t === true && rawArch.pos_encodings === 'rope') {
+    // TRM builds the rotary tables but its mlp_t blocks never read them
+    rawArch.pos_encodings = 'none';
+    notes.push("pos_encodings rope with mlp_t: TRM's mlp_t blocks have no attention and never apply it; read as 'none'");
   }
   for (const k of ['seq_len', 'vocab_size', 'num_puzzle_identifiers'] as const) {
     if (rawArch[k] !== undefined) continue;
@@ -97,12 +124,35 @@ export const configFromAllConfigYaml = (text: string, fileName: string, sizes: D
     }
   }
   const train: Record<string, unknown> = {};
+  let dataPaths: string[] = [];
   for (const [k, v] of Object.entries(doc)) {
     if (k === 'arch') continue;
     if ((TRAIN_FIELDS as readonly string[]).includes(k)) train[k] = v;
     else if ((INFORMATIONAL as readonly string[]).includes(k)) continue;
-    else problems.push(`${fileName}: field '${k}': not a field of the original's run config (known: arch, ${[...TRAIN_FIELDS, ...INFORMATIONAL].join(', ')})`);
+    else if (!(TRM_TOP as readonly string[]).includes(k)) {
+      problems.push(`${fileName}: field '${k}': not a field of the original's run config (known: arch, ${[...TRAIN_FIELDS, ...TRM_TOP, ...INFORMATIONAL].join(', ')})`);
+    }
   }
+  if (typeof train.data_path === 'string') dataPaths = [train.data_path];
+  if (doc.data_paths !== undefined) {
+    if (!isStringList(doc.data_paths)) problems.push(`${fileName}: field 'data_paths': expected a list of dataset folders`);
+    else if (train.data_path !== undefined) problems.push(`${fileName}: fields 'data_path' and 'data_paths': expected one of them (HRM's or TRM's)`);
+    else if (doc.data_paths.length > 0) {
+      dataPaths = doc.data_paths;
+      train.data_path = dataPaths[0];
+      if (dataPaths.length > 1) notes.push(`data_paths: ${dataPaths.length} datasets (TRM merges them; here the run's dataset is the first, ${dataPaths[0]})`);
+    }
+  }
+  if (doc.data_paths_test !== undefined && !isStringList(doc.data_paths_test)) problems.push(`${fileName}: field 'data_paths_test': expected a list of dataset folders`);
+  else if (isStringList(doc.data_paths_test) && doc.data_paths_test.length > 0) notes.push(`data_paths_test: the original evaluated on ${doc.data_paths_test.join(', ')} (give it with --data)`);
+  if (doc.evaluators !== undefined && !(Array.isArray(doc.evaluators) && doc.evaluators.every((e) => isRecord(e) && typeof e.name === 'string'))) {
+    problems.push(`${fileName}: field 'evaluators': expected a list of mappings with a name`);
+  }
+  if (doc.min_eval_interval !== undefined && doc.min_eval_interval !== null && !(Number.isInteger(doc.min_eval_interval) && (doc.min_eval_interval as number) >= 0)) {
+    problems.push(`${fileName}: field 'min_eval_interval': expected a non-negative integer or null`);
+  }
+  if (doc.freeze_weights !== undefined && typeof doc.freeze_weights !== 'boolean') problems.push(`${fileName}: field 'freeze_weights': expected true or false`);
+  else if (doc.freeze_weights === true) notes.push('freeze_weights: the original trained the puzzle embeddings alone; training here updates every weight');
   if (train.eval_interval === null || train.eval_interval === undefined) {
     if (train.epochs !== undefined) train.eval_interval = train.epochs; // the original's None: evaluate once, at the end
   }
@@ -112,7 +162,7 @@ export const configFromAllConfigYaml = (text: string, fileName: string, sizes: D
     { description: `original run config ${fileName}${typeof doc.run_name === 'string' ? ` (run ${doc.run_name})` : ''}`, arch: rawArch, train },
     fileName,
   );
-  return { config, notes };
+  return { config, notes, dataPaths };
 };
 
 /** A float as PyYAML writes one: always a dot, exponents as e-05. */
@@ -147,15 +197,18 @@ const emit = (value: { readonly [k: string]: YamlValue }, indent = ''): string =
 
 /**
  * all_config.yaml for an exported checkpoint: what the original's pretrain.py and evaluate.py
- * read (PretrainConfig), from an HrmConfig, with `forward_dtype` as given. seq_len, vocab_size and
- * num_puzzle_identifiers are left to the dataset, as the original does.
+ * read (PretrainConfig), from an HrmConfig, with `forward_dtype` as given: HRM's trainer's file for
+ * arch.name 'hrm', TRM's for 'trm' (TRM's arch name and model fields, `data_paths` as a list, and
+ * its EMA and evaluation fields). seq_len, vocab_size and num_puzzle_identifiers are left to the
+ * dataset, as the originals do.
  */
 export const allConfigYaml = (c: HrmConfig, forwardDtype: 'float32' | 'bfloat16', dataPath: string): string => {
   const a = c.arch;
   const t = c.train;
+  const trm = a.name === 'trm';
   return emit({
     arch: {
-      name: ORIGINAL_ARCH_NAME,
+      name: trm ? TRM_ARCH_NAME : ORIGINAL_ARCH_NAME,
       loss: { name: ORIGINAL_LOSS_NAME, loss_type: a.loss_type },
       H_cycles: a.H_cycles,
       L_cycles: a.L_cycles,
@@ -171,8 +224,9 @@ export const allConfigYaml = (c: HrmConfig, forwardDtype: 'float32' | 'bfloat16'
       rms_norm_eps: { float: a.rms_norm_eps },
       rope_theta: { float: a.rope_theta },
       forward_dtype: forwardDtype,
+      ...(trm ? { mlp_t: a.mlp_t, puzzle_emb_len: a.puzzle_emb_len, no_ACT_continue: a.no_ACT_continue } : {}),
     },
-    data_path: dataPath,
+    ...(trm ? { data_paths: dataPath === '' ? [] : [dataPath], data_paths_test: [], evaluators: [] } : { data_path: dataPath }),
     global_batch_size: t.global_batch_size,
     epochs: t.epochs,
     eval_interval: t.eval_interval,
@@ -186,6 +240,7 @@ export const allConfigYaml = (c: HrmConfig, forwardDtype: 'float32' | 'bfloat16'
     puzzle_emb_lr: { float: t.puzzle_emb_lr },
     puzzle_emb_weight_decay: { float: t.puzzle_emb_weight_decay },
     seed: t.seed,
+    ...(trm ? { ema: t.ema, ema_rate: { float: t.ema_rate }, min_eval_interval: 0, freeze_weights: false, load_checkpoint: null } : {}),
     project_name: null,
     run_name: null,
     checkpoint_path: null,

@@ -76,6 +76,8 @@ export interface LoadOptions {
   readonly config?: string | HrmConfig;
   /** dataset sizes in use (seq_len, vocab_size, num_puzzle_identifiers) */
   readonly sizes?: DatasetSizes;
+  /** the config for weights that carry none when none is given and none lies beside them */
+  readonly fallbackConfig?: HrmConfig;
 }
 
 /** Bytes given directly (the web page, tests): the checkpoint and, where needed, its config text. */
@@ -102,7 +104,7 @@ export const loadWeights = (input: string | WeightsBytes, options: LoadOptions =
   }
   const file = resolveCheckpoint(input);
   const step = STEP_FILE.exec(path.basename(file));
-  const config = typeof options.config === 'string' ? readConfigText(options.config) : options.config ?? configBeside(file);
+  const config = typeof options.config === 'string' ? readConfigText(options.config) : options.config ?? configBeside(file) ?? options.fallbackConfig;
   const sizes = options.sizes ?? (config !== undefined && 'text' in config ? sizesFromDataPath(config) : undefined);
   const loaded = withFileSource(file, (src) =>
     decodeWeights(src, file, { ...(config !== undefined ? { config } : {}), ...(sizes ? { sizes } : {}), ...(step ? { step: Number(step[1]) } : {}) }),
@@ -112,22 +114,29 @@ export const loadWeights = (input: string | WeightsBytes, options: LoadOptions =
   return { ...loaded, notes, file };
 };
 
-/** The dataset sizes an all_config.yaml's data_path gives, when that dataset is here (as the original's evaluate.py reads it). */
+/**
+ * The dataset sizes an all_config.yaml's data_path (HRM) or data_paths (TRM) gives, when those
+ * datasets are here, as the originals read them: TRM merges several datasets of one seq_len and
+ * vocabulary and sums their puzzle identifiers.
+ */
 const sizesFromDataPath = (config: ConfigText): DatasetSizes | undefined => {
   if (!/\.ya?ml$/i.test(config.name)) return undefined;
-  let dataPath: unknown;
+  let doc: { data_path?: unknown; data_paths?: unknown } | null;
   try {
-    dataPath = (parse(config.text, { maxAliasCount: 16 }) as { data_path?: unknown } | null)?.data_path;
+    doc = parse(config.text, { maxAliasCount: 16 }) as { data_path?: unknown; data_paths?: unknown } | null;
   } catch {
     return undefined; // the config's own decoding reports it
   }
-  if (typeof dataPath !== 'string') return undefined;
-  for (const dir of [dataPath, path.resolve(path.dirname(config.name), dataPath)]) {
-    if (!existsSync(path.join(dir, 'train', 'dataset.json'))) continue;
-    const m = readMetadata(dir, 'train');
-    return { seq_len: m.seq_len, vocab_size: m.vocab_size, num_puzzle_identifiers: m.num_puzzle_identifiers };
+  const paths = typeof doc?.data_path === 'string' ? [doc.data_path] : Array.isArray(doc?.data_paths) && doc.data_paths.every((p) => typeof p === 'string') ? (doc.data_paths as string[]) : [];
+  const found = paths.map((p) => [p, path.resolve(path.dirname(config.name), p)].find((dir) => existsSync(path.join(dir, 'train', 'dataset.json'))));
+  if (paths.length === 0 || found.some((dir) => dir === undefined)) return undefined;
+  const metas = found.map((dir) => readMetadata(dir!, 'train'));
+  const [first] = metas;
+  const differ = metas.find((m) => m.seq_len !== first.seq_len || m.vocab_size !== first.vocab_size);
+  if (differ !== undefined) {
+    throw new ConfigError([`${config.name}: data_paths: the datasets differ in seq_len or vocab_size (${metas.map((m) => `${m.seq_len}/${m.vocab_size}`).join(', ')}); the original requires them equal`]);
   }
-  return undefined;
+  return { seq_len: first.seq_len, vocab_size: first.vocab_size, num_puzzle_identifiers: metas.reduce((n, m) => n + m.num_puzzle_identifiers, 0) };
 };
 
 export { modelFrom };

@@ -10,7 +10,7 @@
 import type { Tensor } from '../core/tensor.ts';
 import { wrap64 } from '../core/tensor.ts';
 import { ConfigError, inputError } from '../io/codec.ts';
-import { configFromFixture, parseConfigText, type HrmConfig } from '../model/config.ts';
+import { configFromFixture, configFromTrmFixture, isTrmCaseConfig, parseConfigText, type HrmConfig } from '../model/config.ts';
 import { buildLayout, PUZZLE_TABLE } from '../model/layout.ts';
 import { configFromAllConfigYaml, type DatasetSizes } from '../model/original-config.ts';
 import { checkStateDict } from '../io/state-dict.ts';
@@ -52,7 +52,7 @@ const isHrmConfig = (c: ConfigText | HrmConfig): c is HrmConfig => 'arch' in c;
 
 /**
  * A config from text: YAML when the name ends in .yaml/.yml (the original's all_config.yaml),
- * else JSON: a parity fixture's config.json (it has `optimizer`), a run directory's config.json
+ * else JSON: a parity fixture's config.json (HRM's has `optimizer`, TRM's `arch_name`), a run directory's config.json
  * (`{config, dataDir}`), or an hrm-ts config.
  */
 export const configFromText = (c: ConfigText, sizes: DatasetSizes = {}): { config: HrmConfig; notes: readonly string[] } => {
@@ -65,6 +65,7 @@ export const configFromText = (c: ConfigText, sizes: DatasetSizes = {}): { confi
   }
   const v = value as Record<string, unknown> | null;
   if (v !== null && typeof v === 'object' && 'optimizer' in v && 'loss_type' in v) return { config: configFromFixture(value, c.name), notes: [] };
+  if (isTrmCaseConfig(value)) return { config: configFromTrmFixture(value, c.name), notes: [] };
   if (v !== null && typeof v === 'object' && 'config' in v && 'dataDir' in v) return { config: parseConfigText(JSON.stringify(v.config), c.name), notes: [] };
   return { config: parseConfigText(c.text, c.name), notes: [] };
 };

@@ -1,8 +1,9 @@
 // `hrm export`: writes a checkpoint's weights for the original implementation: `checkpoint` (a
 // PyTorch zip, as torch.save writes a state dict, streamed tensor by tensor) or
 // `weights.safetensors`, plus the `all_config.yaml` the original's pretrain.py and evaluate.py
-// read. Any checkpoint loadWeights reads can be exported (so a torch checkpoint converts to
-// safetensors and back). Files are written atomically. Exit codes: 0 written, 2 bad input, 1 failure.
+// read (HRM's trainer's, or TRM's for a TRM model: its arch name and fields, and the EMA copy as the
+// weights when the run kept one, as TRM's step_N files hold). Any checkpoint loadWeights reads can be
+// exported (so a torch checkpoint converts to safetensors and back). Files are written atomically. Exit codes: 0 written, 2 bad input, 1 failure.
 
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -77,7 +78,8 @@ export const run = async (argv: readonly string[]): Promise<number> => {
     console.error(`hrm export: --weights ema: ${file} holds no EMA copy`);
     return 2;
   }
-  const weights: ReadonlyMap<string, Tensor<Float64Array>> = useEma ? checkpoint.state.ema! : checkpoint.state.parameters;
+  /** The EMA copy as TRM saves it: the averaged parameters, with the live buffers (H_init, L_init, the puzzle table). */
+  const weightOf = (name: string): Tensor<Float64Array> => (useEma ? checkpoint.state.ema!.get(name) : undefined) ?? checkpoint.state.parameters.get(name)!;
   /** bf16 for H_init/L_init when exporting for a bf16 forward pass (the original keeps them in forward_dtype). */
   const storedAs = (name: string): 'float32' | 'bfloat16' => (dtype === 'bfloat16' && (name === 'H_init' || name === 'L_init') ? 'bfloat16' : 'float32');
   const layout = buildLayout(config.arch);
@@ -86,14 +88,14 @@ export const run = async (argv: readonly string[]): Promise<number> => {
   let target: string;
   let bytes: number;
   if (format === 'torch') {
-    const tensors: TensorToWrite[] = layout.map((e) => ({ key: prefix + e.name, shape: e.shape, data: weights.get(e.name)!.data, dtype: storedAs(e.name) }));
+    const tensors: TensorToWrite[] = layout.map((e) => ({ key: prefix + e.name, shape: e.shape, data: weightOf(e.name).data, dtype: storedAs(e.name) }));
     target = path.join(out, 'checkpoint');
     bytes = writeFileAtomic(target, (sink) =>
       writeTorchCheckpoint(sink, tensors, { stem: 'checkpoint', modules: layoutModules(config.arch, prefix.replace(/\.$/, '')) }),
     );
   } else {
     const entries: Array<[string, SafeTensor]> = layout.map((e) => {
-      const f32 = Float32Array.from(weights.get(e.name)!.data);
+      const f32 = Float32Array.from(weightOf(e.name).data);
       return [prefix + e.name, { dtype: storedAs(e.name) === 'bfloat16' ? 'BF16' : 'F32', shape: e.shape, data: f32 }]; // the writer rounds BF16 to nearest even
     });
     target = path.join(out, 'weights.safetensors');

@@ -1,29 +1,53 @@
-// `hrm trace <case-dir> --out <dir> [--backend reference|simd|gpu|auto] [--gpu-mode M] [--compare] [--no-probe]`:
+// `hrm trace <case-dir> --out <dir> [--checkpoint <file|folder>] [--backend reference|simd|gpu|auto] [--gpu-mode M] [--compare] [--no-probe]`:
 // runs the official-parity trace procedure (src/verify/parity/trace.ts; TRM's, src/verify/parity/trm-trace.ts, for a
 // folder whose config.json names TRM's model) on a fixture-shaped folder and writes eval.*,
 // train_step{k}.*, train_step1_probe.* (and TRM's eval_ema.*) into --out. With --compare, the outputs
 // are checked against the reference files in <case-dir> under the README's tolerances (and the
-// optimizer-alone check), the report is printed, and the exit code is 1 on any failure.
+// optimizer-alone check), the report is printed, and the exit code is 1 on any failure. With
+// --checkpoint the procedure runs on other weights of the same architecture (any checkpoint the
+// weights loader reads: an hrm-ts checkpoint, or an original HRM or TRM run's step_N with its
+// all_config.yaml) instead of the case's own.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GpuMode } from '../../backends/registry.ts';
+import type { Tensor } from '../../core/tensor.ts';
+import type { HrmConfig } from '../../model/config.ts';
+import { loadWeights } from '../../train/load-model.ts';
 import { createBackend } from '../../backends/registry.ts';
 import { readTraceCase, readTraceOutputs, runTrace, writeTraceOutputs } from '../../verify/parity/trace.ts';
 import { compareTraces, formatChecks, optimizerAloneChecks } from '../../verify/parity/compare.ts';
 import type { TraceOutputs } from '../../verify/parity/trace.ts';
-import { isTrmCaseConfig, readTrmTraceCase, runTrmTrace } from '../../verify/parity/trm-trace.ts';
+import { isTrmCaseConfig } from '../../model/config.ts';
+import { readTrmTraceCase, runTrmTrace } from '../../verify/parity/trm-trace.ts';
 import { compareTrmTraces, emaAloneChecks } from '../../verify/parity/trm-compare.ts';
 
 export const summary = 'run the official-parity trace procedure on a fixture-shaped folder';
 
+/** Ignored when comparing architectures: run-time informational fields. */
+const INFORMATIONAL_ARCH = ['batch_size', 'forward_dtype'];
+
+/** The parameters of a checkpoint whose architecture is the case's (else an error naming the fields that differ). */
+const weightsFor = (checkpoint: string, config: HrmConfig): Map<string, Tensor<Float64Array>> => {
+  const a = config.arch;
+  const loaded = loadWeights(checkpoint, { fallbackConfig: config, sizes: { seq_len: a.seq_len, vocab_size: a.vocab_size, num_puzzle_identifiers: a.num_puzzle_identifiers } });
+  for (const n of loaded.notes) console.error(n);
+  const b = loaded.checkpoint.config.arch as Record<string, unknown>;
+  const differ = Object.entries(a).filter(([k, v]) => !INFORMATIONAL_ARCH.includes(k) && b[k] !== v).map(([k, v]) => `${k} ${String(b[k])} (checkpoint) vs ${String(v)} (case)`);
+  if (differ.length > 0) throw new Error(`--checkpoint: ${loaded.file} is not the case's architecture: ${differ.join(', ')}`);
+  console.log(`weights from ${loaded.file} (step ${loaded.checkpoint.progress.step})`);
+  return new Map(loaded.checkpoint.state.parameters);
+};
+
 const GPU_MODES: readonly GpuMode[] = ['webgpu', 'webasm', 'headlessgl', 'cpu'];
 
-const USAGE = `usage: hrm trace <case-dir> --out <dir> [--backend reference|simd|gpu|auto] [--gpu-mode M] [--compare] [--no-probe]
+const USAGE = `usage: hrm trace <case-dir> --out <dir> [--checkpoint <file|folder>] [--backend reference|simd|gpu|auto] [--gpu-mode M] [--compare] [--no-probe]
 
   <case-dir>   a folder with config.json, weights.safetensors (or checkpoint), batch.safetensors
                (an HRM case, or a TRM case when config.json's arch_name names TRM's model)
   --out        where eval.*, train_step{k}.* and train_step1_probe.* are written
+  --checkpoint run on these weights instead of the case's (a checkpoint file, a run directory, or an
+               original run folder: all_config.yaml + step_<N>; the case's config when none is beside it)
   --backend    the engine to run (default: reference, float64)
   --gpu-mode   gpu.js mode of the gpu backend: ${GPU_MODES.join('|')} (default: the backend's choice)
   --compare    compare with the reference traces in <case-dir> (tolerances of the fixture README)
@@ -36,6 +60,7 @@ export const run = async (argv: readonly string[]): Promise<number> => {
   let compare = false;
   let probe = true;
   let gpuMode: GpuMode | undefined;
+  let checkpoint: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (flag: string): string => {
@@ -50,6 +75,7 @@ export const run = async (argv: readonly string[]): Promise<number> => {
       return 0;
     } else if (a === '--out' || a.startsWith('--out=')) out = value('--out');
     else if (a === '--backend' || a.startsWith('--backend=')) backendName = value('--backend');
+    else if (a === '--checkpoint' || a.startsWith('--checkpoint=')) checkpoint = value('--checkpoint');
     else if (a === '--gpu-mode' || a.startsWith('--gpu-mode=')) {
       const m = value('--gpu-mode');
       if (!(GPU_MODES as readonly string[]).includes(m)) {
@@ -82,8 +108,19 @@ export const run = async (argv: readonly string[]): Promise<number> => {
   } catch {
     // readTraceCase reports an unreadable config.json with its file name
   }
-  const trmCase = trm ? readTrmTraceCase(caseDir) : null;
-  const c = trmCase ?? readTraceCase(caseDir);
+  let trmCase = trm ? readTrmTraceCase(caseDir) : null;
+  let c = trmCase ?? readTraceCase(caseDir);
+  if (checkpoint !== undefined) {
+    let weights;
+    try {
+      weights = weightsFor(checkpoint, c.config);
+    } catch (e) {
+      console.error(`hrm trace: ${(e as Error).message}`);
+      return 2;
+    }
+    c = { ...c, weights };
+    if (trmCase !== null) trmCase = { ...trmCase, weights };
+  }
   const backend = await createBackend(backendName, gpuMode !== undefined ? { gpuMode } : {});
   try {
     const t0 = Date.now();
@@ -96,6 +133,7 @@ export const run = async (argv: readonly string[]): Promise<number> => {
       console.error(`hrm trace: --compare: ${caseDir} holds no reference traces`);
       return 2;
     }
+    if (!probe) fixture.delete('train_step1_probe'); // not traced, so not compared
     const written = readTraceOutputs(out, c.lrPerStep.length);
     const forward = trm ? [...compareTrmTraces(written, fixture, c.config.train.ema_rate), ...emaAloneChecks(c, fixture)] : compareTraces(written, fixture);
     const checks = [...forward, ...(await optimizerAloneChecks(c, fixture, backend))];

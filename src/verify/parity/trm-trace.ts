@@ -7,16 +7,13 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as t from 'io-ts';
 import type { Backend } from '../../core/backend.ts';
 import { tensor64 } from '../../core/tensor.ts';
 import type { SafeTensor } from '../../io/safetensors.ts';
 import { readSafetensors } from '../../io/safetensors.ts';
 import type { Batch } from '../../core/batch.ts';
 import type { ActStepResult, Carry, Hrm } from '../../model/api.ts';
-import { decodeOrThrow } from '../../io/codec.ts';
-import type { HrmConfig } from '../../model/config.ts';
-import { decodeConfig } from '../../model/config.ts';
+import { configFromTrmFixture } from '../../model/config.ts';
 import { createHrm } from '../../model/hrm.ts';
 import type { TraceCase, TraceOutputs } from './trace.ts';
 import { collector, minArgmaxMargin, readWeights } from './trace.ts';
@@ -25,48 +22,6 @@ import { collector, minArgmaxMargin, readWeights } from './trace.ts';
 export interface TrmTraceCase extends TraceCase {
   readonly batches: readonly Batch[]; // batches[k − 1] is step k's loader batch
 }
-
-/** True for a fixture config.json written from TRM's code (its arch_name names TRM's module). */
-export const isTrmCaseConfig = (json: unknown): boolean =>
-  typeof json === 'object' && json !== null && typeof (json as { arch_name?: unknown }).arch_name === 'string' && /(^|[.])trm@/.test((json as { arch_name: string }).arch_name);
-
-const TrmFixtureCodec = t.type({
-  arch: t.UnknownRecord,
-  arch_name: t.string,
-  loss: t.type({ loss_type: t.string }),
-  pretrain: t.type({
-    global_batch_size: t.number,
-    lr: t.number,
-    lr_min_ratio: t.number,
-    lr_warmup_steps: t.number,
-    weight_decay: t.number,
-    beta1: t.number,
-    beta2: t.number,
-    puzzle_emb_lr: t.number,
-    puzzle_emb_weight_decay: t.number,
-    ema: t.boolean,
-    ema_rate: t.number,
-  }),
-  train: t.type({ lr_per_step: t.array(t.number), puzzle_emb_lr_per_step: t.union([t.array(t.number), t.null]) }),
-});
-
-/** The model config of a TRM fixture's config.json (its `arch`, `loss` and `pretrain` sections). */
-export const configFromTrmFixture = (value: unknown, fileName: string): HrmConfig => {
-  const f = decodeOrThrow(TrmFixtureCodec, value, fileName);
-  const p = f.pretrain;
-  return decodeConfig(
-    {
-      description: `TRM official-parity fixture (${fileName})`,
-      arch: { ...f.arch, name: 'trm', loss_type: f.loss.loss_type },
-      train: {
-        global_batch_size: p.global_batch_size, epochs: 1, eval_interval: 1, lr: p.lr, lr_min_ratio: p.lr_min_ratio,
-        lr_warmup_steps: p.lr_warmup_steps, beta1: p.beta1, beta2: p.beta2, weight_decay: p.weight_decay,
-        puzzle_emb_lr: p.puzzle_emb_lr, puzzle_emb_weight_decay: p.puzzle_emb_weight_decay, ema: p.ema, ema_rate: p.ema_rate,
-      },
-    },
-    fileName,
-  );
-};
 
 /** Reads a loader batch (`<prefix>inputs`, `labels`, `puzzle_identifiers`, all I32) from safetensors tensors. */
 const batchFrom = (tensors: ReadonlyMap<string, SafeTensor>, prefix: string, T: number, file: string): Batch => {
