@@ -132,6 +132,8 @@ export interface DeviceCounts {
   readonly bytesUp: number;
   readonly paramBytes: number;
   readonly bytesDown: number;
+  /** times the host waited for the device (groups of reads submitted together, throttling) */
+  readonly waits: number;
 }
 
 /** The device counters of a backend that keeps them (the gpu backend's `device.counters()`), else null. */
@@ -145,7 +147,7 @@ const perStepCounts = (before: DeviceCounts, after: DeviceCounts, steps: number)
   const d = (k: keyof DeviceCounts): number => (after[k] - before[k]) / steps;
   return {
     dispatches: d('dispatches'), submits: d('submits'), bufferCreations: d('bufferCreations'), bindGroupCreations: d('bindGroupCreations'),
-    pipelineCreations: d('pipelineCreations'), bytesUp: d('bytesUp'), paramBytes: d('paramBytes'), bytesDown: d('bytesDown'),
+    pipelineCreations: d('pipelineCreations'), bytesUp: d('bytesUp'), paramBytes: d('paramBytes'), bytesDown: d('bytesDown'), waits: d('waits'),
   };
 };
 

@@ -72,7 +72,10 @@ export interface Backend<T> {
   /** A tensor of zeros. */
   zeros(shape: Shape): T;
   shape(t: T): Shape;
-  /** Downloads a tensor as host float64 values (a fresh Tensor). */
+  /**
+   * Downloads a tensor as host float64 values (a fresh Tensor): the values as of the call, so the
+   * handle may be disposed (or written by a later CONSUMES kernel) while the read is pending.
+   */
   read(t: T): Promise<Tensor<Float64Array>>;
   /** Releases a handle; using it afterwards is an error. */
   dispose(t: T): void;

@@ -298,8 +298,8 @@ class HrmModel<T> implements Hrm {
     return { ce: ceH, predictions, qHalt, qContinue, stats: rowStats(ceH.data, predictions, labels, B, T_) };
   }
 
-  /** Elementwise BCE of q[B,2] against targets [B,2] given as host columns; returns (handle, per-column host values). */
-  private async bce(q: T, haltTarget: Uint8Array, continueTarget: Float64Array, B: number) {
+  /** Elementwise BCE of q[B,2] against targets [B,2] given as host columns: the targets' handle now, the per-column host values when read. */
+  private bce(q: T, haltTarget: Uint8Array, continueTarget: Float64Array, B: number) {
     const b = this.b;
     const tgt = new Float64Array(2 * B);
     for (let r = 0; r < B; r++) {
@@ -308,13 +308,12 @@ class HrmModel<T> implements Hrm {
     }
     const targets = b.fromArray([B, 2], tgt);
     const l = b.bceWithLogits(q, targets);
-    const lh = await b.read(l);
-    b.dispose(l);
-    return {
-      targets,
+    const values = b.read(l).then((lh) => ({
       halt: Float64Array.from({ length: B }, (_, r) => lh.data[2 * r]),
       cont: Float64Array.from({ length: B }, (_, r) => lh.data[2 * r + 1]),
-    };
+    }));
+    b.dispose(l);
+    return { targets, values };
   }
 
   /** σ(values) computed by the backend's sigmoid (so the BCE backward's σ matches it exactly). */
@@ -361,6 +360,16 @@ class HrmModel<T> implements Hrm {
     disposeAll(b, zH0, zL0);
     const heads = headsForward(ctx, seg.zH, B);
     rec.record?.('logits', heads.logits);
+    // the Q-target segment (no gradient) depends on the carry alone, not on the halting decision:
+    // queued before the heads are read, so that one wait for the device serves both
+    const hasTarget = M > 1 && !a.no_ACT_continue;
+    let nextQ: Promise<Tensor<Float64Array>> | null = null;
+    if (hasTarget) {
+      const next = runSegment(ctx, seg.zH, seg.zL, x, false);
+      const nq = qHeadForward(ctx, next.zH, B);
+      nextQ = b.read(nq.q);
+      disposeAll(b, next.zH, next.zL, nq.q, nq.z0);
+    }
     const r = await this.readHeads(heads.logits, heads.q, data.labels, B);
     host('q_halt_logits', [B], r.qHalt);
     host('q_continue_logits', [B], r.qContinue);
@@ -372,12 +381,8 @@ class HrmModel<T> implements Hrm {
       steps, qHalt: r.qHalt, qContinue: qThreshold, training: true, haltMaxSteps: M, explorationProb: a.halt_exploration_prob, rng: this.rng,
     });
     let continueTarget: Float64Array;
-    const hasTarget = M > 1 && !a.no_ACT_continue;
-    if (hasTarget) {
-      const next = runSegment(ctx, seg.zH, seg.zL, x, false);
-      const nq = qHeadForward(ctx, next.zH, B);
-      const nqH = await b.read(nq.q);
-      disposeAll(b, next.zH, next.zL, nq.q, nq.z0);
+    if (nextQ !== null) {
+      const nqH = await nextQ;
       const nextHalt = Float64Array.from({ length: B }, (_, i) => nqH.data[2 * i]);
       const nextCont = Float64Array.from({ length: B }, (_, i) => nqH.data[2 * i + 1]);
       continueTarget = await this.sigmoidOf(qTargetLogits(isLast, nextHalt, nextCont));
@@ -389,8 +394,8 @@ class HrmModel<T> implements Hrm {
       continueTarget = await this.sigmoidOf(r.qContinue);
     }
     b.dispose(x);
-    const bce = await this.bce(heads.q, r.stats.seqCorrect, continueTarget, B);
-    const losses = lossesAndMetrics({ stats: r.stats, bceHalt: bce.halt, bceContinue: hasTarget ? bce.cont : null, qHalt: r.qHalt, halted, steps });
+    // the BCE values only feed the reported losses: read once the step's backward and optimizer are queued
+    const bce = this.bce(heads.q, r.stats.seqCorrect, continueTarget, B);
     // 4. backward of total / globalBatchSize
     const rowScale = Float64Array.from(r.stats.count, (n) => 1 / (globalBatchSize * Math.max(n, 1)));
     const dlogits = b.crossEntropyBackward(heads.logits, data.labels, this.sizes.lossKind, rowScale);
@@ -411,6 +416,8 @@ class HrmModel<T> implements Hrm {
     await rec.flush();
     // 5. SignSGD on the puzzle rows of this call's data, AdamATan2, EMA
     optimizerStep(b, this.params, this.names, grads, dLocal === null ? null : { grad: dLocal, ids: data.puzzleIdentifiers }, rates, this.config.train, this.opt);
+    const bceValues = await bce.values;
+    const losses = lossesAndMetrics({ stats: r.stats, bceHalt: bceValues.halt, bceContinue: hasTarget ? bceValues.cont : null, qHalt: r.qHalt, halted, steps });
     const next: ModelCarry<T> = { batchSize: B, steps, halted, currentData: data, zH: seg.zH, zL: seg.zL, owner: this };
     this.live.add(next);
     return { carry: next, result: this.result(losses, halted, steps, r) };
@@ -449,8 +456,9 @@ class HrmModel<T> implements Hrm {
     obs?.tensor('q_continue_logits', tensor64([B], r.qContinue));
     obs?.tensor('ce', tensor64([B, this.config.arch.seq_len], r.ce.data));
     const { halted } = decideHalting({ steps, qHalt: r.qHalt, qContinue: r.qContinue, training: false, haltMaxSteps: M, explorationProb: 0, rng: this.rng });
-    const bce = await this.bce(heads.q, r.stats.seqCorrect, new Float64Array(B), B);
-    const losses = lossesAndMetrics({ stats: r.stats, bceHalt: bce.halt, bceContinue: null, qHalt: r.qHalt, halted, steps });
+    const bce = this.bce(heads.q, r.stats.seqCorrect, new Float64Array(B), B);
+    const bceValues = await bce.values;
+    const losses = lossesAndMetrics({ stats: r.stats, bceHalt: bceValues.halt, bceContinue: null, qHalt: r.qHalt, halted, steps });
     disposeAll(b, bce.targets, heads.logits, heads.q, heads.tape.zTok ?? undefined, heads.tape.z0);
     rec.record?.('carry.z_H', seg.zH);
     rec.record?.('carry.z_L', seg.zL);

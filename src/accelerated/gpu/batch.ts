@@ -17,12 +17,12 @@
 
 import type { GpuBufferLike, GpuDeviceLike, KernelArg, WebGpuBufferResult } from './gpujs.ts';
 
-/** Dispatches per queue submit. */
-const BATCH = 64;
+/** Dispatches per queue submit at most (a paper-width step issues ≈ 1100 in all). */
+const BATCH = 4096;
 /** Bytes per parameter slot (WebGPU's minimum uniform-buffer offset alignment is at most 256). */
 const SLOT = 256;
-/** Parameter slots in the uniform ring (a gpu.js parameter block may take up to 4). */
-const RING_SLOTS = BATCH * 4;
+/** Parameter slots in the uniform ring (most blocks take one, a gpu.js block up to 4): 2 MiB. */
+const RING_SLOTS = 8192;
 /** Bytes of the upload ring (host arrays of one batch); a larger array flushes and is written directly. */
 const UPLOAD_RING = 4 << 20;
 /** Cached bind groups beyond this many are dropped all at once (they reference pool buffers). */
@@ -44,10 +44,12 @@ export interface Counters {
   paramBytes: number;
   /** bytes read back to the host */
   bytesDown: number;
+  /** times the host waited for the device (one per group of reads submitted together, plus throttling waits) */
+  waits: number;
 }
 
 export const zeroCounters = (): Counters => ({
-  dispatches: 0, submits: 0, bufferCreations: 0, bindGroupCreations: 0, pipelineCreations: 0, bytesUp: 0, paramBytes: 0, bytesDown: 0,
+  dispatches: 0, submits: 0, bufferCreations: 0, bindGroupCreations: 0, pipelineCreations: 0, bytesUp: 0, paramBytes: 0, bytesDown: 0, waits: 0,
 });
 
 /** The parts of a built gpu.js WebGPUKernel this module reads. */
@@ -103,6 +105,12 @@ interface Open {
   slots: number;
   count: number;
   readonly after: (() => void)[];
+  /** resolved once this batch is submitted */
+  readonly submitted: Promise<void>;
+  /** a flush is scheduled for the next turn of the event loop (reads are waiting for this batch) */
+  scheduled: boolean;
+  /** a read waits for this batch: the next wait for the device is counted when it is submitted */
+  readers: number;
 }
 
 /** Ring slots a parameter block takes. */
@@ -376,19 +384,12 @@ export class Batcher {
     else this.open.after.push(f);
   }
 
-  /**
-   * Submits the recorded dispatches (one queue submit; `copy` may append buffer copies to the same
-   * command buffer), then runs what waited for that.
-   */
-  flush(copy?: (encoder: ReturnType<DeviceExt['createCommandEncoder']>) => void): void {
-    let b = this.open;
-    if (b === null) {
-      if (copy === undefined) return;
-      b = this.begin();
-    }
+  /** Submits the recorded dispatches and copies (one queue submit), then runs what waited for that. */
+  flush(): void {
+    const b = this.open;
+    if (b === null) return;
     this.open = null;
     b.pass.end();
-    copy?.(b.encoder);
     if (b.slots > 0) {
       this.device.queue.writeBuffer(this.ring, 0, new Uint8Array(this.ringHost, 0, b.slots * SLOT));
       this.counters.paramBytes += b.slots * SLOT;
@@ -399,12 +400,27 @@ export class Batcher {
     for (const f of b.after) f();
   }
 
-  /** Copies `bytes` of `src` to the host (submitting what is recorded in the same command buffer). */
+  /**
+   * Copies `bytes` of `src` to the host. The copy is recorded after everything recorded so far and
+   * the batch is submitted on the next turn of the event loop (or earlier when it fills up), so the
+   * reads a caller asks for together, and the dispatches it queues meanwhile, share one submit.
+   */
   async read(src: GpuBufferLike, bytes: number): Promise<Float32Array> {
     const size = poolSize(bytes);
     const staging = this.stagingFree.get(size)?.pop() ?? this.createBuffer(size, USAGE.MAP_READ | USAGE.COPY_DST);
-    this.flush((encoder) => encoder.copyBufferToBuffer(src, 0, staging, 0, bytes));
+    const open = this.open ?? this.begin();
+    open.pass.end();
+    open.encoder.copyBufferToBuffer(src, 0, staging, 0, bytes);
+    open.pass = open.encoder.beginComputePass();
+    if (open.readers++ === 0) this.counters.waits++;
+    if (!open.scheduled) {
+      open.scheduled = true;
+      nextTurn(() => {
+        if (this.open === open) this.flush();
+      });
+    }
     try {
+      await open.submitted;
       await staging.mapAsync(1, 0, bytes);
       const out = new Float32Array(staging.getMappedRange(0, bytes).slice(0));
       staging.unmap();
@@ -417,6 +433,11 @@ export class Batcher {
       staging.destroy();
       throw e;
     }
+  }
+
+  /** Counts a wait for the device that is not a read (the caller's throttling). */
+  countWait(): void {
+    this.counters.waits++;
   }
 
   /** Destroys the pooled buffers and drops the cached bind groups (the device stays). */
@@ -433,7 +454,20 @@ export class Batcher {
   private begin(): Open {
     const dev = this.device as DeviceExt;
     const encoder = dev.createCommandEncoder();
-    this.open = { encoder, pass: encoder.beginComputePass(), uploaded: 0, slots: 0, count: 0, after: [] };
+    const after: (() => void)[] = [];
+    const submitted = new Promise<void>((resolve) => after.push(resolve));
+    this.open = { encoder, pass: encoder.beginComputePass(), uploaded: 0, slots: 0, count: 0, after, submitted, scheduled: false, readers: 0 };
     return this.open;
   }
 }
+
+/**
+ * Runs `f` on the next turn of the event loop, after the promise jobs queued now (the device's
+ * chain records its dispatches in promise jobs): setImmediate where the host has it, else a
+ * zero-delay timer.
+ */
+const nextTurn = (f: () => void): void => {
+  const g = globalThis as { setImmediate?: (f: () => void) => unknown };
+  if (typeof g.setImmediate === 'function') g.setImmediate(f);
+  else setTimeout(f, 0);
+};

@@ -69,8 +69,12 @@ export interface WgslLaunch {
   readonly groups: readonly [number, number, number];
 }
 
-/** How many webgpu calls may be queued before the chain waits for the device to catch up. */
-const MAX_IN_FLIGHT = 128;
+/**
+ * How many webgpu calls may be queued without a read before the chain waits for the device to
+ * catch up: a bound on how far graph building runs ahead (e.g. a loop that never reads), far above
+ * a training step's calls between two reads (≈ 1100 at paper width), so a step never waits for it.
+ */
+const MAX_IN_FLIGHT = 8192;
 
 export class Device {
   private readonly cache = new Map<string, CompiledKernel>();
@@ -277,6 +281,7 @@ export class Device {
       if (++this.sinceSync >= MAX_IN_FLIGHT) {
         this.sinceSync = 0;
         batcher.flush();
+        batcher.countWait();
         await (this.webgpu as GpuDeviceLike).queue.onSubmittedWorkDone();
       }
       const k = this.kernelFor(launch, n / comps);
@@ -328,6 +333,7 @@ export class Device {
       if (++this.sinceSync >= MAX_IN_FLIGHT) {
         this.sinceSync = 0;
         batcher.flush();
+        batcher.countWait();
         await (this.webgpu as GpuDeviceLike).queue.onSubmittedWorkDone();
       }
       // every await first: from `reserve` to `dispatch` nothing may submit the open batch (its
