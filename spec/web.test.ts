@@ -8,7 +8,7 @@
 // skipped with the reason printed).
 // Screenshots of the three pages go to docs/screenshots/. (The fresh profile directory reaches
 // Chromium as --user-data-dir through launchPersistentContext.)
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -21,6 +21,11 @@ import { collectDynamics } from '../src/analyze/dynamics.ts';
 import { createBackend } from '../src/backends/registry.ts';
 import { modelFromCheckpoint } from '../src/train/model-bytes.ts';
 import { parseSudoku } from '../src/train/solve.ts';
+import { demoConfig } from '../src/cli/demo.ts';
+import { createHrm } from '../src/model/hrm.ts';
+import { encodeCheckpoint } from '../src/train/checkpoint.ts';
+import { decodeNpy } from '../src/data/npy.ts';
+import { MAZE_VOCAB, mazeTokensToString } from '../src/data/maze/maze.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -41,6 +46,37 @@ let backendSeen = '';
 const waitState = async (states: string[], timeout = 180_000): Promise<string> => {
   await page.waitForFunction(`${JSON.stringify(states)}.includes(document.body.dataset.state)`, undefined, { timeout });
   return page.evaluate<string>('document.body.dataset.state');
+};
+
+/** Plays the page's solve through: Solve (to where ACT halts), then Step on to the segment limit. */
+const solveInPage = async (): Promise<{ tokens: number[][]; used: number; q: string[] }> => {
+  await page.click('#solve');
+  expect(await waitState(['solved', 'error'])).toBe('solved');
+  const used = await page.locator('.segment').count();
+  expect(await page.locator('.segment.halt').getAttribute('data-segment')).toBe(String(used));
+  while (await page.isEnabled('#step')) await page.click('#step');
+  const tokens = (await page.locator('.segment .board').evaluateAll((els: { dataset: Record<string, string> }[]) => els.map((e) => e.dataset.tokens))).map((t) => t.split(',').map(Number));
+  return { tokens, used, q: await page.locator('.segment .q').allTextContents() };
+};
+
+interface NodeSolve {
+  readonly backend: string;
+  readonly segments_used: number;
+  readonly segments: { tokens: number[]; q_halt: number; q_continue: number }[];
+}
+
+/** `hrm solve … --json --full` in this process, its JSON parsed. */
+const solveInNode = async (args: readonly string[]): Promise<NodeSolve> => {
+  const lines: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
+  let code: number;
+  try {
+    code = await solveCmd.run([...args, '--json', '--full']);
+  } finally {
+    log.mockRestore();
+  }
+  expect(code).toBe(0);
+  return JSON.parse(lines.join('\n')) as NodeSolve;
 };
 
 describe.skipIf(!available)('the web page in Chromium', () => {
@@ -79,26 +115,11 @@ describe.skipIf(!available)('the web page in Chromium', () => {
 
   it('solves the bundled puzzle segment by segment exactly as `hrm solve --json` does on the same backend', async () => {
     const puzzle = await page.inputValue('#puzzle-text');
-    await page.click('#solve');
-    expect(await waitState(['solved', 'error'])).toBe('solved');
-    const used = await page.locator('.segment').count();
-    expect(await page.locator('.segment.halt').getAttribute('data-segment')).toBe(String(used));
-    while (await page.isEnabled('#step')) await page.click('#step');
-    const fromPage = (await page.locator('.segment .board').evaluateAll((els: { dataset: Record<string, string> }[]) => els.map((e) => e.dataset.tokens))).map((t) => t.split(',').map(Number));
-    const qFromPage = await page.locator('.segment .q').allTextContents();
+    const { tokens: fromPage, used, q: qFromPage } = await solveInPage();
     await page.screenshot({ path: path.join(SHOTS, 'solve.png'), fullPage: true });
 
     const backend = await page.evaluate<string>('document.body.dataset.backend');
-    const lines: string[] = [];
-    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-    let code: number;
-    try {
-      code = await solveCmd.run(['--checkpoint', 'fixtures/demo-model/model.safetensors', '--puzzle', puzzle, '--backend', backend, '--json', '--full']);
-    } finally {
-      log.mockRestore();
-    }
-    expect(code).toBe(0);
-    const node = JSON.parse(lines.join('\n')) as { backend: string; segments_used: number; segments: { tokens: number[]; q_halt: number; q_continue: number }[] };
+    const node = await solveInNode(['--checkpoint', 'fixtures/demo-model/model.safetensors', '--puzzle', puzzle, '--backend', backend]);
     expect(node.backend).toBe(backend);
     expect(fromPage).toEqual(node.segments.map((s) => s.tokens));
     solvedTokens = fromPage;
@@ -129,6 +150,73 @@ describe.skipIf(!available)('the web page in Chromium', () => {
     expect(consoleErrors).toEqual([]);
   });
 
+  it('solves a maze painted on the grid with a picked checkpoint exactly as `hrm solve --maze --json` does', async () => {
+    // an untrained 9×9 maze model of the demo's shape: this checks the path from the grid to the
+    // tokens and back, not a skill (no trained maze model is bundled)
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hrm-web-maze-'));
+    try {
+      const config = demoConfig(81, MAZE_VOCAB);
+      const ref = await createBackend('reference', { log: () => {} });
+      const hrm = createHrm(config, { backend: ref, seed: 7 });
+      const state = await hrm.saveState();
+      await hrm.dispose();
+      const model = path.join(dir, 'maze-9x9-untrained.safetensors');
+      writeFileSync(model, encodeCheckpoint({ config, state, progress: { step: 0, iteration: 0, data: null, dataPath: '' }, dtype: 'F32' }));
+
+      await page.setInputFiles('#model-file', model);
+      expect(await waitState(['ready', 'error'])).toBe('ready');
+      expect(await page.textContent('#model-info')).toMatch(/^maze-9x9-untrained\.safetensors: .*seq_len 81, vocab 6/);
+      expect(await page.inputValue('#puzzle-kind')).toBe('maze');
+      expect(await page.inputValue('#maze-side')).toBe('9');
+
+      // a bundled maze into the editor and the text box
+      const inputs = decodeNpy(new Uint8Array(readFileSync('fixtures/demo-model/maze/test/all__inputs.npy')), 'all__inputs.npy');
+      const first = mazeTokensToString(Array.from(inputs.data.subarray(0, 81), Number));
+      const lines = (t: string): string => t.match(/.{9}/g)!.join('\n');
+      await page.click('.demo-maze >> nth=0');
+      expect(await page.inputValue('#puzzle-text')).toBe(lines(first));
+      const cell = (i: number) => page.locator(`.maze-editor td[data-cell="${i}"]`);
+      // paint: a click sets one cell, a drag every cell it passes, the goal moves (there is one)
+      const open = [...first].map((c, i) => (c === ' ' ? i : -1)).filter((i) => i >= 0);
+      await page.check('input[data-brush="wall"]');
+      await cell(open[0]).click();
+      expect((await page.inputValue('#puzzle-text')).replace(/\n/g, '')[open[0]]).toBe('#');
+      const row = [0, 9, 18, 27, 36, 45, 54, 63, 72].find((r) => !/[SG]/.test(first.slice(r, r + 9)))!;
+      const a = await cell(row).boundingBox();
+      const b = await cell(row + 8).boundingBox();
+      await page.mouse.move(a!.x + a!.width / 2, a!.y + a!.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(b!.x + b!.width / 2, b!.y + b!.height / 2, { steps: 12 });
+      await page.mouse.up();
+      expect((await page.inputValue('#puzzle-text')).replace(/\n/g, '').slice(row, row + 9)).toBe('#########');
+      const goal = first.indexOf('G');
+      await page.check('input[data-brush="goal"]');
+      await cell(open[1]).click();
+      const moved = (await page.inputValue('#puzzle-text')).replace(/\n/g, '');
+      expect([moved[goal], moved[open[1]], moved.split('G').length - 1]).toEqual([' ', 'G', 1]);
+      // the text box drives the grid too
+      await page.fill('#puzzle-text', lines(first));
+      expect(await cell(goal).getAttribute('class')).toBe('maze-goal');
+      expect(await cell(open[0]).getAttribute('class')).toBe('maze-open');
+      await cell(goal).click();
+      const drawn = await page.inputValue('#puzzle-text');
+      expect(drawn).toBe(lines(first));
+
+      const { tokens: fromPage, used } = await solveInPage();
+      expect(await page.locator('.segment .board-maze').count()).toBe(fromPage.length);
+      expect((await page.locator('.segment .verdict').allTextContents()).every((v) => /shortest path/.test(v))).toBe(true);
+      const backend = await page.evaluate<string>('document.body.dataset.backend');
+      const mazeFile = path.join(dir, 'maze.txt');
+      writeFileSync(mazeFile, `${drawn}\n`);
+      const node = await solveInNode(['--checkpoint', model, '--maze', mazeFile, '--backend', backend]);
+      expect(fromPage).toEqual(node.segments.map((s) => s.tokens));
+      expect(used).toBe(node.segments_used);
+      expect(consoleErrors).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('renders the bundled Sudoku dataset and ARC tasks with their augmentations', async () => {
     await page.click('nav a[data-page="dataset"]');
     await page.click('#dataset-demo-sudoku');
@@ -145,6 +233,29 @@ describe.skipIf(!available)('the web page in Chromium', () => {
     expect(headings.length).toBe(4);
     expect(await page.locator('#dataset-view .board-arc td').count()).toBeGreaterThan(100);
     await page.screenshot({ path: path.join(SHOTS, 'dataset.png') });
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('renders mazes, bundled and from a folder picked with the directory picker', async () => {
+    const inputs = decodeNpy(new Uint8Array(readFileSync('fixtures/demo-model/maze/train/all__inputs.npy')), 'all__inputs.npy');
+    const labels = decodeNpy(new Uint8Array(readFileSync('fixtures/demo-model/maze/train/all__labels.npy')), 'all__labels.npy');
+    const first = (a: typeof inputs, k: number): string => Array.from(a.data.subarray(k * 81, (k + 1) * 81), Number).join(',');
+    for (const open of [() => page.click('#dataset-demo-maze'), () => page.setInputFiles('#dataset-dir', 'fixtures/demo-model/maze')]) {
+      await page.evaluate(`document.getElementById('dataset-view').replaceChildren(); document.getElementById('dataset-info').textContent = ''`);
+      await open();
+      await page.waitForSelector('#dataset-view[data-kind="maze"] .board-maze');
+      expect(await page.textContent('#dataset-info')).toMatch(/^(demo-)?maze: train split, seq_len 81, vocab 6, 2 groups, 16 puzzles, 16 examples$/);
+      const boards = page.locator('#dataset-view .board-maze');
+      expect(await boards.count()).toBe(16); // 8 dihedral transforms, input and label each
+      expect(await boards.nth(0).getAttribute('data-tokens')).toBe(first(inputs, 0));
+      expect(await boards.nth(1).getAttribute('data-tokens')).toBe(first(labels, 0));
+      expect(await boards.nth(14).getAttribute('data-tokens')).toBe(first(inputs, 7));
+      const headings = await page.locator('#dataset-view .puzzle-block h3').allTextContents();
+      expect(headings.map((h) => /\((original|dihedral transform \d)\)$/.exec(h)?.[1])).toEqual(['original', ...[1, 2, 3, 4, 5, 6, 7].map((t) => `dihedral transform ${t}`)]);
+      expect(await page.locator('#dataset-view .board-maze td.maze-path').count()).toBeGreaterThan(8 * 9);
+    }
+    expect(await page.textContent('#dataset-info')).toMatch(/^maze: /);
+    await page.screenshot({ path: path.join(SHOTS, 'dataset-maze.png') });
     expect(consoleErrors).toEqual([]);
   });
 
@@ -201,11 +312,7 @@ describe.skipIf(!available)('the web page in Chromium', () => {
         await page.goto(server.resolvedUrls!.local[0]);
         expect(await waitState(['ready', 'error'])).toBe('ready');
         expect(await page.evaluate<string>('document.body.dataset.backend')).toBe(backendSeen);
-        await page.click('#solve');
-        expect(await waitState(['solved', 'error'])).toBe('solved');
-        while (await page.isEnabled('#step')) await page.click('#step');
-        const tokens = (await page.locator('.segment .board').evaluateAll((els: { dataset: Record<string, string> }[]) => els.map((e) => e.dataset.tokens))).map((t) => t.split(',').map(Number));
-        expect(tokens).toEqual(solvedTokens);
+        expect((await solveInPage()).tokens).toEqual(solvedTokens);
       } finally {
         await server.close();
       }

@@ -27,7 +27,8 @@ export { solveOne, parseSudoku, renderSudoku, sudokuFromTokens, checkSudoku, par
 export * from './data/dataset.ts';
 export { decodeNpy, encodeNpy } from './data/npy.ts';
 export { shapeForSize, formatBoard, parseBoard, boardToTokens, tokensToBoard, type SudokuShape } from './data/sudoku/grid.ts';
-export { mazeStringToTokens, mazeTokensToString, MAZE_CHARSET } from './data/maze/maze.ts';
+export { mazeStringToTokens, mazeTokensToString, checkMazeLabel, MAZE_CHARSET, MAZE_VOCAB } from './data/maze/maze.ts';
+export { generateMaze, defaultMinPathLength, type GeneratedMaze, type MazeOptions } from './data/maze/generate.ts';
 
 export { collectDynamics, updateSchedule, rowResiduals, type Dynamics, type Update } from './analyze/dynamics.ts';
 

@@ -2,11 +2,12 @@
 // (browse a dataset folder or the bundled demo data) and Verify (the conformance suite on this
 // browser's engines). The model runs in engine.worker.ts; this file is the page.
 
-import { checkSudoku, shapeForSize } from '../src/browser.ts';
+import { checkMazeLabel, checkSudoku, defaultMinPathLength, generateMaze, mazeTokensToString, Rng, shapeForSize } from '../src/browser.ts';
 import demoPuzzles from '../fixtures/demo-model/puzzles.json';
 import { drawBoard, kindFor, tokensFromText, type BoardKind } from './boards.ts';
 import { folderFromFileList, folderFromUrls, loadDataset, type LoadedDataset } from './datasets.ts';
 import type { ModelInfo, Reply, Request, Responses, ResidualView, SegmentView } from './protocol.ts';
+import { mazeEditor, type MazeEditor } from './maze-editor.ts';
 import { residualChart } from './residuals.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -63,6 +64,7 @@ export const DEFAULT_PUZZLE = 1;
 let model: ModelInfo | undefined;
 let puzzleKind: BoardKind = { kind: 'sudoku', n: 4 };
 let puzzleTokens: Int32Array | undefined;
+let mazeEd: MazeEditor | undefined;
 
 const loadModelBytes = async (bytes: ArrayBuffer, name: string): Promise<void> => {
   $('model-info').textContent = `loading ${name}…`;
@@ -84,7 +86,62 @@ const setPuzzleKind = (k: BoardKind): void => {
   ($('puzzle-kind') as HTMLSelectElement).value = k.kind === 'sudoku' ? `sudoku-${k.n}` : 'maze';
   $('maze-side-label').hidden = k.kind !== 'maze';
   if (k.kind === 'maze') ($('maze-side') as HTMLInputElement).value = String(k.side);
+  ($('puzzle-text') as HTMLTextAreaElement).rows = k.kind === 'maze' ? k.side : 3;
   buildEditor();
+  void showChips().catch(showSolveError);
+};
+
+/** A maze as the text box holds it: one line per row. */
+const mazeText = (side: number, tokens: ArrayLike<number>): string => {
+  const s = mazeTokensToString(tokens);
+  return Array.from({ length: side }, (_, r) => s.slice(r * side, (r + 1) * side)).join('\n');
+};
+
+const setPuzzleText = (text: string): void => {
+  ($('puzzle-text') as HTMLTextAreaElement).value = text;
+  onText();
+};
+
+/** The bundled 9×9 mazes (the test split of fixtures/demo-model/maze), read once. */
+let bundledMazes: Promise<Uint8Array[]> | undefined;
+const loadBundledMazes = (): Promise<Uint8Array[]> =>
+  (bundledMazes ??= loadDataset(folderFromUrls('demo-maze', bundledFolder('maze'))).then((d) => {
+    const split = d.splits.find((s) => s.split === 'test') ?? d.splits[0];
+    const set = split.sets[split.metadata.sets[0]];
+    const T = split.metadata.seq_len;
+    return Array.from({ length: set.inputs.length / T }, (_, e) => Uint8Array.from(set.inputs.subarray(e * T, (e + 1) * T)));
+  }));
+
+const chip = (label: string, title: string, onClick: () => void): HTMLButtonElement => {
+  const b = Object.assign(document.createElement('button'), { type: 'button', textContent: label, title });
+  b.addEventListener('click', onClick);
+  return b;
+};
+
+/** Example puzzles for the current kind: the demo's 4×4 Sudokus; bundled 9×9 mazes and random mazes of any side. */
+const showChips = async (): Promise<void> => {
+  const box = $('demo-puzzles');
+  box.replaceChildren();
+  if (puzzleKind.kind === 'sudoku' && puzzleKind.n === 4) {
+    for (const p of (demoPuzzles as { puzzle: string }[]).slice(0, 8)) box.append(Object.assign(chip(p.puzzle, 'a held-out puzzle of the demo', () => setPuzzleText(p.puzzle)), { className: 'demo-sudoku' }));
+  }
+  if (puzzleKind.kind !== 'maze') return;
+  const side = puzzleKind.side;
+  box.append(
+    Object.assign(
+      chip('random maze', `a generated ${side}×${side} maze (shortest path ≥ ${defaultMinPathLength(side)} moves, unique)`, () => {
+        const seed = crypto.getRandomValues(new Uint32Array(1))[0];
+        const g = generateMaze({ n: side, minPathLength: defaultMinPathLength(side) }, Rng.fromSeed(seed));
+        setPuzzleText(mazeText(side, g.input));
+      }),
+      { id: 'random-maze' },
+    ),
+  );
+  if (side !== 9) return;
+  for (const [i, m] of (await loadBundledMazes()).entries()) {
+    if (puzzleKind.kind !== 'maze' || puzzleKind.side !== 9) return;
+    box.append(Object.assign(chip(`maze ${i + 1}`, 'a bundled 9×9 maze (fixtures/demo-model/maze)', () => setPuzzleText(mazeText(9, m))), { className: 'demo-maze' }));
+  }
 };
 
 /** The editable board: one input per Sudoku cell (mazes are pasted into the text box). */
@@ -92,6 +149,16 @@ const buildEditor = (): void => {
   const box = $('puzzle-editor');
   box.replaceChildren();
   puzzleTokens = undefined;
+  mazeEd = undefined;
+  if (puzzleKind.kind === 'maze') {
+    const side = puzzleKind.side;
+    mazeEd = mazeEditor(side, (t) => {
+      ($('puzzle-text') as HTMLTextAreaElement).value = mazeText(side, t);
+      parsePuzzle(mazeText(side, t));
+    });
+    box.append(mazeEd.element);
+    return onText();
+  }
   if (puzzleKind.kind !== 'sudoku') return onText();
   const n = puzzleKind.n;
   const shape = shapeForSize(n);
@@ -126,6 +193,7 @@ const onText = (): void => {
   const text = ($('puzzle-text') as HTMLTextAreaElement).value;
   const toks = parsePuzzle(text);
   if (toks && puzzleKind.kind === 'sudoku') cellInputs().forEach((inp, i) => (inp.value = toks[i] > 1 ? String(toks[i] - 1) : ''));
+  if (toks && mazeEd) mazeEd.set(toks);
 };
 
 const parsePuzzle = (text: string): Int32Array | undefined => {
@@ -147,29 +215,24 @@ const parsePuzzle = (text: string): Int32Array | undefined => {
 };
 
 $('puzzle-text').addEventListener('input', onText);
+/** The maze side typed in, within what the editor offers (4–30). */
+const mazeSide = (): number => Math.min(30, Math.max(4, Math.round(Number(($('maze-side') as HTMLInputElement).value)) || 9));
 $('puzzle-kind').addEventListener('change', () => {
   const v = ($('puzzle-kind') as HTMLSelectElement).value;
-  setPuzzleKind(v === 'maze' ? { kind: 'maze', side: Number(($('maze-side') as HTMLInputElement).value) || 9 } : { kind: 'sudoku', n: Number(v.split('-')[1]) });
+  setPuzzleKind(v === 'maze' ? { kind: 'maze', side: mazeSide() } : { kind: 'sudoku', n: Number(v.split('-')[1]) });
 });
-$('maze-side').addEventListener('change', () => setPuzzleKind({ kind: 'maze', side: Number(($('maze-side') as HTMLInputElement).value) || 9 }));
-$('model-demo').addEventListener('click', () => void loadDemoModel().catch(showSolveError));
-$('model-file').addEventListener('change', async () => {
+$('maze-side').addEventListener('change', () => setPuzzleKind({ kind: 'maze', side: mazeSide() }));
+/** A model load the person asked for: the page is busy until it is in the worker. */
+const loadAsked = (load: () => Promise<void>): void => {
+  setState('loading-model');
+  load().then(() => setState('ready'), showSolveError);
+};
+$('model-demo').addEventListener('click', () => loadAsked(loadDemoModel));
+$('model-file').addEventListener('change', () => {
   const f = ($('model-file') as HTMLInputElement).files?.[0];
-  if (f) await loadModelBytes(await f.arrayBuffer(), f.name).catch(showSolveError);
+  if (f) loadAsked(async () => loadModelBytes(await f.arrayBuffer(), f.name));
 });
 
-for (const [i, p] of (demoPuzzles as { puzzle: string }[]).slice(0, 8).entries()) {
-  const b = document.createElement('button');
-  b.type = 'button';
-  b.textContent = p.puzzle;
-  b.dataset.demo = String(i);
-  b.addEventListener('click', () => {
-    setPuzzleKind({ kind: 'sudoku', n: 4 });
-    ($('puzzle-text') as HTMLTextAreaElement).value = p.puzzle;
-    onText();
-  });
-  $('demo-puzzles').append(b);
-}
 
 const showSolveError = (e: unknown): void => {
   $('puzzle-error').textContent = (e as Error).message;
@@ -206,6 +269,10 @@ const segmentCard = (s: SegmentView, prev: SegmentView | undefined, halts: boole
     v.className = 'verdict';
     v.textContent = checkSudoku(shape, puzzle, board);
     card.append(v);
+  }
+  if (kind.kind === 'maze') {
+    const why = checkMazeLabel(kind.side, input, s.tokens);
+    card.append(Object.assign(document.createElement('div'), { className: 'verdict', textContent: why === null ? 'a shortest path from S to G' : `not a shortest path: ${why}` }));
   }
   return card;
 };
@@ -286,8 +353,11 @@ const drawGroup = (): void => {
     const id = set.puzzleIdentifiers[p];
     const name = dataset.identifiers?.[id] ?? `identifier ${id}`;
     const aug = /_t(\d)_(\d{10})$/.exec(name);
+    // an augmented maze group holds the 8 dihedral transforms in order (ids 0..7), all under identifier 0
+    const k = p - set.groupIndices[group];
+    const mazeAug = kind.kind === 'maze' && set.groupIndices[group + 1] - set.groupIndices[group] === 8 && k > 0;
     const h = document.createElement('h3');
-    h.textContent = `puzzle ${p} · ${name}${aug ? ` (dihedral transform ${aug[1]}, colours → ${aug[2]})` : p === set.groupIndices[group] ? ' (original)' : ''}`;
+    h.textContent = `puzzle ${p} · ${name}${aug ? ` (dihedral transform ${aug[1]}, colours → ${aug[2]})` : mazeAug ? ` (dihedral transform ${k})` : k === 0 ? ' (original)' : ''}`;
     block.append(h);
     const ex = document.createElement('div');
     ex.className = 'examples';
@@ -311,6 +381,7 @@ $('dataset-dir').addEventListener('change', () => {
   if (files && files.length > 0) void openDataset(() => loadDataset(folderFromFileList(files)));
 });
 $('dataset-demo-sudoku').addEventListener('click', () => void openDataset(() => loadDataset(folderFromUrls('demo-sudoku', bundledFolder('data')))));
+$('dataset-demo-maze').addEventListener('click', () => void openDataset(() => loadDataset(folderFromUrls('demo-maze', bundledFolder('maze')))));
 $('dataset-demo-arc').addEventListener('click', () => void openDataset(() => loadDataset(folderFromUrls('demo-arc', bundledFolder('arc')))));
 
 // ---- Verify ----------------------------------------------------------------------------------
@@ -373,8 +444,7 @@ const start = async (): Promise<void> => {
   ($('verify-run') as HTMLButtonElement).disabled = false;
   $('verify-adapter').textContent = await describeWebGpu();
   await loadDemoModel();
-  ($('puzzle-text') as HTMLTextAreaElement).value = (demoPuzzles as { puzzle: string }[])[DEFAULT_PUZZLE].puzzle;
-  onText();
+  setPuzzleText((demoPuzzles as { puzzle: string }[])[DEFAULT_PUZZLE].puzzle);
   setState('ready');
 };
 start().catch((e) => {
