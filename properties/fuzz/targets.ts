@@ -15,9 +15,12 @@ import { importSudokuCsv } from '../../src/data/sudoku/build.ts';
 import { importMazeCsv } from '../../src/data/maze/build.ts';
 import { isSolutionOf, shapeForSize } from '../../src/data/sudoku/grid.ts';
 import { checkMazeLabel } from '../../src/data/maze/maze.ts';
-import { readZip, writeZip, crc32, type ZipArchive } from '../../src/io/zip.ts';
-import { readTorchCheckpoint, type CheckpointTensor } from '../../src/io/torch-checkpoint.ts';
-import { decodeConfig, deriveSizes, type HrmConfig } from '../../src/model/config.ts';
+import { readZip, writeZip, crc32, memorySink, type ZipArchive } from '../../src/io/zip.ts';
+import { readTorchCheckpoint, writeTorchCheckpoint, type CheckpointTensor } from '../../src/io/torch-checkpoint.ts';
+import { writeSafetensors } from '../../src/io/safetensors.ts';
+import { configFromFixture, decodeConfig, deriveSizes, type HrmConfig } from '../../src/model/config.ts';
+import { allConfigYaml } from '../../src/model/original-config.ts';
+import { loadWeights, type LoadedCheckpoint } from '../../src/train/load-model.ts';
 import { buildLayout } from '../../src/model/layout.ts';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../../src/train/checkpoint.ts';
 import { assembleConfig, sizeProblems } from '../../src/train/run-config.ts';
@@ -492,4 +495,69 @@ const config: FuzzTarget = {
   },
 };
 
-export const TARGETS: readonly FuzzTarget[] = [npy, dataset, checkpoint, zip, torch, csv, arc, config];
+// ---- the one weights loader: plain safetensors or a torch checkpoint, with the config beside it ----
+
+const FIXTURE = path.join(ROOT, 'fixtures/official-parity/arc-learned');
+const fixtureConfig = (): HrmConfig => configFromFixture(JSON.parse(fs.readFileSync(path.join(FIXTURE, 'config.json'), 'utf8')), 'config.json');
+
+/** TINY's parameters as float32 (what an exported or original file holds), deterministic values. */
+const tinyWeights = (): { key: string; shape: readonly number[]; data: Float32Array }[] =>
+  buildLayout(TINY.arch).map((e, j) => ({ key: e.name, shape: e.shape, data: Float32Array.from({ length: product(e.shape) }, (_, i) => Math.sin(1 + i + 97 * j) / 2) }));
+
+/** Every invariant of loaded weights, checked from scratch: the config decodes, the parameters are its layout exactly, finite. */
+const weightsProblems = (r: unknown): string[] => {
+  const { checkpoint: c } = r as LoadedCheckpoint;
+  const p: string[] = [];
+  try {
+    decodeConfig(JSON.parse(JSON.stringify(c.config)), 'config');
+  } catch (e) {
+    return [`config ${(e as Error).message.slice(0, 200)}`];
+  }
+  const layout = buildLayout(c.config.arch);
+  if (c.state.parameters.size !== layout.length) p.push(`${c.state.parameters.size} parameters, layout has ${layout.length}`);
+  for (const e of layout) {
+    const t = c.state.parameters.get(e.name);
+    if (t === undefined) p.push(`${e.name} missing`);
+    else if (t.shape.join() !== e.shape.join() || t.data.length !== product(e.shape)) p.push(`${e.name}: shape [${t.shape}], layout [${e.shape}]`);
+    else if (!t.data.every(Number.isFinite)) p.push(`${e.name}: not finite`);
+  }
+  if (!(Number.isSafeInteger(c.progress.step) && c.progress.step >= 0 && c.progress.step === c.state.optimizerStep)) p.push(`step ${c.progress.step}`);
+  return p.slice(0, 5);
+};
+
+const weightsSafetensors: FuzzTarget = {
+  name: 'weights loader: safetensors + config JSON',
+  memoryBound: '≤ 4 × the files’ size + 1 MiB (the bytes, float32 tensors widened to float64)',
+  maxExtraBytes: (n) => 4 * n + MiB,
+  seeds: () => [
+    {
+      'weights.safetensors': writeSafetensors(tinyWeights().map((t) => [t.key, { dtype: 'F32', shape: t.shape, data: t.data }] as const), {}),
+      'config.json': text(JSON.stringify({ description: 'fuzz seed', arch: TINY.arch, train: TINY.train }, null, 2)),
+    },
+    { 'weights.safetensors': new Uint8Array(fs.readFileSync(path.join(FIXTURE, 'weights.safetensors'))), 'config.json': new Uint8Array(fs.readFileSync(path.join(FIXTURE, 'config.json'))) },
+  ],
+  load: (dir) => loadWeights(path.join(dir, 'weights.safetensors')),
+  invalid: weightsProblems,
+};
+
+const weightsTorch: FuzzTarget = {
+  name: 'weights loader: torch checkpoint + all_config.yaml',
+  memoryBound: '≤ 4 × the files’ size + 16 MiB (entries inflated one at a time within their declared sizes, float32 widened to float64)',
+  maxExtraBytes: (n) => 4 * n + 16 * MiB,
+  seeds: (): FileSet[] => {
+    const sink = memorySink();
+    writeTorchCheckpoint(sink, tinyWeights().map((t) => ({ ...t, key: `_orig_mod.model.inner.${t.key}`, dtype: 'float32' as const })), { stem: 'step_7' });
+    return [
+      { step_7: sink.bytes(), 'all_config.yaml': text(allConfigYaml(TINY, 'float32', '/nowhere/data')) },
+      { step_5: new Uint8Array(fs.readFileSync(path.join(FIXTURE, 'checkpoint'))), 'all_config.yaml': text(allConfigYaml(fixtureConfig(), 'bfloat16', '/nowhere/data')) },
+    ];
+  },
+  load: (dir) => {
+    // the sizes the original takes from its dataset (seq_len is in no weight; without a puzzle table, neither is the identifier count)
+    const a = fs.existsSync(path.join(dir, 'step_7')) ? TINY.arch : fixtureConfig().arch;
+    return loadWeights(dir, { sizes: { seq_len: a.seq_len, ...(a.puzzle_emb_ndim === 0 ? { num_puzzle_identifiers: a.num_puzzle_identifiers } : {}) } });
+  },
+  invalid: weightsProblems,
+};
+
+export const TARGETS: readonly FuzzTarget[] = [npy, dataset, checkpoint, zip, torch, weightsSafetensors, weightsTorch, csv, arc, config];

@@ -3,6 +3,8 @@
 // layout does not know are returned as warnings, so a caller can report and ignore them.
 // Not here: reading files (safetensors.ts, torch-checkpoint.ts) or building the layout.
 
+import { inputError } from './codec.ts';
+
 export interface LayoutEntry {
   readonly name: string;
   readonly shape: readonly number[];
@@ -19,7 +21,7 @@ const shapeText = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
 /**
  * Checks that every layout name is present in `tensors` with exactly the layout's shape.
- * Throws one error naming `fileName` and every missing or mis-shaped tensor (its shape and the
+ * Throws one InputError naming `fileName` and every missing or mis-shaped tensor (its shape and the
  * expected one); returns the unexpected extra names as warnings.
  */
 export const checkStateDict = (
@@ -39,7 +41,7 @@ export const checkStateDict = (
     }
   }
   if (problems.length > 0) {
-    throw new Error(`${fileName}: weights do not match the model layout (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  ${problems.join('\n  ')}`);
+    throw inputError(fileName, `weights do not match the model layout (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  ${problems.join('\n  ')}`);
   }
   const unexpected = [...tensors.keys()].filter((k) => !known.has(k));
   return {

@@ -5,7 +5,7 @@
 // such a file with `--config`. PyTorch checkpoints are read entry by entry from the file (the
 // archive is never held whole). Decoding is weights.ts; building the model is loadModel.
 
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Backend } from '../core/backend.ts';
 import type { Hrm } from '../model/api.ts';
@@ -14,7 +14,8 @@ import type { Tensor } from '../core/tensor.ts';
 import { wrap64 } from '../core/tensor.ts';
 import { buildLayout, PUZZLE_TABLE } from '../model/layout.ts';
 import { checkStateDict } from '../io/state-dict.ts';
-import { ConfigError } from '../io/codec.ts';
+import { ConfigError, utf8Text } from '../io/codec.ts';
+import { readFileBounded } from '../io/files.ts';
 import type { DatasetSizes } from '../model/original-config.ts';
 import { parse } from 'yaml';
 import { readMetadata } from '../data/format.ts';
@@ -56,11 +57,8 @@ export const resolveCheckpoint = (arg: string): string => {
   throw new ConfigError([`--checkpoint: no checkpoint in ${arg} (expected an hrm-ts run directory, or the original's all_config.yaml with checkpoint or step_<N>)`]);
 };
 
-const readConfigText = (file: string): ConfigText => {
-  const size = statSync(file).size;
-  if (size > MAX_CONFIG_BYTES) throw new ConfigError([`${file}: ${size} bytes, more than the ${MAX_CONFIG_BYTES}-byte limit for a config`]);
-  return { name: file, text: readFileSync(file, 'utf8') };
-};
+/** A config file's text, bounded in size and strictly UTF-8 (InputError naming the file). */
+const readConfigText = (file: string): ConfigText => ({ name: file, text: utf8Text(readFileBounded(file, MAX_CONFIG_BYTES, 'config'), file) });
 
 /** The config beside a weights file that carries none: all_config.yaml (the original's), else config.json. */
 const configBeside = (file: string): ConfigText | undefined => {

@@ -9,7 +9,7 @@
 
 import type { Tensor } from '../core/tensor.ts';
 import { wrap64 } from '../core/tensor.ts';
-import { ConfigError, inputError } from '../io/codec.ts';
+import { ConfigError, inputError, parseJsonText } from '../io/codec.ts';
 import { configFromFixture, configFromTrmFixture, isTrmCaseConfig, parseConfigText, type HrmConfig } from '../model/config.ts';
 import { buildLayout, PUZZLE_TABLE } from '../model/layout.ts';
 import { configFromAllConfigYaml, type DatasetSizes } from '../model/original-config.ts';
@@ -57,12 +57,7 @@ const isHrmConfig = (c: ConfigText | HrmConfig): c is HrmConfig => 'arch' in c;
  */
 export const configFromText = (c: ConfigText, sizes: DatasetSizes = {}): { config: HrmConfig; notes: readonly string[] } => {
   if (/\.ya?ml$/i.test(c.name)) return configFromAllConfigYaml(c.text, c.name, sizes);
-  let value: unknown;
-  try {
-    value = JSON.parse(c.text);
-  } catch (e) {
-    throw new ConfigError([`${c.name}: not valid JSON or YAML: ${(e as Error).message}`]);
-  }
+  const value = parseJsonText(c.text, c.name, 8);
   const v = value as Record<string, unknown> | null;
   if (v !== null && typeof v === 'object' && 'optimizer' in v && 'loss_type' in v) return { config: configFromFixture(value, c.name), notes: [] };
   if (isTrmCaseConfig(value)) return { config: configFromTrmFixture(value, c.name), notes: [] };
