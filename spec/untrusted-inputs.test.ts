@@ -1,8 +1,11 @@
 // Untrusted inputs and hard stops: each case is a reproducer of a way a careless user or an
-// attacker could break a run (inconsistent dataset.json, dead-end run folders, forged checkpoint
-// metadata, poisoned weights, deep JSON, configs that cannot run, clashing ARC names, half-written
-// imports, signals), and what the program must do instead: a clear error naming the file and the
-// field, or the correct behaviour, with nothing saved lost.
+// attacker could break a run (decompression bombs, inconsistent dataset.json, dead-end run folders,
+// forged checkpoint metadata, poisoned weights, deep JSON, configs that cannot run, clashing ARC
+// names, half-written imports, raw OS errors, signals), and what the program must do instead: a
+// clear error naming the file and the field, or the correct behaviour, with nothing saved lost.
+// Elsewhere: the stride-0 view (src/io/torch-checkpoint.test.ts, 'bounded before allocating'), a
+// lying deflate size (src/io/zip.test.ts, 'decompression bombs'), checkpoints ordered by the step
+// inside and pruning that touches only step_<N> files (src/train/checkpoint-store.test.ts).
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,12 +13,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateSudokuDataset, importSudokuCsv } from '../src/data/sudoku/build.ts';
-import { buildDatasetAtomically, readSplit } from '../src/data/format.ts';
+import { buildDatasetAtomically, readSplit, writeSplit, type DatasetMetadata } from '../src/data/format.ts';
+import { encodeNpy } from '../src/data/npy.ts';
 import { buildArcDataset } from '../src/data/arc/build.ts';
 import { readArcTask } from '../src/data/arc/task.ts';
 import { ConfigError, InputError } from '../src/io/codec.ts';
 import { ensureDir, FileSystemError } from '../src/io/files.ts';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.ts';
+import { stateDictPickle } from '../src/io/torch-checkpoint.ts';
+import { writeZip } from '../src/io/zip.ts';
+import { appendRecords } from '../src/train/metrics-log.ts';
+import { loadWeights } from '../src/train/load-model.ts';
 import { applyOverrides, parseConfigText } from '../src/model/config.ts';
 import { decodeCheckpoint } from '../src/train/checkpoint.ts';
 import { readRunConfig, resumeDataDir } from '../src/train/session.ts';
@@ -70,6 +78,58 @@ const editMetadata = (file: string, out: string, key: string, edit: (v: Record<s
 const train = (out: string, extra: string[] = []) => capture(trainCmd, ['--config', 'test-tiny', '--data', data, '--backend', 'reference', '--out', out, '--quiet', '--epochs=40', '--eval_interval=20', ...extra]);
 const checkpointsOf = (run: string): string[] => fs.readdirSync(path.join(run, 'checkpoints')).filter((f) => /^step_\d+\.safetensors$/.test(f)).sort();
 
+describe('weights files are bounded and checked before they are used', () => {
+  it('a torch checkpoint whose storage entry inflates far past what its tensors need is refused before inflating, naming the file and the entry', () => {
+    const file = path.join(root, 'bomb.ckpt');
+    {
+      const zeros = new Uint8Array(64 << 20); // deflates to ~64 KB
+      fs.writeFileSync(file, writeZip([{ name: 'z/data.pkl', data: stateDictPickle([{ key: 'w', shape: [4], dtype: 'float32' }], ['']) }, { name: 'z/data/0', data: zeros, deflate: true }]));
+    }
+    expect(fs.statSync(file).size).toBeLessThan(1 << 20);
+    const before = process.memoryUsage().arrayBuffers;
+    let error: unknown;
+    try {
+      loadWeights(file, { config: 'configs/test-tiny.json' });
+    } catch (e) {
+      error = e;
+    }
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 << 20);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as Error).message).toMatch(/bomb\.ckpt: tensor 'w': storage 'z\/data\/0' has 67108864 bytes, expected 4 × 4 = 16/);
+    // the same entry declaring the 16 bytes it should hold: inflation stops at the 17th
+    const bytes = new Uint8Array(fs.readFileSync(file));
+    const view = new DataView(bytes.buffer);
+    for (let at = bytes.length - 22; at >= 0; at--) {
+      if (view.getUint32(at, true) !== 0x02014b50) continue; // a central directory record
+      const name = new TextDecoder().decode(bytes.subarray(at + 46, at + 46 + view.getUint16(at + 28, true)));
+      if (name === 'z/data/0') view.setUint32(at + 24, 16, true);
+    }
+    const lying = path.join(root, 'lying.ckpt');
+    fs.writeFileSync(lying, bytes);
+    const start = process.memoryUsage().arrayBuffers;
+    expect(() => loadWeights(lying, { config: 'configs/test-tiny.json' })).toThrow(/lying\.ckpt: zip entry 'z\/data\/0': inflates past its declared size of 16 bytes/);
+    // one inflater chunk's output (≤ 1032 × 4 KiB), never the 64 MiB the entry holds
+    expect(process.memoryUsage().arrayBuffers - start).toBeLessThan(24 << 20);
+  });
+
+  it('weights that do not fit the model layout are an InputError listing every missing tensor', () => {
+    const dir = path.join(root, 'weights-short');
+    fs.mkdirSync(dir);
+    const fixture = 'fixtures/official-parity/arc-learned';
+    const { tensors } = readSafetensors(fs.readFileSync(path.join(fixture, 'weights.safetensors')), 'weights.safetensors');
+    tensors.delete('lm_head.weight');
+    fs.writeFileSync(path.join(dir, 'weights.safetensors'), writeSafetensors(tensors, {}));
+    fs.copyFileSync(path.join(fixture, 'config.json'), path.join(dir, 'config.json'));
+    expect(() => loadWeights(path.join(dir, 'weights.safetensors'))).toThrow(InputError);
+    expect(() => loadWeights(path.join(dir, 'weights.safetensors'))).toThrow(/weights\.safetensors: weights do not match the model layout \(1 problem\):\n {2}missing tensor 'lm_head\.weight'/);
+  });
+
+  it('a config given for a checkpoint that carries its own is reported as not used', () => {
+    const r = loadWeights('fixtures/demo-model/model.safetensors', { config: 'configs/test-tiny.json' });
+    expect(r.notes.join('\n')).toMatch(/model\.safetensors: carries its own config; the one given was not used/);
+  });
+});
+
 describe('dataset.json is cross-checked with the arrays', () => {
   it.each([
     ['pad_id ≥ vocab', (m: Record<string, unknown>) => void (m.pad_id = 99), /dataset\.json: field 'pad_id': 99 outside \[0, 6\)/],
@@ -81,6 +141,25 @@ describe('dataset.json is cross-checked with the arrays', () => {
     const dir = editedDataset(`bad-${name.replace(/\W+/g, '-')}`, edit);
     expect(() => readSplit(dir, 'train')).toThrow(InputError);
     expect(() => readSplit(dir, 'train')).toThrow(message);
+  });
+
+  it('an empty training group is refused by name (training draws a puzzle from every group)', () => {
+    const dir = editedDataset('bad-empty-group', () => undefined);
+    const f = path.join(dir, 'train', 'all__group_indices.npy');
+    const groups = Int32Array.from({ length: 25 }, (_, i) => i);
+    groups[1] = 0; // group 0 empty, group 1 holds two puzzles; still 24 groups over 24 puzzles
+    fs.writeFileSync(f, encodeNpy('int32', [25], groups));
+    expect(() => readSplit(dir, 'train')).toThrow(/all__group_indices\.npy: group_indices: group 0 is empty/);
+  });
+
+  it('a deeply nested dataset.json, or a folder in its place, is an error naming it', () => {
+    const deep = editedDataset('bad-deep', () => undefined);
+    fs.writeFileSync(path.join(deep, 'train', 'dataset.json'), `{"sets": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+    expect(() => readSplit(deep, 'train')).toThrow(/train\/dataset\.json: not valid JSON: nested more than 4 levels/);
+    const folder = editedDataset('bad-folder', () => undefined);
+    fs.rmSync(path.join(folder, 'train', 'dataset.json'));
+    fs.mkdirSync(path.join(folder, 'train', 'dataset.json'));
+    expect(() => readSplit(folder, 'train')).toThrow(/train\/dataset\.json: is a folder, expected a JSON file/);
   });
 });
 
@@ -128,6 +207,7 @@ describe('training runs never dead-end', () => {
     const cases: [string, (v: Record<string, unknown>) => unknown, RegExp][] = [
       ['progress', (v) => ({ ...v, step: -1000 }), /field 'step': expected an integer ≥ 0, got -1000/],
       ['progress', (v) => ({ ...v, step: 1.5 }), /field 'step': expected an integer ≥ 0, got 1\.5/],
+      ['progress', (v) => ({ ...v, step: 1e300 }), /field 'step': expected an integer ≥ 0, got 1e\+300/],
       ['progress', (v) => ({ ...v, step: 7 }), /'optimizer_step' is 1 but 'progress' records step 7/],
       ['progress', (v) => ({ ...v, data: { ...(v.data as object), cursor: -3 } }), /cursor/],
       ['rng', () => ({ s: [0, 0, 0, 0] }), /generator state is all zero/],
@@ -227,6 +307,25 @@ describe('files and folders', () => {
     await expect(buildDatasetAtomically(out, (dir) => importSudokuCsv({ input, out: dir, numAug: 0, seed: 0 }))).rejects.toThrow(/test\.csv:2: question has 3 characters/);
     expect(fs.existsSync(out)).toBe(false);
     expect(fs.readdirSync(root).some((f) => f.includes('.csv-out.partial-'))).toBe(false);
+  });
+
+  it('a full disk while appending to metrics.jsonl names the file and the reason', () => {
+    if (!fs.existsSync('/dev/full')) return;
+    const record = { kind: 'eval', step: 1 } as unknown as Parameters<typeof appendRecords>[1][number];
+    expect(() => appendRecords('/dev/full', [record])).toThrow(FileSystemError);
+    expect(() => appendRecords('/dev/full', [record])).toThrow(/cannot append to \/dev\/full: no space left on the device \(ENOSPC\)/);
+  });
+
+  it('hrm eval on an empty test split says so and exits 2 (not "0.00% (0 puzzles)")', async () => {
+    const dir = path.join(root, 'd4-empty-test');
+    fs.cpSync(data, dir, { recursive: true });
+    fs.rmSync(path.join(dir, 'test'), { recursive: true });
+    const meta: DatasetMetadata = { pad_id: 0, ignore_label_id: 0, blank_identifier_id: 0, vocab_size: 6, seq_len: 16, num_puzzle_identifiers: 1, total_groups: 0, mean_puzzle_examples: 0, sets: ['all'] };
+    const none = new Uint8Array(0);
+    writeSplit(dir, 'test', meta, { all: { inputs: none, labels: none, puzzleIdentifiers: new Int32Array(0), puzzleIndices: Int32Array.of(0), groupIndices: Int32Array.of(0), numExamples: 0, seqLen: 16 } });
+    const r = await capture(evalCmd, ['--checkpoint', 'fixtures/demo-model/model.safetensors', '--data', dir, '--backend', 'reference', '--out', path.join(root, 'eval-empty')]);
+    expect(r.text).toMatch(/d4-empty-test\/test holds no test examples/);
+    expect(r.code).toBe(2);
   });
 
   it('two different ARC tasks with one name are refused (an identical repeat is kept once)', () => {

@@ -64,8 +64,8 @@ const LOCAL_SIZE = 30;
 const U32_MAX = 0xffffffff;
 /** Deflate's largest expansion: a 258-byte match per 2 bits, about 1032:1 (plus a block header). */
 const DEFLATE_MAX_RATIO = 1032;
-/** Compressed bytes fed to the inflater at a time (bounds its scratch output to ~1032× this). */
-const INFLATE_CHUNK = 1 << 16;
+/** Compressed bytes fed to the inflater at a time (bounds its scratch output to ~1032× this: ~4 MiB). */
+const INFLATE_CHUNK = 1 << 12;
 
 // ---------------------------------------------------------------------------------------------
 // CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), slicing by 8 for speed on large storages
