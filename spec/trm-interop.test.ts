@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capture } from './support/capture.ts';
 import type { Tensor } from '../src/core/tensor.ts';
 import { wrap64 } from '../src/core/tensor.ts';
-import { writeSplit, type DatasetMetadata } from '../src/data/format.ts';
+import { readSplit, writeSplit, type DatasetMetadata } from '../src/data/format.ts';
 import { readSafetensors, type SafeTensor } from '../src/io/safetensors.ts';
 import { writeFileAtomic } from '../src/io/atomic-file.ts';
 import { readTorchStateDict, writeTorchCheckpoint } from '../src/io/torch-checkpoint.ts';
@@ -29,6 +29,8 @@ import * as solveCmd from '../src/cli/commands/solve.ts';
 import * as analyzeCmd from '../src/cli/commands/analyze.ts';
 import * as exportCmd from '../src/cli/commands/export.ts';
 import * as traceCmd from '../src/cli/commands/trace.ts';
+import * as trainCmd from '../src/cli/commands/train.ts';
+import { readRecords } from '../src/train/metrics-log.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/official-parity-trm/', import.meta.url));
 const root = mkdtempSync(path.join(os.tmpdir(), 'hrm-trm-interop-'));
@@ -167,6 +169,17 @@ for (const c of ['trm-sudoku-mlp', 'trm-arc-att']) {
       expect(bad.text).toMatch(/^FAIL/m);
     });
 
+    it("hrm train --init-from the TRM run folder starts from TRM's EMA copy with TRM's config", async () => {
+      const out = path.join(root, `${c}-fine-tune`);
+      const r = await capture(trainCmd, ['--init-from', run, '--data', data, '--backend', 'reference', '--out', out, '--stop-after', '1', '--quiet']);
+      expect(r.code, r.text).toBe(0);
+      const saved = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'));
+      expect(saved.initFrom).toBe(path.resolve(run, 'step_3'));
+      expect(saved.config.arch).toMatchObject({ name: 'trm', mlp_t: config.arch.mlp_t, puzzle_emb_len: config.arch.puzzle_emb_len, no_ACT_continue: true });
+      expect(saved.config.train).toMatchObject({ ema: true, ema_rate: config.train.ema_rate });
+      expect(readRecords(path.join(out, 'metrics.jsonl')).filter((x) => x.kind === 'train').length).toBe(1);
+    });
+
     it('hrm analyze runs on the TRM run folder', async () => {
       const out = path.join(root, `${c}-analysis`);
       const r = await capture(analyzeCmd, ['--checkpoint', run, '--data', data, '--backend', 'reference', '--bootstrap', '10', '--out', out, '--quiet']);
@@ -299,3 +312,29 @@ const readTorchKeys = (file: string): string[] => {
   const sd = readTorchStateDict(new Uint8Array(readFileSync(file)), file);
   return [...sd.tensors.keys()].map((k) => sd.prefix + k);
 };
+
+describe("TRM's dataset layout (dataset.json with total_puzzles)", () => {
+  // 2 groups of 1 and 2 puzzles (ids 1, 2, 2) with 1, 1 and 2 examples
+  const withMean: DatasetMetadata = { pad_id: 0, ignore_label_id: 0, blank_identifier_id: 0, vocab_size: 6, seq_len: 2, num_puzzle_identifiers: 3, total_groups: 2, mean_puzzle_examples: 4 / 3, sets: ['all'] };
+  const set = {
+    inputs: Uint8Array.of(1, 2, 3, 4, 5, 1, 2, 3), labels: Uint8Array.of(2, 3, 4, 5, 1, 2, 0, 0), puzzleIdentifiers: Int32Array.of(1, 2, 2),
+    puzzleIndices: Int32Array.of(0, 1, 2, 4), groupIndices: Int32Array.of(0, 1, 3), numExamples: 4, seqLen: 2,
+  };
+
+  it("reads like HRM's layout, with total_puzzles checked against the arrays", () => {
+    const hrm = path.join(root, 'layout-hrm');
+    const trm = path.join(root, 'layout-trm');
+    writeSplit(hrm, 'train', withMean, { all: set });
+    writeSplit(trm, 'train', { ...withMean, total_puzzles: 3 }, { all: set });
+    expect(readFileSync(path.join(trm, 'train', 'dataset.json'), 'utf8')).toMatch(/"total_puzzles": 3, "sets": \["all"\]\}$/);
+    const a = readSplit(hrm, 'train');
+    const b = readSplit(trm, 'train');
+    expect(a.metadata.total_puzzles).toBeUndefined();
+    expect(b.metadata.total_puzzles).toBe(3);
+    expect(b.sets).toEqual(a.sets);
+    writeFileSync(path.join(trm, 'train', 'dataset.json'), JSON.stringify({ ...withMean, total_puzzles: 4 }));
+    expect(() => readSplit(trm, 'train')).toThrow(/layout-trm\/train\/dataset\.json: field 'total_puzzles' is 4, but the puzzle_identifiers arrays hold 3 puzzles/);
+    writeFileSync(path.join(trm, 'train', 'dataset.json'), JSON.stringify({ ...withMean, total_puzzles: -1 }));
+    expect(() => readSplit(trm, 'train')).toThrow(/layout-trm\/train\/dataset\.json: .*total_puzzles/);
+  });
+});
