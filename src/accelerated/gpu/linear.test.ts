@@ -84,7 +84,8 @@ describe('gpu linear, tiled WGSL products (webgpu)', () => {
       const before = b.device.counters();
       await round();
       const after = b.device.counters();
-      expect(after.dispatches - before.dispatches).toBeGreaterThanOrEqual(20 * 6);
+      // per iteration: the product, dX, dW, db, and the residual RMSNorm in one pass
+      expect(after.dispatches - before.dispatches).toBeGreaterThanOrEqual(20 * 5);
       expect(after.bufferCreations - before.bufferCreations).toBe(0);
       expect(after.bindGroupCreations - before.bindGroupCreations).toBe(0);
       expect(after.pipelineCreations - before.pipelineCreations).toBe(0);
