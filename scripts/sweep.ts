@@ -41,7 +41,8 @@ const collect = (run: SweepRun, load: readonly [number, number]): SweepResult =>
   const evals = records.filter((r): r is EvalRecord => r.kind === 'eval');
   const last = evals[evals.length - 1];
   if (last === undefined || train.length === 0) throw new Error(`${run.dir}/metrics.jsonl: no evaluation recorded`);
-  const config = decodeConfig(JSON.parse(readFileSync(path.join(run.dir, 'config.json'), 'utf8')), `${run.dir}/config.json`);
+  const saved = JSON.parse(readFileSync(path.join(run.dir, 'config.json'), 'utf8')) as { config?: unknown };
+  const config = decodeConfig(saved.config, `${run.dir}/config.json: field 'config'`);
   const scaling: Array<SweepResult['scaling'][number]> = [];
   const evalFile = path.join(run.dir, 'eval-sweep', 'eval.json');
   if (run.variant.scaling.length > 0) {
@@ -73,10 +74,8 @@ for (const run of planRuns(plan)) {
   const start = loadavg()[0];
   console.error(`sweep: ${run.variant.name} seed ${run.seed} (load ${start.toFixed(2)})`);
   const resume = existsSync(path.join(run.dir, 'checkpoints'));
-  hrm([
-    'train', '--config', run.config, '--data', plan.data, '--backend', 'simd', '--threads', String(plan.threads),
-    '--out', run.dir, '--quiet', ...(resume ? ['--resume'] : []), ...run.overrides.map((o) => `--${o}`),
-  ]);
+  const common = ['--data', plan.data, '--backend', 'simd', '--threads', String(plan.threads), '--out', run.dir, '--quiet'];
+  hrm(resume ? ['train', ...common, '--resume'] : ['train', '--config', run.config, ...common, ...run.overrides.map((o) => `--${o}`)]);
   if (run.variant.scaling.length > 0) {
     hrm(['eval', '--checkpoint', run.dir, '--scaling', run.variant.scaling.join(','), '--backend', 'simd', '--threads', String(plan.threads), '--out', path.join(run.dir, 'eval-sweep')]);
   }

@@ -115,6 +115,24 @@ describe('bad configuration input', () => {
     expect(() => applyOverrides(c, ['train.ema=yes'])).toThrow(/field 'train\.ema': expected boolean/);
     expect(() => applyOverrides(c, ['lr'])).toThrow(/not of the form key=value/);
   });
+
+  it("HRM with mlp_t: both levels' blocks mix tokens with the sequence-axis SwiGLU (no attention weights); rope refused", () => {
+    const c = applyOverrides(preset('sudoku-extreme-1k'), ['arch.mlp_t=true', 'arch.pos_encodings=none']);
+    const names = parameterNames(buildLayout(c.arch));
+    for (const level of ['H_level', 'L_level']) {
+      for (let i = 0; i < 4; i++) {
+        expect(names).toContain(`${level}.layers.${i}.mlp_t.gate_up_proj.weight`);
+        expect(names).toContain(`${level}.layers.${i}.mlp.down_proj.weight`);
+      }
+    }
+    expect(names.some((n) => n.includes('self_attn'))).toBe(false);
+    // per block: mlp_t over S = 81 cells + 1 puzzle slot (I_t = 256) replaces qkv and o (4·512²); 8 blocks
+    const { mlpTInter: It, totalSeqLen: S } = deriveSizes(c.arch);
+    expect([It, S]).toEqual([256, 82]);
+    const attention = parameterCount(buildLayout(preset('sudoku-extreme-1k').arch));
+    expect(parameterCount(buildLayout(c.arch))).toBe(attention - 8 * 4 * 512 * 512 + 8 * 3 * It * S);
+    expect(() => applyOverrides(preset('sudoku-extreme-1k'), ['arch.mlp_t=true'])).toThrow(/field 'arch\.pos_encodings': 'rope' rotates attention/);
+  });
 });
 
 describe('initialization (spec §1.9)', () => {

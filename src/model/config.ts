@@ -39,7 +39,7 @@ export const ArchCodec = strictObject('arch', {
   loss_type: [oneOf(['stablemax_cross_entropy', 'softmax_cross_entropy'] as const), 'stablemax_cross_entropy'],
   /** puzzle slots P; 0 means ceil(puzzle_emb_ndim / hidden_size) (TRM's recipes use 16) */
   puzzle_emb_len: [intIn(0), 0],
-  /** TRM: the token mixer is a SwiGLU across the sequence axis instead of attention */
+  /** the token mixer of every block is a SwiGLU across the sequence axis instead of attention (TRM's option; HRM's blocks too) */
   mlp_t: [t.boolean, false],
   /** halt on q_halt > 0 with no Q-continue target or loss (TRM's default) instead of q_halt > q_continue */
   no_ACT_continue: [t.boolean, false],
@@ -82,7 +82,6 @@ const crossFieldProblems = (c: HrmConfig, source: string): string[] => {
   const p: string[] = [];
   const field = (f: string, m: string) => p.push(`${source}: field 'arch.${f}': ${m}`);
   if (a.name === 'hrm' && a.H_layers < 1) field('H_layers', `${a.H_layers}, expected ≥ 1 for HRM's H module`);
-  if (a.mlp_t && a.name !== 'trm') field('mlp_t', "the sequence-axis MLP exists only in TRM (arch.name 'trm')");
   if (a.mlp_t && a.pos_encodings === 'rope') field('pos_encodings', "'rope' rotates attention's queries and keys; mlp_t has no attention (use 'none' or 'learned')");
   if (a.puzzle_emb_ndim === 0 && a.puzzle_emb_len !== 0) field('puzzle_emb_len', `${a.puzzle_emb_len} slots without a puzzle embedding (puzzle_emb_ndim 0): expected 0`);
   if (a.puzzle_emb_len > 0 && a.puzzle_emb_ndim > a.puzzle_emb_len * a.hidden_size) {
@@ -289,7 +288,7 @@ export interface DerivedSizes {
   readonly puzzleEmbLen: number; // P
   readonly totalSeqLen: number; // S = seq_len + P
   readonly swigluInter: number; // I
-  /** TRM's mlp_t: the SwiGLU inner size over the sequence axis (from S instead of D); 0 without mlp_t */
+  /** mlp_t: the SwiGLU inner size over the sequence axis (from S instead of D); 0 without mlp_t */
   readonly mlpTInter: number;
   readonly lossKind: LossKind;
 }

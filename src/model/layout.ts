@@ -32,10 +32,10 @@ export const blockNames = (level: 'H_level' | 'L_level', i: number) => ({
   down: `${level}.layers.${i}.mlp.down_proj.weight`,
 });
 
-/** TRM's token-mixing MLP of block i (SwiGLU over the sequence axis: gate_up [2·I_t, S], down [S, I_t]). */
-export const mlpTNames = (i: number) => ({
-  gateUp: `L_level.layers.${i}.mlp_t.gate_up_proj.weight`,
-  down: `L_level.layers.${i}.mlp_t.down_proj.weight`,
+/** The token-mixing MLP of block i of a level (SwiGLU over the sequence axis: gate_up [2·I_t, S], down [S, I_t]); TRM has only the L level. */
+export const mlpTNames = (level: 'H_level' | 'L_level', i: number) => ({
+  gateUp: `${level}.layers.${i}.mlp_t.gate_up_proj.weight`,
+  down: `${level}.layers.${i}.mlp_t.down_proj.weight`,
 });
 
 /**
@@ -66,7 +66,7 @@ export const buildLayout = (a: ArchConfig): Layout => {
     for (let i = 0; i < layers; i++) {
       const n = blockNames(level, i);
       if (a.mlp_t) {
-        const t = mlpTNames(i);
+        const t = mlpTNames(level, i);
         out.push(
           { name: t.gateUp, shape: [2 * It, S], kind: 'parameter', initStd: lecun(S) },
           { name: t.down, shape: [S, It], kind: 'parameter', initStd: lecun(It) },

@@ -1,6 +1,6 @@
 // A reasoning module (spec §1.6): Module(z, injection) = Blocks_n(…Blocks_1(z + injection)), for the
 // H level (z_H ← H(z_H, z_L)) and the L level (z_L ← L(z_L, z_H + x)); TRM's one network is the L
-// level used for both updates, its blocks attention blocks or `mlp_t` blocks (arch.mlp_t). Forward with an optional
+// level used for both updates; the blocks of either model are attention blocks or `mlp_t` blocks (arch.mlp_t). Forward with an optional
 // tape, and the backward that returns d(z + injection), which is both dz and dinjection.
 // Shapes: z, injection, out [B,S,D].
 
@@ -34,7 +34,7 @@ export const moduleForward = <T>(
   const inputs: T[] = [];
   const blocks: AnyBlockTape<T>[] = [];
   for (let i = 0; i < layersOf(ctx, level); i++) {
-    const r = ctx.arch.mlp_t ? mlpTBlockForward(ctx, i, h, keep) : blockForward(ctx, level, i, h, keep);
+    const r = ctx.arch.mlp_t ? mlpTBlockForward(ctx, level, i, h, keep) : blockForward(ctx, level, i, h, keep);
     if (keep) {
       inputs.push(h);
       blocks.push(r.tape as AnyBlockTape<T>);
@@ -52,7 +52,7 @@ export const moduleBackward = <T>(ctx: ModelContext<T>, tape: ModuleTape<T>, dou
   let d = dout;
   for (let i = tape.blocks.length - 1; i >= 0; i--) {
     const t = tape.blocks[i];
-    const next = ctx.arch.mlp_t ? mlpTBlockBackward(ctx, i, t as MlpTBlockTape<T>, d, grads) : blockBackward(ctx, tape.level, i, t as BlockTape<T>, d, grads);
+    const next = ctx.arch.mlp_t ? mlpTBlockBackward(ctx, tape.level, i, t as MlpTBlockTape<T>, d, grads) : blockBackward(ctx, tape.level, i, t as BlockTape<T>, d, grads);
     if (d !== dout) b.dispose(d);
     b.dispose(tape.inputs[i]);
     d = next;

@@ -53,8 +53,8 @@ export const ILL_CONDITIONED = 1e-2;
 
 /** One drawn tiny model: architecture choices, batch size, sequence length, weight/batch seed. */
 export interface ModelCase {
-  /** HRM, TRM with attention blocks, or TRM with mlp_t blocks (no RoPE there: rope draws become 'none') */
-  readonly model: 'hrm' | 'trm-att' | 'trm-mlp';
+  /** HRM (attention or mlp_t blocks), TRM with attention blocks, or TRM with mlp_t blocks (no RoPE with mlp_t: rope draws become 'none') */
+  readonly model: 'hrm' | 'hrm-mlp' | 'trm-att' | 'trm-mlp';
   readonly hidden: number;
   readonly heads: number;
   readonly H_layers: number;
@@ -69,9 +69,9 @@ export interface ModelCase {
   readonly seed: number;
 }
 
-/** fast-check arbitrary of tiny configs: HRM / TRM-attention / TRM-mlp_t, hidden 8|16, 1–2 heads, 1–2 layers and cycles per level, both position encodings, puzzle embedding off / padded / full, both losses, B 1–3, seq 2–9. */
+/** fast-check arbitrary of tiny configs: HRM (attention / mlp_t) / TRM-attention / TRM-mlp_t, hidden 8|16, 1–2 heads, 1–2 layers and cycles per level, both position encodings, puzzle embedding off / padded / full, both losses, B 1–3, seq 2–9. */
 export const arbModelCase: fc.Arbitrary<ModelCase> = fc.record({
-  model: fc.constantFrom('hrm' as const, 'trm-att' as const, 'trm-mlp' as const),
+  model: fc.constantFrom('hrm' as const, 'hrm-mlp' as const, 'trm-att' as const, 'trm-mlp' as const),
   hidden: fc.constantFrom(8, 16),
   heads: fc.constantFrom(1, 2),
   H_layers: fc.integer({ min: 1, max: 2 }),
@@ -94,8 +94,9 @@ export const modelConfig = (p: ModelCase): HrmConfig =>
       arch: {
         seq_len: p.seqLen, vocab_size: 7, num_puzzle_identifiers: 3, puzzle_emb_ndim: { none: 0, padded: p.hidden - 3, full: p.hidden }[p.puzzle],
         H_cycles: p.H_cycles, L_cycles: p.L_cycles, H_layers: p.H_layers, L_layers: p.L_layers, hidden_size: p.hidden, expansion: 1,
-        num_heads: p.heads, pos_encodings: p.model === 'trm-mlp' && p.pos === 'rope' ? 'none' : p.pos, halt_max_steps: 2, halt_exploration_prob: 0, loss_type: p.loss,
-        ...(p.model === 'hrm' ? {} : { name: 'trm', mlp_t: p.model === 'trm-mlp', no_ACT_continue: true, puzzle_emb_len: p.puzzle === 'padded' ? 2 : 0 }),
+        num_heads: p.heads, pos_encodings: p.model.endsWith('-mlp') && p.pos === 'rope' ? 'none' : p.pos, halt_max_steps: 2, halt_exploration_prob: 0, loss_type: p.loss,
+        ...(p.model === 'hrm-mlp' ? { mlp_t: true } : {}),
+        ...(p.model.startsWith('hrm') ? {} : { name: 'trm', mlp_t: p.model === 'trm-mlp', no_ACT_continue: true, puzzle_emb_len: p.puzzle === 'padded' ? 2 : 0 }),
       },
       train: { global_batch_size: p.B, lr_warmup_steps: 1, lr: 1e-3 },
     },

@@ -1,4 +1,4 @@
-// TRM's block with the sequence-axis token mixer (`mlp_t`, spec §10), forward and backward:
+// The block with the sequence-axis token mixer (`mlp_t`, TRM's option, spec §10; also HRM's two levels), forward and backward:
 //   hᵀ  = transpose(h)                                  [B,D,S]
 //   h1ᵀ = RMSNorm_S(hᵀ + mlp_t(hᵀ))                     SwiGLU and norm over the sequence axis S
 //   h1  = transpose(h1ᵀ)                                [B,S,D]
@@ -8,6 +8,7 @@
 import type { ModelContext, Grads } from '../context.ts';
 import { disposeAll } from '../context.ts';
 import { blockNames, mlpTNames } from '../layout.ts';
+import type { Level } from '../block.ts';
 import { residualMlpBackward, residualMlpForward } from '../block.ts';
 
 /** What the backward needs: the two residual-MLP halves' inputs and intermediates (owned). */
@@ -22,14 +23,14 @@ export interface MlpTBlockTape<T> {
   readonly m: T; // channel-MLP output [B,S,D]
 }
 
-/** h2[B,S,D] = MlpTBlock_i(h) (h borrowed); with `keep` the activations stay in a tape. */
-export const mlpTBlockForward = <T>(ctx: ModelContext<T>, i: number, h: T, keep: boolean): { out: T; tape: MlpTBlockTape<T> | null } => {
+/** h2[B,S,D] = MlpTBlock_i(h) of `level` (h borrowed); with `keep` the activations stay in a tape. */
+export const mlpTBlockForward = <T>(ctx: ModelContext<T>, level: Level, i: number, h: T, keep: boolean): { out: T; tape: MlpTBlockTape<T> | null } => {
   const { b } = ctx;
   const ht = b.transpose(h);
-  const t = residualMlpForward(ctx, mlpTNames(i), ht);
+  const t = residualMlpForward(ctx, mlpTNames(level, i), ht);
   const h1 = b.transpose(t.out);
   b.dispose(t.out);
-  const c = residualMlpForward(ctx, blockNames('L_level', i), h1);
+  const c = residualMlpForward(ctx, blockNames(level, i), h1);
   const tape = { ht, guT: t.gu, sT: t.s, mT: t.m, h1, gu: c.gu, s: c.s, m: c.m };
   if (keep) return { out: c.out, tape };
   disposeMlpTBlockTape(ctx, tape);
@@ -37,12 +38,12 @@ export const mlpTBlockForward = <T>(ctx: ModelContext<T>, i: number, h: T, keep:
 };
 
 /** dh[B,S,D] (owned) from dh2 (borrowed); the four weight gradients go into `grads`. Releases the tape. */
-export const mlpTBlockBackward = <T>(ctx: ModelContext<T>, i: number, tape: MlpTBlockTape<T>, dh2: T, grads: Grads<T>): T => {
+export const mlpTBlockBackward = <T>(ctx: ModelContext<T>, level: Level, i: number, tape: MlpTBlockTape<T>, dh2: T, grads: Grads<T>): T => {
   const { b } = ctx;
-  const dh1 = residualMlpBackward(ctx, blockNames('L_level', i), { x: tape.h1, gu: tape.gu, s: tape.s, m: tape.m }, dh2, grads);
+  const dh1 = residualMlpBackward(ctx, blockNames(level, i), { x: tape.h1, gu: tape.gu, s: tape.s, m: tape.m }, dh2, grads);
   const dh1t = b.transpose(dh1);
   b.dispose(dh1);
-  const dht = residualMlpBackward(ctx, mlpTNames(i), { x: tape.ht, gu: tape.guT, s: tape.sT, m: tape.mT }, dh1t, grads);
+  const dht = residualMlpBackward(ctx, mlpTNames(level, i), { x: tape.ht, gu: tape.guT, s: tape.sT, m: tape.mT }, dh1t, grads);
   b.dispose(dh1t);
   const dh = b.transpose(dht);
   b.dispose(dht);
