@@ -2,13 +2,16 @@
 // into an empty folder, then without any TypeScript tooling import 'hrm-ts', build the bundled demo
 // model from its checkpoint on the CPU engine, run an evaluation step and a training step, and run
 // the `hrm` bin (compiled JavaScript) on the same puzzle. The browser entry of the build reaches no
-// `node:` module.
+// `node:` module, and a page that imports the installed package, bundled by Vite (the `browser`
+// export condition), solves the same puzzle in Chromium on the WebAssembly engine's Web Workers.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { build, preview } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumAvailable, launchChromium } from './support/chromium.ts';
 import { importGraph } from './support/import-graph.ts';
 
 const ROOT = path.resolve('.');
@@ -46,8 +49,34 @@ await backend.close();
 console.log(JSON.stringify({ backend: backend.name, tokens: solved.traces.map((t) => Array.from(t.predictions)), loss: result.totalLoss }));
 `;
 
+// A page of a package user: the model in a module worker (the CPU engine waits with Atomics.wait,
+// which browsers allow only off the main thread), the demo checkpoint by its package export.
+const PAGE = {
+  'index.html': '<!doctype html><html><head><link rel="icon" href="data:,"></head><body data-state="starting"><pre id="out"></pre><script type="module" src="./main.js"></script></body></html>',
+  'main.js': `import checkpoint from 'hrm-ts/demo-model/model.safetensors?url';
+const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+worker.onmessage = (e) => { document.getElementById('out').textContent = JSON.stringify(e.data); document.body.dataset.state = e.data.error ? 'error' : 'done'; };
+worker.postMessage({ checkpoint, puzzle: new URLSearchParams(location.search).get('puzzle') });`,
+  'worker.js': `import { createBackend, modelFromCheckpoint, parseSudoku, solveOne } from 'hrm-ts';
+self.onmessage = async (e) => {
+  try {
+    const backend = await createBackend('simd', { threads: 2, log: () => {} });
+    const bytes = new Uint8Array(await (await fetch(e.data.checkpoint)).arrayBuffer());
+    const { hrm, checkpoint } = await modelFromCheckpoint(bytes, 'model.safetensors', backend);
+    const p = parseSudoku(e.data.puzzle);
+    const solved = await solveOne(hrm, p.tokens, 0, checkpoint.config.arch.halt_max_steps);
+    self.postMessage({ backend: backend.name, isolated: self.crossOriginIsolated, tokens: solved.traces.map((t) => Array.from(t.predictions)) });
+  } catch (err) {
+    self.postMessage({ error: String(err?.stack ?? err) });
+  }
+};`,
+};
+const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
 describe('the packed tarball from plain Node', () => {
   const puzzle = '..4.24.342..31.4';
+  /** the library's per-segment tokens in plain Node, for the browser to match */
+  let nodeTokens: number[][] | undefined;
 
   it('installs without TypeScript tooling or sources', () => {
     const pkg = path.join(app, 'node_modules', 'hrm-ts');
@@ -67,6 +96,7 @@ describe('the packed tarball from plain Node', () => {
     const ckpt = path.join(app, 'node_modules', 'hrm-ts', 'fixtures', 'demo-model', 'model.safetensors');
     const out = JSON.parse(execFileSync(bin, ['solve', '--checkpoint', ckpt, '--puzzle', puzzle, '--backend', 'simd', '--json'], { cwd: app, encoding: 'utf8', timeout: 300_000 })) as { segments: { tokens: number[] }[] };
     expect(out.segments.map((s) => s.tokens)).toEqual(lib.tokens);
+    nodeTokens = lib.tokens;
   });
 
   it('the built browser entry reaches no node: module', () => {
@@ -75,4 +105,30 @@ describe('the packed tarball from plain Node', () => {
     const builtin = [...g.bare.keys()].filter((s) => s.startsWith('node:') || builtinModules.includes(s));
     expect(builtin).toEqual([]);
   });
+
+  it.skipIf(!chromiumAvailable)('bundled by Vite from the installed package, the browser entry solves the same puzzle in Chromium', async () => {
+    const site = path.join(app, 'site');
+    mkdirSync(site, { recursive: true });
+    for (const [name, text] of Object.entries(PAGE)) writeFileSync(path.join(site, name), text);
+    const outDir = path.join(site, 'dist');
+    const common = { root: site, configFile: false as const, logLevel: 'warn' as const, worker: { format: 'es' as const } };
+    await build({ ...common, build: { target: 'esnext', outDir, chunkSizeWarningLimit: 4096 } });
+    // the CPU engine's thread worker was found through the package's browser adapter and bundled
+    expect(readdirSync(path.join(outDir, 'assets')).filter((f) => f.startsWith('worker-browser')).length).toBe(1);
+    const server = await preview({ ...common, build: { outDir }, preview: { port: 0, headers: ISOLATION } });
+    const browser = await launchChromium();
+    try {
+      await browser.page.goto(`${server.resolvedUrls!.local[0]}?puzzle=${puzzle}`);
+      await browser.page.waitForFunction(`['done', 'error'].includes(document.body.dataset.state)`, undefined, { timeout: 120_000 });
+      const got = JSON.parse((await browser.page.textContent('#out')) ?? '{}') as { backend?: string; isolated?: boolean; tokens?: number[][]; error?: string };
+      expect(got.error).toBeUndefined();
+      expect(got).toMatchObject({ backend: 'simd', isolated: true });
+      expect(nodeTokens).toBeDefined();
+      expect(got.tokens).toEqual(nodeTokens);
+      expect(browser.errors).toEqual([]);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  }, 300_000);
 });

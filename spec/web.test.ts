@@ -6,14 +6,15 @@
 // page draws the bundled Sudoku and ARC data; the Verify page passes on the WebAssembly engine (and
 // on WebGPU: Chromium's SwiftShader adapter under --enable-unsafe-webgpu; where there is none it is
 // skipped with the reason printed).
-// Screenshots of the three pages go to docs/screenshots/. (The fresh profile directory reaches
-// Chromium as --user-data-dir through launchPersistentContext.)
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Screenshots of the pages go to docs/screenshots/.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { build, createServer, preview, type ViteDevServer } from 'vite';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capture } from './support/capture.ts';
+import { CHROMIUM, chromiumAvailable, launchChromium, type Browser } from './support/chromium.ts';
 import * as solveCmd from '../src/cli/commands/solve.ts';
 import { KERNEL_NAMES } from '../src/core/backend.ts';
 import { IGNORE_LABEL } from '../src/core/batch.ts';
@@ -27,18 +28,14 @@ import { encodeCheckpoint } from '../src/train/checkpoint.ts';
 import { decodeNpy } from '../src/data/npy.ts';
 import { MAZE_VOCAB, mazeTokensToString } from '../src/data/maze/maze.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SHOTS = path.resolve('docs/screenshots');
-const available = existsSync(CHROMIUM);
-if (!available) console.warn(`spec/web.test.ts skipped: ${CHROMIUM} is not installed (apt-get install chromium)`);
+if (!chromiumAvailable) console.warn(`spec/web.test.ts skipped: ${CHROMIUM} is not installed (apt-get install chromium)`);
 
 let server: ViteDevServer;
-let context: BrowserContext;
+let browser: Browser;
 let page: Page;
 let url: string;
-let profile: string;
-const consoleErrors: string[] = [];
+let consoleErrors: string[] = [];
 /** what the dev server's page computed, for the static build to match */
 let solvedTokens: number[][] = [];
 let backendSeen = '';
@@ -67,37 +64,25 @@ interface NodeSolve {
 
 /** `hrm solve … --json --full` in this process, its JSON parsed. */
 const solveInNode = async (args: readonly string[]): Promise<NodeSolve> => {
-  const lines: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  let code: number;
-  try {
-    code = await solveCmd.run([...args, '--json', '--full']);
-  } finally {
-    log.mockRestore();
-  }
-  expect(code).toBe(0);
-  return JSON.parse(lines.join('\n')) as NodeSolve;
+  const r = await capture(solveCmd, [...args, '--json', '--full']);
+  expect(r.code, r.text).toBe(0);
+  return JSON.parse(r.out) as NodeSolve;
 };
 
-describe.skipIf(!available)('the web page in Chromium', () => {
+describe.skipIf(!chromiumAvailable)('the web page in Chromium', () => {
   beforeAll(async () => {
     server = await createServer({ configFile: path.resolve('web/vite.config.ts'), server: { port: 0, strictPort: false }, logLevel: 'warn' });
     await server.listen();
     url = server.resolvedUrls!.local[0];
-    profile = mkdtempSync(path.join(os.tmpdir(), 'hrm-chromium-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 } });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    browser = await launchChromium();
+    page = browser.page;
+    consoleErrors = browser.errors;
     mkdirSync(SHOTS, { recursive: true });
   }, 300_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await server?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   it('loads without console errors, cross-origin isolated, and says which backend runs and why', async () => {
