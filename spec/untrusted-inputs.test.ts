@@ -25,6 +25,7 @@ import { writeZip } from '../src/io/zip.ts';
 import { appendRecords } from '../src/train/metrics-log.ts';
 import { loadWeights } from '../src/train/load-model.ts';
 import { applyOverrides, parseConfigText } from '../src/model/config.ts';
+import { configFromAllConfigYaml } from '../src/model/original-config.ts';
 import { decodeCheckpoint } from '../src/train/checkpoint.ts';
 import { readRunConfig, resumeDataDir } from '../src/train/session.ts';
 import { sizeProblems } from '../src/train/run-config.ts';
@@ -122,6 +123,17 @@ describe('weights files are bounded and checked before they are used', () => {
     fs.copyFileSync(path.join(fixture, 'config.json'), path.join(dir, 'config.json'));
     expect(() => loadWeights(path.join(dir, 'weights.safetensors'))).toThrow(InputError);
     expect(() => loadWeights(path.join(dir, 'weights.safetensors'))).toThrow(/weights\.safetensors: weights do not match the model layout \(1 problem\):\n {2}missing tensor 'lm_head\.weight'/);
+  });
+
+  it('a config declaring a billion layers beside plain weights is refused by name (found by the fuzz suite: the layout exhausted the heap)', () => {
+    const dir = path.join(root, 'weights-deep-config');
+    fs.mkdirSync(dir);
+    const fixture = 'fixtures/official-parity/arc-learned';
+    fs.copyFileSync(path.join(fixture, 'weights.safetensors'), path.join(dir, 'weights.safetensors'));
+    const config = JSON.parse(fs.readFileSync(path.join(fixture, 'config.json'), 'utf8'));
+    config.arch.L_layers = 1e9;
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+    expect(() => loadWeights(path.join(dir, 'weights.safetensors'))).toThrow(/config\.json: field 'arch\.L_layers': expected an integer in \[1, 1024\], got 1000000000/);
   });
 
   it('a config given for a checkpoint that carries its own is reported as not used', () => {
@@ -273,6 +285,18 @@ describe('configs and flags that cannot run are refused before anything is creat
     new DataView(st.buffer).setBigUint64(0, BigInt(header.length), true);
     st.set(header, 8);
     expect(() => readSafetensors(st, 'deep.safetensors')).toThrow(/deep\.safetensors: safetensors header: not valid JSON: nested more than 8 levels/);
+  });
+
+  it('an all_config.yaml with an unresolved tag is refused by name (found by the fuzz suite: it was a process warning)', () => {
+    const warnings: string[] = [];
+    const listen = (w: Error): void => void warnings.push(w.message);
+    process.on('warning', listen);
+    try {
+      expect(() => configFromAllConfigYaml('!rch: 1\n', 'all_config.yaml')).toThrow(/all_config\.yaml: not valid YAML: Unresolved tag: !rch:/);
+    } finally {
+      process.off('warning', listen);
+    }
+    expect(warnings).toEqual([]);
   });
 
   it('a safetensors header that names a tensor twice is refused', () => {

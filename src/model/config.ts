@@ -9,6 +9,14 @@ import { ConfigError, decodeOrThrow, intIn, numberIn, oneOf, strictObject } from
 import type { LossKind } from '../core/backend.ts';
 import { parseJsonText } from '../io/codec.ts';
 
+/**
+ * Most layers per module and cycles per level a config may declare: far above any published
+ * recipe (HRM 4 + 4 layers, 2 × 2 cycles), and low enough that the parameter layout of a hostile
+ * config (one entry per layer) stays small: 1e9 layers would exhaust memory before any size check.
+ */
+export const MAX_LAYERS = 1024;
+export const MAX_CYCLES = 1024;
+
 export const ArchCodec = strictObject('arch', {
   /** which model: 'hrm' (two modules, one-step gradient) or 'trm' (one network, last cycle back-propagated) */
   name: [oneOf(['hrm', 'trm'] as const), 'hrm'],
@@ -18,11 +26,11 @@ export const ArchCodec = strictObject('arch', {
   puzzle_emb_ndim: [intIn(0), 0],
   num_puzzle_identifiers: intIn(1),
   vocab_size: intIn(2),
-  H_cycles: intIn(1),
-  L_cycles: intIn(1),
+  H_cycles: intIn(1, MAX_CYCLES),
+  L_cycles: intIn(1, MAX_CYCLES),
   /** HRM's H module depth; TRM requires the field but reads nothing from it */
-  H_layers: intIn(0),
-  L_layers: intIn(1),
+  H_layers: intIn(0, MAX_LAYERS),
+  L_layers: intIn(1, MAX_LAYERS),
   hidden_size: intIn(1),
   expansion: numberIn(0, 1e6, true),
   num_heads: intIn(1),

@@ -7,7 +7,7 @@
 // supplies them (from a dataset, or from the weights' shapes).
 // Pure: reading files is the caller's business.
 
-import { parse } from 'yaml';
+import { parseDocument } from 'yaml';
 import { ConfigError } from '../io/codec.ts';
 import { decodeConfig, type HrmConfig } from './config.ts';
 
@@ -71,7 +71,11 @@ export interface OriginalConfig {
 export const configFromAllConfigYaml = (text: string, fileName: string, sizes: DatasetSizes = {}): OriginalConfig => {
   let doc: unknown;
   try {
-    doc = parse(text, { maxAliasCount: 16, uniqueKeys: true });
+    // a YAML warning (an unresolved tag, say) is an error too: the original's yaml.dump writes none
+    const d = parseDocument(text, { uniqueKeys: true, logLevel: 'silent' });
+    const problem = d.errors[0] ?? d.warnings[0];
+    if (problem !== undefined) throw problem;
+    doc = d.toJS({ maxAliasCount: 16 });
   } catch (e) {
     const detail = e instanceof RangeError ? 'nesting too deep' : (e as Error).message.split('\n')[0];
     throw new ConfigError([`${fileName}: not valid YAML: ${detail}`]);

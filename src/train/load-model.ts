@@ -121,7 +121,7 @@ const sizesFromDataPath = (config: ConfigText): DatasetSizes | undefined => {
   if (!/\.ya?ml$/i.test(config.name)) return undefined;
   let doc: { data_path?: unknown; data_paths?: unknown } | null;
   try {
-    doc = parse(config.text, { maxAliasCount: 16 }) as { data_path?: unknown; data_paths?: unknown } | null;
+    doc = parse(config.text, { maxAliasCount: 16, logLevel: 'silent' }) as { data_path?: unknown; data_paths?: unknown } | null;
   } catch {
     return undefined; // the config's own decoding reports it
   }
