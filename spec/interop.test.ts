@@ -170,6 +170,11 @@ describe("the original's all_config.yaml", () => {
     expect(again.arch).toEqual(config.arch);
     expect(again.train).toEqual(config.train);
   });
+  it('refuses an HRM with mlp_t blocks (the original HRM has attention blocks only)', () => {
+    const { config } = configFromAllConfigYaml(yaml, 'all_config.yaml', sizes);
+    const mlp = { ...config, arch: { ...config.arch, mlp_t: true, pos_encodings: 'none' as const } };
+    expect(() => allConfigYaml(mlp, 'bfloat16', '')).toThrow(/arch\.mlp_t: the original HRM's blocks are attention blocks/);
+  });
   it('names unknown fields, a missing size and a model that is neither HRM nor TRM', () => {
     expect(() => configFromAllConfigYaml(yaml.replace('seed: 0', 'seed: 0\nmystery: 3'), 'a.yaml', sizes)).toThrow(/a\.yaml: field 'mystery': not a field of the original's run config/);
     expect(() => configFromAllConfigYaml(yaml.replace('  num_heads: 8', '  num_heads: 8\n  mlp_t: true'), 'b.yaml', sizes)).toThrow(/b\.yaml: field 'arch\.mlp_t': not a field of the original HRM config/);

@@ -51,6 +51,18 @@ describe('halting decisions (spec §3.2)', () => {
     const calm = decideHalting({ steps, qHalt: new Float64Array(400), qContinue: new Float64Array(400).fill(1), training: true, haltMaxSteps: 4, explorationProb: 1, rng: Rng.fromSeed(2) });
     expect(Array.from(calm.halted)).toEqual(Array.from(steps, (s) => (s >= 4 ? 1 : 0)));
   });
+  it('training with fixed_segments: Q is not consulted, every row runs haltMaxSteps segments', () => {
+    const r = decideHalting({
+      steps: Int32Array.from([4, 1, 2, 3]), qHalt: f64(-9, 9, 9, 9), qContinue: f64(0, -9, -9, -9),
+      training: true, haltMaxSteps: 4, explorationProb: 0, rng: Rng.fromSeed(1), fixedSegments: true,
+    });
+    expect(Array.from(r.halted)).toEqual([1, 0, 0, 0]);
+    const act = decideHalting({
+      steps: Int32Array.from([4, 1, 2, 3]), qHalt: f64(-9, 9, 9, 9), qContinue: f64(0, -9, -9, -9),
+      training: true, haltMaxSteps: 4, explorationProb: 0, rng: Rng.fromSeed(1),
+    });
+    expect(Array.from(act.halted)).toEqual([1, 1, 1, 1]);
+  });
   it('eval ignores Q; the Q target is σ(next q_halt) on the last step, else σ(max(next q_halt, next q_continue))', () => {
     const r = decideHalting({ steps: Int32Array.from([1, 2]), qHalt: f64(9, 9), qContinue: f64(-9, -9), training: false, haltMaxSteps: 2, explorationProb: 1, rng: Rng.fromSeed(1) });
     expect(Array.from(r.halted)).toEqual([0, 1]);

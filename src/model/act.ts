@@ -32,6 +32,7 @@ export const advanceSteps = (steps: Int32Array, halted: Uint8Array): Int32Array 
  * also q_halt > q_continue (strict), then held back while steps < min_halt, where per row
  * min_halt = randint[2, haltMaxSteps] with probability `explorationProb`, else 0. The generator
  * draws B uniforms, then B integers, in every training call (independent of the values).
+ * `fixedSegments`: training halts at haltMaxSteps only (Q is not consulted; the draws still happen).
  */
 export const decideHalting = (args: {
   readonly steps: Int32Array;
@@ -41,6 +42,7 @@ export const decideHalting = (args: {
   readonly haltMaxSteps: number;
   readonly explorationProb: number;
   readonly rng: Rng;
+  readonly fixedSegments?: boolean;
 }): { halted: Uint8Array; isLast: Uint8Array } => {
   const { steps, qHalt, qContinue, haltMaxSteps: M } = args;
   const B = steps.length;
@@ -50,7 +52,7 @@ export const decideHalting = (args: {
     const explore = Array.from({ length: B }, () => args.rng.uniform() < args.explorationProb);
     const draw = Array.from({ length: B }, () => args.rng.int(2, M));
     for (let b = 0; b < B; b++) {
-      let h = halted[b] !== 0 || qHalt[b] > qContinue[b];
+      let h = halted[b] !== 0 || (args.fixedSegments !== true && qHalt[b] > qContinue[b]);
       const minHalt = explore[b] ? draw[b] : 0;
       h = h && steps[b] >= minHalt;
       halted[b] = h ? 1 : 0;

@@ -51,6 +51,8 @@ export const ArchCodec = strictObject('arch', {
   mlp_t: [t.boolean, false],
   /** halt on q_halt > 0 with no Q-continue target or loss (TRM's default) instead of q_halt > q_continue */
   no_ACT_continue: [t.boolean, false],
+  /** training halts only at halt_max_steps (every puzzle gets all its segments of deep supervision, no early halting by Q); the Q head still trains; evaluation is unchanged */
+  fixed_segments: [t.boolean, false],
 });
 export type ArchConfig = t.TypeOf<typeof ArchCodec>;
 

@@ -379,6 +379,7 @@ class HrmModel<T> implements Hrm {
     const qThreshold = a.no_ACT_continue ? new Float64Array(B) : r.qContinue;
     const { halted, isLast } = decideHalting({
       steps, qHalt: r.qHalt, qContinue: qThreshold, training: true, haltMaxSteps: M, explorationProb: a.halt_exploration_prob, rng: this.rng,
+      fixedSegments: a.fixed_segments,
     });
     let continueTarget: Float64Array;
     if (nextQ !== null) {

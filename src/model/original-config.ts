@@ -199,6 +199,10 @@ const emit = (value: { readonly [k: string]: YamlValue }, indent = ''): string =
     })
     .join('');
 
+/** Why the original code cannot hold this config, or null: HRM's original blocks are attention blocks only (no mlp_t). */
+export const originalProblem = (c: HrmConfig): string | null =>
+  c.arch.name === 'hrm' && c.arch.mlp_t ? "arch.mlp_t: the original HRM's blocks are attention blocks; an HRM with mlp_t blocks has no original counterpart" : null;
+
 /**
  * all_config.yaml for an exported checkpoint: what the original's pretrain.py and evaluate.py
  * read (PretrainConfig), from an HrmConfig, with `forward_dtype` as given: HRM's trainer's file for
@@ -210,6 +214,8 @@ export const allConfigYaml = (c: HrmConfig, forwardDtype: 'float32' | 'bfloat16'
   const a = c.arch;
   const t = c.train;
   const trm = a.name === 'trm';
+  const problem = originalProblem(c);
+  if (problem !== null) throw new ConfigError([problem]);
   return emit({
     arch: {
       name: trm ? TRM_ARCH_NAME : ORIGINAL_ARCH_NAME,

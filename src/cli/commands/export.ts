@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Tensor } from '../../core/tensor.ts';
 import { buildLayout, layoutModules } from '../../model/layout.ts';
-import { allConfigYaml } from '../../model/original-config.ts';
+import { allConfigYaml, originalProblem } from '../../model/original-config.ts';
 import { writeFileAtomic } from '../../io/atomic-file.ts';
 import { writeSafetensors, type SafeTensor } from '../../io/safetensors.ts';
 import { writeTorchCheckpoint, type TensorToWrite } from '../../io/torch-checkpoint.ts';
@@ -73,6 +73,11 @@ export const run = async (argv: readonly string[]): Promise<number> => {
   for (const n of loaded.notes) console.error(n);
   const { checkpoint, file } = loaded;
   const config = checkpoint.config;
+  const problem = originalProblem(config);
+  if (problem !== null) {
+    console.error(`hrm export: ${file}: ${problem}`);
+    return 2;
+  }
   const useEma = f.weights === 'ema' || (f.weights === undefined && config.train.ema && checkpoint.state.ema !== undefined);
   if (useEma && checkpoint.state.ema === undefined) {
     console.error(`hrm export: --weights ema: ${file} holds no EMA copy`);
