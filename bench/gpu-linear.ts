@@ -1,14 +1,15 @@
-// The dense products on webgpu, the tiled WGSL kernels against the older gpu.js kernels (four cells
-// per thread over wᵀ), side by side in one process: for each shape, forward (y = x·wᵀ) and backward
-// (dx, dw) of both paths in alternation (A B A B …), each sample a batch of calls waited for with
-// the device's flush, so a busy machine slows both alike and the ratios stay meaningful. Prints a
-// markdown table (median ms per call, GFLOP/s, old/new ratio) and optionally writes JSON.
+// The dense products on webgpu, the tiled WGSL kernels (vec4 loads where the sizes allow) against the
+// same kernels reading one float at a time and against the older gpu.js kernels (four cells per
+// thread over wᵀ), side by side in one process: for each shape, forward (y = x·wᵀ) and backward
+// (dx, dw) of the three paths in alternation (A B C A B C …), each sample a batch of calls waited
+// for with the device's flush, so a busy machine slows all alike and the ratios stay meaningful.
+// Prints a markdown table (median ms per call, GFLOP/s, old/new ratios) and optionally writes JSON.
 //   npx tsx bench/gpu-linear.ts [--reps N] [--shapes N×K×M,…] [--json FILE]
 
 import { writeFileSync } from 'node:fs';
 import { createGpuBackend } from '../src/accelerated/gpu/backend.ts';
 import type { Device, GpuTensor } from '../src/accelerated/gpu/device.ts';
-import { linear, linearBackward, linearBackwardGpuJs, linearGpuJs } from '../src/accelerated/gpu/linear.ts';
+import { linear, linearBackward, linearBackwardGpuJs, linearGpuJs, product } from '../src/accelerated/gpu/linear.ts';
 import { now, summarize } from '../src/bench/stats.ts';
 
 /** [N, K, M]: y[N,M] = x[N,K]·w[M,K]ᵀ. The defaults are the step's products at tiny, small and paper width (N = 32·81). */
@@ -23,9 +24,13 @@ interface Row {
   readonly direction: 'forward' | 'backward';
   readonly gflop: number;
   readonly tiledMs: number;
+  /** the tiled kernel with every operand read one float at a time (the kernel before vec4 loads) */
+  readonly scalarMs: number;
   readonly gpujsMs: number;
   /** gpu.js time / tiled time (> 1: the tiled kernel is faster) */
   readonly ratio: number;
+  /** scalar-load time / tiled time (> 1: vec4 loads are faster) */
+  readonly vecRatio: number;
   readonly samples: number;
 }
 
@@ -44,23 +49,20 @@ const b = await createGpuBackend({ gpuMode: 'webgpu' });
 const dev: Device = b.device;
 const rnd = (n: number, seed: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed));
 
-/** Median ms per call of `call` (each sample: `inner` calls, then a device flush), alternating with `other`. */
-const timePair = async (first: () => GpuTensor[], second: () => GpuTensor[], inner: number): Promise<[number[], number[]]> => {
-  const a: number[] = [];
-  const c: number[] = [];
-  const sample = async (call: () => GpuTensor[], into: number[]): Promise<void> => {
-    const t0 = now();
-    const out: GpuTensor[] = [];
-    for (let i = 0; i < inner; i++) out.push(...call());
-    await dev.flush();
-    into.push((now() - t0) / inner);
-    for (const t of out) b.dispose(t);
-  };
+/** Per-call ms samples of each path (each sample: `inner` calls, then a device flush), the paths alternating. */
+const timeAll = async (paths: readonly (() => GpuTensor[])[], inner: number): Promise<number[][]> => {
+  const out = paths.map((): number[] => []);
   for (let r = 0; r < reps; r++) {
-    await sample(first, a);
-    await sample(second, c);
+    for (let p = 0; p < paths.length; p++) {
+      const t0 = now();
+      const made: GpuTensor[] = [];
+      for (let i = 0; i < inner; i++) made.push(...paths[p]());
+      await dev.flush();
+      out[p].push((now() - t0) / inner);
+      for (const t of made) b.dispose(t);
+    }
   }
-  return [a, c];
+  return out;
 };
 
 const rows: Row[] = [];
@@ -69,27 +71,34 @@ try {
     const x = b.fromArray([N, K], rnd(N * K, 1));
     const w = b.fromArray([M, K], rnd(M * K, 2));
     const dy = b.fromArray([N, M], rnd(N * M, 3));
-    const fwd = { tiled: () => [linear(dev, x, w)], gpujs: () => [linearGpuJs(dev, x, w)] };
+    const fwd = {
+      tiled: () => [linear(dev, x, w)],
+      scalar: () => [product(dev, 'nt', x, w, N, M, K, [N, M], undefined, true)],
+      gpujs: () => [linearGpuJs(dev, x, w)],
+    };
     const grads = (g: { dx: GpuTensor; dw: GpuTensor }): GpuTensor[] => [g.dx, g.dw];
-    const bwd = { tiled: () => grads(linearBackward(dev, dy, x, w, false)), gpujs: () => grads(linearBackwardGpuJs(dev, dy, x, w, false)) };
+    const bwd = {
+      tiled: () => grads(linearBackward(dev, dy, x, w, false)),
+      scalar: () => [product(dev, 'nn', dy, w, N, K, M, [N, K], undefined, true), product(dev, 'tn', dy, x, M, K, N, [M, K], undefined, true)],
+      gpujs: () => grads(linearBackwardGpuJs(dev, dy, x, w, false)),
+    };
     const gflop = (2 * N * K * M) / 1e9;
-    for (const [direction, pair, work] of [['forward', fwd, gflop], ['backward', bwd, 2 * gflop]] as const) {
+    for (const [direction, set, work] of [['forward', fwd, gflop], ['backward', bwd, 2 * gflop]] as const) {
+      const paths = [set.tiled, set.scalar, set.gpujs];
       // warm-up (pipelines compiled, pool filled), then calls per sample from the warm-up's time
-      for (const call of [pair.tiled, pair.gpujs]) {
+      for (const call of paths) {
         const out = call();
         await dev.flush();
         for (const t of out) b.dispose(t);
       }
       const t0 = now();
-      const probe = pair.gpujs();
+      const probe = set.gpujs();
       await dev.flush();
       for (const t of probe) b.dispose(t);
       const inner = Math.max(1, Math.min(50, Math.floor(200 / Math.max(1, now() - t0))));
-      const [tiled, gpujs] = await timePair(pair.tiled, pair.gpujs, inner);
-      const tm = summarize(tiled).medianMs;
-      const gm = summarize(gpujs).medianMs;
-      rows.push({ shape: `[${N}×${K}]·[${K}×${M}]`, direction, gflop: work, tiledMs: tm, gpujsMs: gm, ratio: gm / tm, samples: reps });
-      process.stderr.write(`${rows[rows.length - 1].shape} ${direction}: tiled ${tm.toFixed(2)} ms, gpu.js ${gm.toFixed(2)} ms, ×${(gm / tm).toFixed(2)}\n`);
+      const [tiled, scalar, gpujs] = (await timeAll(paths, inner)).map((ms) => summarize(ms).medianMs);
+      rows.push({ shape: `[${N}×${K}]·[${K}×${M}]`, direction, gflop: work, tiledMs: tiled, scalarMs: scalar, gpujsMs: gpujs, ratio: gpujs / tiled, vecRatio: scalar / tiled, samples: reps });
+      process.stderr.write(`${rows[rows.length - 1].shape} ${direction}: tiled ${tiled.toFixed(2)} ms, scalar loads ${scalar.toFixed(2)} ms, gpu.js ${gpujs.toFixed(2)} ms\n`);
     }
     for (const t of [x, w, dy]) b.dispose(t);
   }
@@ -98,11 +107,11 @@ try {
 }
 
 const lines = [
-  `Dense products on ${b.description}: tiled WGSL vs gpu.js (four cells per thread), median of ${reps} alternating samples per path.`,
+  `Dense products on ${b.description}: tiled WGSL (vec4 loads where aligned) vs the same kernel with scalar loads vs gpu.js (four cells per thread), median of ${reps} alternating samples per path.`,
   '',
-  '| product | direction | GFLOP | tiled WGSL ms (GFLOP/s) | gpu.js ms (GFLOP/s) | gpu.js / tiled |',
-  '|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.shape} | ${r.direction} | ${r.gflop.toFixed(3)} | ${r.tiledMs.toFixed(2)} (${(r.gflop / r.tiledMs * 1000).toFixed(1)}) | ${r.gpujsMs.toFixed(2)} (${(r.gflop / r.gpujsMs * 1000).toFixed(1)}) | ×${r.ratio.toFixed(2)} |`),
+  '| product | direction | GFLOP | tiled WGSL ms (GFLOP/s) | scalar loads ms | gpu.js ms (GFLOP/s) | scalar / tiled | gpu.js / tiled |',
+  '|---|---|---|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.shape} | ${r.direction} | ${r.gflop.toFixed(3)} | ${r.tiledMs.toFixed(2)} (${(r.gflop / r.tiledMs * 1000).toFixed(1)}) | ${r.scalarMs.toFixed(2)} | ${r.gpujsMs.toFixed(2)} (${(r.gflop / r.gpujsMs * 1000).toFixed(1)}) | ×${r.vecRatio.toFixed(2)} | ×${r.ratio.toFixed(2)} |`),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 const json = flag('json');

@@ -1,10 +1,12 @@
 // The webgpu dense layer's tiled WGSL products against the written-out float32 sums (the documented
 // order: one accumulator per cell, increasing index of the reduced axis), on sizes that straddle
-// the 64×64 output tile and the 16-wide reduction tile, and the steady state of repeated calls (no
-// buffer and no bind group created per call). Skipped with the reason when no WebGPU adapter answers.
+// the 64×64 output tile and the 16-wide reduction tile, vec4 loads against scalar loads, and the
+// steady state of repeated calls (no buffer and no bind group created per call). Skipped with the reason when no WebGPU adapter answers.
 
 import { describe, expect, it } from 'vitest';
 import { createGpuBackend } from './backend.ts';
+import type { Layout } from './linear.ts';
+import { product, vectorizable } from './linear.ts';
 
 const f = Math.fround;
 const rnd = (n: number, s: number): Float32Array => Float32Array.from({ length: n }, (_, i) => f(Math.sin(i * s + 0.3)));
@@ -56,6 +58,31 @@ describe('gpu linear, tiled WGSL products (webgpu)', () => {
         expect(b.device.live).toBe(live0 + 8);
         for (const t of [x, w, bias, dy, y, y2, g.dx, g.dw]) b.dispose(t);
         expect(b.device.live).toBe(live0);
+      }
+    } finally {
+      await b.close();
+    }
+  }, 180_000);
+
+  it('vec4 loads give bit-identical products to scalar loads (every layout, aligned sizes straddling the tiles; the bias with the forward layout)', async () => {
+    const b = await backend();
+    if (b === null) return;
+    try {
+      for (const [R, Q, K] of [[68, 72, 20], [4, 132, 36]]) {
+        for (const layout of ['nt', 'nn', 'tn'] as Layout[]) {
+          const vec = vectorizable(layout, R, Q, K);
+          expect(vec.a && vec.b, `${layout} R=${R} Q=${Q} K=${K} vectorizes both operands`).toBe(true);
+          const a = b.fromArray([R * K], rnd(R * K, 0.37)), c = b.fromArray([Q * K], rnd(Q * K, 1.1)), bias = b.fromArray([Q], rnd(Q, 0.8));
+          for (const withBias of layout === 'nt' ? [false, true] : [false]) {
+            const v = product(b.device, layout, a, c, R, Q, K, [R, Q], withBias ? bias : undefined);
+            const s = product(b.device, layout, a, c, R, Q, K, [R, Q], withBias ? bias : undefined, true);
+            const [vv, sv] = await Promise.all([b.read(v), b.read(s)]);
+            expect(Array.from(vv.data), `${layout} R=${R} Q=${Q} K=${K} bias=${withBias}`).toEqual(Array.from(sv.data));
+            b.dispose(v);
+            b.dispose(s);
+          }
+          for (const t of [a, c, bias]) b.dispose(t);
+        }
       }
     } finally {
       await b.close();

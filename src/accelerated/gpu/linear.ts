@@ -177,7 +177,7 @@ const wide = (dev: Device, width: number): boolean => dev.mode === 'webgpu' && w
  * stored transposed (a[k·R + r]); B row-major (b[k·Q + q]) or stored transposed (b[q·K + k]).
  * forward y = x·wᵀ: A = x, B = wᵀ (transposed); dx = dy·w: both row-major; dw = dyᵀ·x: A = dyᵀ.
  */
-type Layout = 'nt' | 'nn' | 'tn';
+export type Layout = 'nt' | 'nn' | 'tn';
 
 /** Threads per workgroup side (16×16), cells per thread (RM×RN), reduction tile TK. */
 const WG = 16;
@@ -188,28 +188,86 @@ const TM = WG * RM; // 64 output rows per workgroup
 const TN = WG * RN; // 64 output columns per workgroup
 
 /**
+ * Which operands are read four floats at a time (vec4 loads): an operand whose contiguous axis has
+ * a length that is a multiple of 4 (A: R for 'tn', else K; B: K for 'nt', else Q).
+ * Tiles start at multiples of 4 along every axis, so such a vec4 lies wholly inside or wholly
+ * outside the matrix. The loads change, not the sums: results are bit-identical either way.
+ */
+interface Vectorized {
+  readonly a: boolean;
+  readonly b: boolean;
+}
+
+/** The operands that can be read as vec4 for a product of this layout and these sizes. */
+export const vectorizable = (layout: Layout, R: number, Q: number, K: number): Vectorized => ({
+  a: (layout === 'tn' ? R : K) % 4 === 0,
+  b: (layout === 'nt' ? K : Q) % 4 === 0,
+});
+
+/**
+ * One thread's share of loading A's tile into As[kk·TM + rr] (zeros outside the matrix): element by
+ * element, or one vec4 per thread (TM·TK = 4·WG² floats) along the contiguous axis.
+ */
+const aLoadWgsl = (layout: Layout, vec: boolean): string => {
+  if (!vec) {
+    const load = layout === 'tn'
+      ? `let rr = e % ${TM}u; let kk = e / ${TM}u; let r = row0 + rr; let k = k0 + kk;
+      var v = 0.0; if (r < p.R && k < p.K) { v = a[k * p.R + r]; }`
+      : `let kk = e % ${TK}u; let rr = e / ${TK}u; let r = row0 + rr; let k = k0 + kk;
+      var v = 0.0; if (r < p.R && k < p.K) { v = a[r * p.K + k]; }`;
+    return `for (var l = 0u; l < ${(TK * TM) / (WG * WG)}u; l++) {
+      let e = tid + l * ${WG * WG}u;
+      ${load}
+      As[kk * ${TM}u + rr] = v;
+    }`;
+  }
+  return layout === 'tn'
+    ? `{ let rr = (tid % ${TM / 4}u) * 4u; let kk = tid / ${TM / 4}u; let r = row0 + rr; let k = k0 + kk;
+      var v = vec4<f32>(0.0); if (r < p.R && k < p.K) { v = a[(k * p.R + r) / 4u]; }
+      let o = kk * ${TM}u + rr;
+      As[o] = v.x; As[o + 1u] = v.y; As[o + 2u] = v.z; As[o + 3u] = v.w; }`
+    : `{ let kk = (tid % ${TK / 4}u) * 4u; let rr = tid / ${TK / 4}u; let r = row0 + rr; let k = k0 + kk;
+      var v = vec4<f32>(0.0); if (r < p.R && k < p.K) { v = a[(r * p.K + k) / 4u]; }
+      As[kk * ${TM}u + rr] = v.x; As[(kk + 1u) * ${TM}u + rr] = v.y; As[(kk + 2u) * ${TM}u + rr] = v.z; As[(kk + 3u) * ${TM}u + rr] = v.w; }`;
+};
+
+/** B's tile into Bs[kk·TN + qq], as aLoadWgsl does for A. */
+const bLoadWgsl = (layout: Layout, vec: boolean): string => {
+  if (!vec) {
+    const load = layout === 'nt'
+      ? `let kk = e % ${TK}u; let qq = e / ${TK}u; let q = col0 + qq; let k = k0 + kk;
+      var v = 0.0; if (q < p.Q && k < p.K) { v = b[q * p.K + k]; }`
+      : `let qq = e % ${TN}u; let kk = e / ${TN}u; let q = col0 + qq; let k = k0 + kk;
+      var v = 0.0; if (q < p.Q && k < p.K) { v = b[k * p.Q + q]; }`;
+    return `for (var l = 0u; l < ${(TK * TN) / (WG * WG)}u; l++) {
+      let e = tid + l * ${WG * WG}u;
+      ${load}
+      Bs[kk * ${TN}u + qq] = v;
+    }`;
+  }
+  return layout === 'nt'
+    ? `{ let kk = (tid % ${TK / 4}u) * 4u; let qq = tid / ${TK / 4}u; let q = col0 + qq; let k = k0 + kk;
+      var v = vec4<f32>(0.0); if (q < p.Q && k < p.K) { v = b[(q * p.K + k) / 4u]; }
+      Bs[kk * ${TN}u + qq] = v.x; Bs[(kk + 1u) * ${TN}u + qq] = v.y; Bs[(kk + 2u) * ${TN}u + qq] = v.z; Bs[(kk + 3u) * ${TN}u + qq] = v.w; }`
+    : `{ let qq = (tid % ${TN / 4}u) * 4u; let kk = tid / ${TN / 4}u; let q = col0 + qq; let k = k0 + kk;
+      var v = vec4<f32>(0.0); if (q < p.Q && k < p.K) { v = b[(k * p.Q + q) / 4u]; }
+      let o = kk * ${TN}u + qq;
+      Bs[o] = v.x; Bs[o + 1u] = v.y; Bs[o + 2u] = v.z; Bs[o + 3u] = v.w; }`;
+};
+
+/**
  * The WGSL of the tiled product. Workgroup (gx, gy) computes C[gy·TM …, gx·TN …]; each step of the
  * reduction loads an A tile [TM×TK] and a B tile [TK×TN] into workgroup memory (k-major, loads
- * along each operand's contiguous axis so neighbouring threads read neighbouring addresses; cells
- * outside the matrices read as 0), then thread (tx, ty) adds the products of its RM×RN cells,
- * rows ty + WG·i and columns tx + WG·j, in increasing k. With bias: c = acc + bias[q].
+ * along each operand's contiguous axis so neighbouring threads read neighbouring addresses, four
+ * floats per load where `vec` allows; cells outside the matrices read as 0), then thread (tx, ty)
+ * adds the products of its RM×RN cells, rows ty + WG·i and columns tx + WG·j, in increasing k.
+ * With bias: c = acc + bias[q].
  */
-const productWgsl = (layout: Layout, bias: boolean): string => {
-  const aLoad = layout === 'tn'
-    ? `let rr = e % ${TM}u; let kk = e / ${TM}u; let r = row0 + rr; let k = k0 + kk;
-      var v = 0.0; if (r < p.R && k < p.K) { v = a[k * p.R + r]; }`
-    : `let kk = e % ${TK}u; let rr = e / ${TK}u; let r = row0 + rr; let k = k0 + kk;
-      var v = 0.0; if (r < p.R && k < p.K) { v = a[r * p.K + k]; }`;
-  const bLoad = layout === 'nt'
-    ? `let kk = e % ${TK}u; let qq = e / ${TK}u; let q = col0 + qq; let k = k0 + kk;
-      var v = 0.0; if (q < p.Q && k < p.K) { v = b[q * p.K + k]; }`
-    : `let qq = e % ${TN}u; let kk = e / ${TN}u; let q = col0 + qq; let k = k0 + kk;
-      var v = 0.0; if (q < p.Q && k < p.K) { v = b[k * p.Q + q]; }`;
-  return `
+const productWgsl = (layout: Layout, bias: boolean, vec: Vectorized): string => `
 struct P { R: u32, Q: u32, K: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<${vec.a ? 'vec4<f32>' : 'f32'}>;
+@group(0) @binding(2) var<storage, read> b: array<${vec.b ? 'vec4<f32>' : 'f32'}>;
 ${bias ? '@group(0) @binding(3) var<storage, read> bias: array<f32>;' : ''}
 @group(0) @binding(${bias ? 4 : 3}) var<storage, read_write> c: array<f32>;
 var<workgroup> As: array<f32, ${TK * TM}>;
@@ -225,16 +283,8 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   var acc: array<f32, ${RM * RN}>;
   for (var i = 0u; i < ${RM * RN}u; i++) { acc[i] = 0.0; }
   for (var k0 = 0u; k0 < p.K; k0 += ${TK}u) {
-    for (var l = 0u; l < ${(TK * TM) / (WG * WG)}u; l++) {
-      let e = tid + l * ${WG * WG}u;
-      ${aLoad}
-      As[kk * ${TM}u + rr] = v;
-    }
-    for (var l = 0u; l < ${(TK * TN) / (WG * WG)}u; l++) {
-      let e = tid + l * ${WG * WG}u;
-      ${bLoad}
-      Bs[kk * ${TN}u + qq] = v;
-    }
+    ${aLoadWgsl(layout, vec.a)}
+    ${bLoadWgsl(layout, vec.b)}
     workgroupBarrier();
     for (var kk = 0u; kk < ${TK}u; kk++) {
       var av: array<f32, ${RM}>;
@@ -259,15 +309,20 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   }
 }
 `;
-};
 
-/** C[R,Q] (shape `shape`) = A·B per `layout`, through the tiled WGSL kernel (+ bias[Q] when given). */
-const product = (dev: Device, layout: Layout, a: GpuTensor, b: GpuTensor, R: number, Q: number, K: number, shape: readonly number[], bias?: GpuTensor): GpuTensor => {
+/**
+ * C[R,Q] (shape `shape`) = A·B per `layout`, through the tiled WGSL kernel (+ bias[Q] when given),
+ * with vec4 loads where the sizes allow unless `scalarLoads` (kept for the side-by-side benchmark).
+ */
+export const product = (
+  dev: Device, layout: Layout, a: GpuTensor, b: GpuTensor, R: number, Q: number, K: number, shape: readonly number[], bias?: GpuTensor, scalarLoads = false,
+): GpuTensor => {
   const params = new Uint32Array([R, Q, K, 0]).buffer;
-  const name = `product.${layout}${bias ? '.bias' : ''}`;
+  const vec = scalarLoads ? { a: false, b: false } : vectorizable(layout, R, Q, K);
+  const name = `product.${layout}${bias ? '.bias' : ''}${vec.a ? '.va' : ''}${vec.b ? '.vb' : ''}`;
   const [c] = dev.runWgsl({
     name,
-    code: () => productWgsl(layout, bias !== undefined),
+    code: () => productWgsl(layout, bias !== undefined, vec),
     params,
     inputs: bias ? [a, b, bias] : [a, b],
     outputs: [shape],
