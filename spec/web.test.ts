@@ -2,7 +2,8 @@
 // nothing downloaded) against the Vite dev server `npm run web` starts. The page loads without
 // console errors and is cross-origin isolated; solving the default bundled puzzle gives, segment by
 // segment, exactly the tokens `hrm solve --json` computes in Node on the same backend, and the
-// forward residuals of `hrm analyze`'s computation (src/analyze/dynamics.ts) to 1e-4; the Dataset
+// forward residuals of `hrm analyze`'s computation (src/analyze/dynamics.ts) to 1e-4 (and with
+// ?backend=gpu, on gpu.js WebGPU, the tokens of `hrm solve --backend gpu`); the Dataset
 // page draws the bundled Sudoku and ARC data; the Verify page passes on the WebAssembly engine (and
 // on WebGPU: Chromium's SwiftShader adapter under --enable-unsafe-webgpu; where there is none it is
 // skipped with the reason printed).
@@ -304,6 +305,25 @@ describe.skipIf(!chromiumAvailable)('the web page in Chromium', () => {
     } finally {
       rmSync(outDir, { recursive: true, force: true });
     }
+    expect(consoleErrors).toEqual([]);
+  }, 300_000);
+
+  // `auto` keeps a software adapter off the Solve page; `?backend=gpu` asks for gpu.js on it anyway,
+  // which is the path a browser with a hardware adapter takes.
+  it('with ?backend=gpu the page solves on gpu.js WebGPU exactly as `hrm solve --backend gpu` does', async (ctx) => {
+    await page.goto(`${url}?backend=gpu`);
+    expect(await waitState(['ready', 'error'])).toBe('ready');
+    const engine = (await page.textContent('#engine')) ?? '';
+    if (!/^backend gpu: gpu\.js webgpu/.test(engine)) {
+      console.warn(`spec/web.test.ts: gpu solve skipped, no WebGPU adapter: ${engine}`);
+      ctx.skip(`no WebGPU adapter: ${engine}`);
+    }
+    const puzzle = await page.inputValue('#puzzle-text');
+    const { tokens, used } = await solveInPage();
+    const node = await solveInNode(['--checkpoint', 'fixtures/demo-model/model.safetensors', '--puzzle', puzzle, '--backend', 'gpu']);
+    expect(node.backend).toBe('gpu');
+    expect(tokens).toEqual(node.segments.map((s) => s.tokens));
+    expect(used).toBe(node.segments_used);
     expect(consoleErrors).toEqual([]);
   }, 300_000);
 });
