@@ -5,13 +5,13 @@
 
 import { describe, expect, it } from 'vitest';
 import { createGpuBackend } from '../src/accelerated/gpu/backend.ts';
-import type { GpuJsMode } from '../src/accelerated/gpu/gpujs.ts';
+import { GPU_MODES, type GpuMode } from '../src/accelerated/gpu/gpujs.ts';
 import { EXPECTED_KERNEL_CLASS } from '../src/accelerated/gpu/gpujs.ts';
 import { modeProblem } from '../src/accelerated/gpu/mode.ts';
 
 const LOOP = Number(process.env.HRM_GPU_LOOP ?? 3000);
-const modes: GpuJsMode[] = ['webasm', 'webgpu', 'cpu', 'headlessgl'];
-const problems = new Map<GpuJsMode, string | null>();
+const modes: readonly GpuMode[] = GPU_MODES;
+const problems = new Map<GpuMode, string | null>();
 for (const m of modes) problems.set(m, await modeProblem(m));
 
 for (const mode of modes) {

@@ -1,7 +1,7 @@
 // `hrm train`, `hrm eval` and `hrm solve` refuse bad input before any compute, naming the flag,
 // config field or dataset file; Ctrl-C during training saves a checkpoint that --resume uses.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -126,5 +126,18 @@ describe('hrm train: Ctrl-C', () => {
     expect(readdirSync(path.join(run, 'checkpoints'))).toContain(`step_${String(saved + 2).padStart(7, '0')}.safetensors`);
     const steps = readRecords(path.join(run, 'metrics.jsonl')).filter((x) => x.kind === 'train').map((x) => x.step);
     expect(steps).toEqual(Array.from({ length: saved + 2 }, (_, i) => i + 1));
+
+    // a damaged config.json is refused on resume, naming the file and the field, before any compute
+    const cfgFile = path.join(run, 'config.json');
+    const good = JSON.parse(readFileSync(cfgFile, 'utf8')) as { config: { arch: object } };
+    const resume = ['--resume', '--out', run, '--backend', 'reference', '--quiet'];
+    writeFileSync(cfgFile, JSON.stringify({ ...good, config: { ...good.config, arch: { ...good.config.arch, hidden_size: 'wide' } } }));
+    const badField = await capture(trainCmd, resume);
+    expect(badField.code).toBe(2);
+    expect(badField.text).toMatch(/config\.json: field 'config': field 'arch\.hidden_size': expected an integer/);
+    writeFileSync(cfgFile, JSON.stringify({ ...good, extra: 1 }));
+    expect((await capture(trainCmd, resume)).text).toMatch(/config\.json: field 'extra': unknown key 'extra'/);
+    writeFileSync(cfgFile, '{"config": ');
+    expect((await capture(trainCmd, resume)).text).toMatch(/config\.json: not valid JSON/);
   });
 });

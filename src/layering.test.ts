@@ -82,3 +82,19 @@ describe('layering of src/', () => {
     expect(offending((f) => !inside('src/cli')(f), (to) => inside('src/cli')(to), true)).toEqual([]);
   });
 });
+
+describe('one of each', () => {
+  const text = (f: string): string => readFileSync(join(ROOT, f), 'utf8');
+  const sources = SOURCES.filter((f) => !isTest(f));
+  it('gpu.js modes are listed only by the gpu engine, backend flags only by the registry', () => {
+    expect(sources.filter((f) => !inside('src/accelerated/gpu')(f) && /'headlessgl'/.test(text(f)))).toEqual([]);
+    expect(sources.filter((f) => f !== 'src/backends/registry.ts' && /'gpu-mode'\s*:/.test(text(f)))).toEqual([]);
+  });
+  it('argv is parsed by src/cli/args.ts alone (on util.parseArgs)', () => {
+    expect(sources.filter((f) => f !== 'src/cli/args.ts' && /\bparseArgs\b|process\.argv\.indexOf/.test(text(f)))).toEqual([]);
+  });
+  it('one ignore label, one decodeOrThrow', () => {
+    expect(sources.filter((f) => f !== 'src/core/batch.ts' && /(^|[^\w.])-100\b/m.test(text(f).replace(/\*\*\s*-100\b/g, '')))).toEqual([]);
+    expect(sources.filter((f) => f !== 'src/io/codec.ts' && /const decodeOrThrow\b/.test(text(f)))).toEqual([]);
+  });
+});

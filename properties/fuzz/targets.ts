@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { wrap64, type Tensor } from '../../src/core/tensor.ts';
+import { IGNORE_LABEL } from '../../src/core/batch.ts';
 import { decodeNpy, encodeNpy } from '../../src/data/npy.ts';
 import { readBytes, readIdentifiers, readSplit, writeIdentifiers, writeSplit, type DatasetMetadata, type DatasetSplit, type PuzzleSet } from '../../src/data/format.ts';
 import { readArcTask, type ArcTask } from '../../src/data/arc/task.ts';
@@ -240,11 +241,13 @@ const checkpointSeed = (withCarry: boolean, dtype: 'F32' | 'F64'): FileSet => {
           zL: t([B, S, TINY.arch.hidden_size], 1),
           steps: Int32Array.of(1, 3),
           halted: Uint8Array.of(0, 1),
-          inputs: Int32Array.from({ length: B * T }, (_, i) => i % 5),
-          labels: Int32Array.from({ length: B * T }, (_, i) => (i % 3 === 0 ? -100 : i % 5)),
-          puzzleIdentifiers: Int32Array.of(1, 2),
-          batchSize: B,
-          seqLen: T,
+          currentData: {
+            inputs: Int32Array.from({ length: B * T }, (_, i) => i % 5),
+            labels: Int32Array.from({ length: B * T }, (_, i) => (i % 3 === 0 ? IGNORE_LABEL : i % 5)),
+            puzzleIdentifiers: Int32Array.of(1, 2),
+            batchSize: B,
+            seqLen: T,
+          },
         }
       : undefined,
     dtype,
@@ -318,9 +321,9 @@ const checkpoint: FuzzTarget = {
       const a = c.config.arch;
       if (![...k.halted].every((v) => v === 0 || v === 1)) p.push('halted');
       if (![...k.steps].every((v) => v >= 0 && v <= a.halt_max_steps)) p.push('steps');
-      if (![...k.inputs].every((v) => v >= 0 && v < a.vocab_size)) p.push('carry inputs');
-      if (![...k.labels].every((v) => v === -100 || (v >= 0 && v < a.vocab_size))) p.push('carry labels');
-      if (![...k.puzzleIdentifiers].every((v) => v >= 0 && v < a.num_puzzle_identifiers)) p.push('carry identifiers');
+      if (![...k.currentData.inputs].every((v) => v >= 0 && v < a.vocab_size)) p.push('carry inputs');
+      if (![...k.currentData.labels].every((v) => v === IGNORE_LABEL || (v >= 0 && v < a.vocab_size))) p.push('carry labels');
+      if (![...k.currentData.puzzleIdentifiers].every((v) => v >= 0 && v < a.num_puzzle_identifiers)) p.push('carry identifiers');
       if (![...k.zH.data, ...k.zL.data].every(Number.isFinite)) p.push('carry states');
     }
     return p.slice(0, 5);

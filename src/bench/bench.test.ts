@@ -20,6 +20,7 @@ import { benchBatch, benchConfig } from './workload.ts';
 import { SMOKE_SIZES } from './anchors.ts';
 import { referenceBackend } from '../reference/backend.ts';
 import { run } from '../cli/commands/bench.ts';
+import { variantsOf } from './run.ts';
 
 describe('bench statistics', () => {
   it('summarises medians, extremes and means', () => {
@@ -156,6 +157,27 @@ describe('work per kernel call', () => {
     expect(families.find((f) => f.family === 'linear')?.product).toBe(true);
     expect(families.find((f) => f.family === 'swiglu')?.mbPerStep).toBeGreaterThan(0);
     await hrm.dispose();
+  });
+});
+
+describe('bench variants', () => {
+  it('covers the registry\'s backends and refuses a backend or gpu.js mode it does not know', () => {
+    const ids = variantsOf({ backends: ['reference', 'simd', 'gpu'], gpuModes: ['webasm', 'cpu'], threads: [1, 2] }, 2).map((v) => v.record.id);
+    expect(ids).toEqual(['reference', 'simd 1t', 'simd 2t', 'gpu webasm', 'gpu cpu']);
+    const bogus = ['tpu'] as unknown as Parameters<typeof variantsOf>[0]['backends'];
+    expect(() => variantsOf({ backends: bogus, gpuModes: ['webasm'], threads: [1] }, 2)).toThrow(/unknown backend 'tpu': expected reference, simd, gpu/);
+    const badMode = ['opengl'] as unknown as Parameters<typeof variantsOf>[0]['gpuModes'];
+    expect(() => variantsOf({ backends: ['gpu'], gpuModes: badMode, threads: [1] }, 2)).toThrow(/unknown gpu.js mode 'opengl'/);
+  });
+  it('hrm bench refuses an unknown backend flag before running anything', async () => {
+    const errors: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void errors.push(a.join(' ')));
+    try {
+      expect(await run(['--backend', 'reference,tpu', '--no-results'])).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(errors.join('\n')).toMatch(/'--backend' must be one of reference, simd, gpu, got 'tpu'/);
   });
 });
 

@@ -3,7 +3,7 @@
 // each configuration, then the memory benchmark in child processes. Decides repetitions from the time
 // budget (plan.ts), records every skip with its reason, and returns the report (report.ts).
 
-import { createBackend, type GpuMode } from '../backends/registry.ts';
+import { createBackend, ENGINE_NAMES, GPU_MODES, type EngineName, type GpuMode } from '../backends/registry.ts';
 import type { Backend } from '../core/backend.ts';
 import { ANCHORS, SMOKE_SIZES, evalGflop, stepGflop, type AnchorName, type BenchSizes } from './anchors.ts';
 import { benchKernels, type KernelPlan } from './kernels.ts';
@@ -26,7 +26,7 @@ import { benchSteps, type StepPlan } from './steps.ts';
 import { simdCeiling, type Ceiling } from './ceiling.ts';
 
 export interface BenchOptions {
-  readonly backends: readonly ('reference' | 'simd' | 'gpu')[];
+  readonly backends: readonly EngineName[];
   readonly gpuModes: readonly GpuMode[];
   /** anchor names (tiny, small, medium, paper-width); ignored in smoke mode */
   readonly configs: readonly AnchorName[];
@@ -64,8 +64,14 @@ interface Variant {
   readonly options: { threads?: number; gpuMode?: GpuMode };
 }
 
-/** The backend configurations a run covers, in order. */
+/** The backend configurations a run covers, in order; a backend or gpu.js mode the registry does not know is refused. */
 export const variantsOf = (o: Pick<BenchOptions, 'backends' | 'gpuModes' | 'threads'>, cores: number): Variant[] => {
+  const unknown = (what: string, got: readonly string[], known: readonly string[]): void => {
+    const bad = got.filter((x) => !known.includes(x));
+    if (bad.length > 0) throw new RangeError(`bench: unknown ${what} ${bad.map((x) => `'${x}'`).join(', ')}: expected ${known.join(', ')}`);
+  };
+  unknown('backend', o.backends, ENGINE_NAMES);
+  if (o.backends.includes('gpu')) unknown('gpu.js mode', o.gpuModes, GPU_MODES);
   const out: Variant[] = [];
   for (const b of o.backends) {
     if (b === 'reference') {
@@ -75,7 +81,7 @@ export const variantsOf = (o: Pick<BenchOptions, 'backends' | 'gpuModes' | 'thre
         const ratioThreads = t >= 2 ? 2 : 1;
         out.push({ record: { id: `simd ${t}t`, backend: 'simd', threads: t, ratioThreads, accelerated: true }, options: { threads: t } });
       }
-    } else {
+    } else if (b === 'gpu') {
       for (const mode of o.gpuModes) {
         // gpu.js cpu runs on the main thread; webasm's pool and the WebGPU device use every core
         const ratioThreads = mode === 'cpu' || cores < 2 ? 1 : 2;

@@ -24,4 +24,22 @@ describe('flag parsing', () => {
     expect(() => parseFlags('eval', ['--scaling', '1,x'], specs)).toThrow(ArgsError);
     expect(() => parseFlags('eval', ['--lr=1'], specs, false)).toThrow(/unknown option '--lr'/);
   });
+  it('parses numbers, name lists, positionals and -h', () => {
+    const more: Record<string, FlagSpec> = {
+      ...specs,
+      budget: { kind: 'number', help: 'minutes', min: 0.01, max: 100 },
+      modes: { kind: 'strings', help: 'modes', choices: ['cpu', 'webasm'] },
+      help: { kind: 'boolean', help: 'help' },
+    };
+    const p = parseFlags('bench', ['case', '--budget=2.5', '--modes', 'cpu,webasm', '-h'], more, { positionals: 1 });
+    expect(p.flags).toEqual({ budget: 2.5, modes: ['cpu', 'webasm'], help: true });
+    expect(p.positionals).toEqual(['case']);
+    expect(() => parseFlags('bench', ['a', 'b'], more, { positionals: 1 })).toThrow(/unexpected argument 'b'/);
+    expect(() => parseFlags('bench', ['--budget', '1e9'], more)).toThrow(/must be ≤ 100/);
+    expect(() => parseFlags('bench', ['--budget', 'soon'], more)).toThrow(/expects a finite number/);
+    expect(() => parseFlags('bench', ['--modes', 'cpu,opengl'], more)).toThrow(/must be one of cpu, webasm, got 'opengl'/);
+    expect(() => parseFlags('bench', ['--resume=yes'], more)).toThrow(/takes no value/);
+    expect(() => parseFlags('bench', ['--resume', '--resume'], more)).toThrow(/given twice/);
+    expect(() => parseFlags('bench', ['-x'], more)).toThrow(/unexpected argument '-x'/);
+  });
 });

@@ -15,6 +15,7 @@ import { writeSudokuSplit, type SudokuPair } from '../data/sudoku/build.ts';
 import { formatBoard, shapeForSize, tokensToBoard } from '../data/sudoku/grid.ts';
 import { encodeCheckpoint, decodeCheckpoint } from '../train/checkpoint.ts';
 import { resolveCheckpoint } from '../train/load-model.ts';
+import { parseFlags } from './args.ts';
 
 /** How many held-out puzzles travel with the model. */
 export const DEMO_PUZZLES = 16;
@@ -62,19 +63,18 @@ export const exportDemoModel = async (demoOut: string, outDir: string): Promise<
   return { bytes: slim.length, puzzles: pairs.length };
 };
 
-const argValue = (name: string): string | undefined => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-};
-
 if (process.argv[1]?.endsWith('demo-export.ts')) {
-  const run = argValue('run');
-  if (run === undefined) {
-    console.error('usage: demo-export.ts --run <demo output dir> [--out fixtures/demo-model]');
+  const usage = 'usage: demo-export.ts --run <demo output dir> [--out fixtures/demo-model]';
+  const { flags } = parseFlags('demo-export', process.argv.slice(2), {
+    run: { kind: 'string', help: 'the demo run directory to export' },
+    out: { kind: 'string', help: 'the bundled model folder (default fixtures/demo-model)' },
+  });
+  if (typeof flags.run !== 'string') {
+    console.error(usage);
     process.exitCode = 2;
   } else {
-    const out = argValue('out') ?? path.join('fixtures', 'demo-model');
-    const r = await exportDemoModel(run, out);
+    const out = typeof flags.out === 'string' ? flags.out : path.join('fixtures', 'demo-model');
+    const r = await exportDemoModel(flags.run, out);
     console.log(`wrote ${out}: model ${r.bytes} bytes, ${r.puzzles} puzzles`);
   }
 }

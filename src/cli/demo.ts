@@ -7,7 +7,8 @@
 
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { createBackend } from '../backends/registry.ts';
+import { BACKEND_FLAGS, backendFromFlags, createBackend } from '../backends/registry.ts';
+import { ArgsError, helpText, parseFlags, type FlagSpec, type FlagValues } from './args.ts';
 import { Rng } from '../core/rng.ts';
 import { readSplit, writeIdentifiers } from '../data/format.ts';
 import { writeSudokuSplit, type SudokuPair } from '../data/sudoku/build.ts';
@@ -69,15 +70,30 @@ export const blankedPuzzles = (shape: SudokuShape, count: number, blanks: readon
   return out;
 };
 
-const argValue = (name: string): string | undefined => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
+const FLAGS: Record<string, FlagSpec> = {
+  out: { kind: 'string', help: 'where the data, checkpoints and curves go (default runs/demo)' },
+  ...BACKEND_FLAGS,
+  export: { kind: 'string', help: 'also write the trained model as a bundled demo model into this folder (e.g. fixtures/demo-model)' },
+  help: { kind: 'boolean', help: 'this text' },
 };
+const USAGE = 'usage: npm run demo -- [--backend auto|simd|reference|gpu] [--out runs/demo] [--export fixtures/demo-model]';
 
-const main = async (): Promise<number> => {
+const main = async (argv: readonly string[]): Promise<number> => {
+  let f: FlagValues;
+  try {
+    f = parseFlags('demo', argv, FLAGS).flags;
+  } catch (e) {
+    if (!(e instanceof ArgsError)) throw e;
+    console.error(`${e.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (f.help) {
+    console.log(helpText(USAGE, FLAGS));
+    return 0;
+  }
   const t0 = performance.now();
   const secs = (): string => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
-  const out = argValue('out') ?? path.join('runs', 'demo');
+  const out = typeof f.out === 'string' ? f.out : path.join('runs', 'demo');
   const dataDir = path.join(out, 'data');
   const runDir = path.join(out, 'run');
   rmSync(out, { recursive: true, force: true });
@@ -98,7 +114,8 @@ const main = async (): Promise<number> => {
   const trainSplit = readSplit(dataDir, 'train');
   const testSplit = readSplit(dataDir, 'test');
   const config = demoConfig(trainSplit.metadata.seq_len, trainSplit.metadata.vocab_size);
-  const backend = await createBackend(argValue('backend') ?? 'auto', { log: (m) => console.log(m) });
+  const choice = backendFromFlags(f);
+  const backend = await createBackend(choice.name, { ...choice.options, log: (m) => console.log(m) });
   const a = config.arch;
   console.log(`[${secs()}] model: hidden ${a.hidden_size}, ${a.num_heads} heads, ${a.H_layers}+${a.L_layers} layers, H_cycles ${a.H_cycles}, L_cycles ${a.L_cycles}, up to ${a.halt_max_steps} segments; backend ${backend.name} (${backend.description})`);
 
@@ -168,8 +185,8 @@ const main = async (): Promise<number> => {
     console.error(`demo: exact accuracy ${(100 * e.exact_accuracy).toFixed(1)}% is below the expected ${(100 * DEMO.expectExact).toFixed(0)}%`);
     return 1;
   }
-  const exportDir = argValue('export');
-  if (exportDir !== undefined) {
+  const exportDir = f.export;
+  if (typeof exportDir === 'string') {
     const x = await exportDemoModel(out, exportDir);
     console.log(`bundled model written to ${exportDir} (${x.bytes} bytes, ${x.puzzles} held-out puzzles)`);
   }
@@ -177,5 +194,5 @@ const main = async (): Promise<number> => {
 };
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('demo.ts')) {
-  process.exitCode = await main();
+  process.exitCode = await main(process.argv.slice(2));
 }

@@ -29,14 +29,6 @@ export class ShapeError extends Error {
   }
 }
 
-/** A kernel this backend does not implement fails loudly with its name. */
-export class MissingKernelError extends Error {
-  constructor(backend: string, kernel: string) {
-    super(`backend '${backend}' does not implement kernel '${kernel}'`);
-    this.name = 'MissingKernelError';
-  }
-}
-
 export interface LinearGrads<T> {
   readonly dx: T;
   readonly dw: T;

@@ -228,6 +228,3 @@ export function* testBatches(set: PuzzleSet, meta: DatasetMetadata, options: Loa
     yield { set: options.setName ?? 'all', batch: collate(set, meta, rows, rowIds), effectiveSize };
   }
 }
-
-/** Number of test batches for a set. */
-export const numTestBatches = (set: PuzzleSet, globalBatchSize: number): number => Math.ceil(set.numExamples / globalBatchSize);

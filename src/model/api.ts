@@ -2,7 +2,11 @@
 // src/model/hrm.ts returns an `Hrm`; training, evaluation, the CLI and the benchmarks use only this.
 // Shapes: B batch, T seq_len, S = T + puzzle_emb_len, D hidden, V vocab.
 
-/** Per-call metrics, as sums over rows that halted at this call and have ≥ 1 label (spec §4.4). */
+/**
+ * The metrics of the original (spec §4.4), declared once: per call they are sums over the rows that
+ * halted at this call and have ≥ 1 label; the training log and the evaluation reduce them to means
+ * (src/train/metrics-log.ts, src/train/evaluate.ts) under the same names.
+ */
 export interface StepMetrics {
   readonly count: number;
   readonly accuracy: number;

@@ -53,8 +53,3 @@ export const headsBackward = <T>(ctx: ModelContext<T>, tape: HeadsTape<T>, dlogi
   disposeAll(b, dzH, dz0, tape.zTok ?? undefined, tape.z0);
   return out;
 };
-
-/** Releases a heads tape without backward. */
-export const disposeHeadsTape = <T>(ctx: ModelContext<T>, tape: HeadsTape<T>): void => {
-  disposeAll(ctx.b, tape.zTok ?? undefined, tape.z0);
-};

@@ -9,7 +9,7 @@
 
 import type { ModelContext, Grads } from './context.ts';
 import type { ModuleTape } from './reasoning-module.ts';
-import { disposeModuleTape, moduleBackward, moduleForward } from './reasoning-module.ts';
+import { moduleBackward, moduleForward } from './reasoning-module.ts';
 
 export interface SegmentTape<T> {
   readonly l: ModuleTape<T>;
@@ -74,9 +74,4 @@ export const segmentBackward = <T>(ctx: ModelContext<T>, tape: SegmentTape<T>, d
   const dx = moduleBackward(ctx, tape.l, dzL, grads); // d(z_L + z_H + x) → its x part
   ctx.b.dispose(dzL);
   return dx;
-};
-
-export const disposeSegmentTape = <T>(ctx: ModelContext<T>, tape: SegmentTape<T>): void => {
-  disposeModuleTape(ctx, tape.l);
-  disposeModuleTape(ctx, tape.h);
 };

@@ -27,11 +27,7 @@ const sample = (dtype: 'F64' | 'F32'): Checkpoint => ({
     zL: tensor64([1, 2, 2], [9, 8, 7, 6]),
     steps: Int32Array.of(3),
     halted: Uint8Array.of(0),
-    inputs: Int32Array.of(1, 2),
-    labels: Int32Array.of(-100, 4),
-    puzzleIdentifiers: Int32Array.of(0),
-    batchSize: 1,
-    seqLen: 2,
+    currentData: { inputs: Int32Array.of(1, 2), labels: Int32Array.of(-100, 4), puzzleIdentifiers: Int32Array.of(0), batchSize: 1, seqLen: 2 },
   },
 });
 
@@ -48,7 +44,8 @@ describe('checkpoint codec', () => {
     expect([...d.state.parameters.get('lm_head.weight')!.data]).toEqual([0.1, -0.2, 1 / 3, 4, 5, 6]);
     expect([...d.state.adamV.get('lm_head.weight')!.data]).toEqual([1e-12, 0, 0, 0, 0, 2]);
     expect([...d.carry!.zH.data]).toEqual([0.5, 1 / 7, -2, 3]);
-    expect([...d.carry!.labels]).toEqual([-100, 4]);
+    expect([...d.carry!.currentData.labels]).toEqual([-100, 4]);
+    expect(d.carry!.currentData).toMatchObject({ batchSize: 1, seqLen: 2 });
     expect(d.carry!.steps[0]).toBe(3);
   });
 
@@ -58,12 +55,9 @@ describe('checkpoint codec', () => {
     expect(d.state.parameters.get('lm_head.weight')!.data[2]).toBe(Math.fround(1 / 3));
   });
 
-  it('loads a plain weights file as parameters when a config is given', () => {
+  it('refuses a plain weights file (those load through the weights loader), naming it', () => {
     const bytes = new Uint8Array(readFileSync(`${fixture}/weights.safetensors`));
-    expect(() => decodeCheckpoint(bytes, 'weights.safetensors')).toThrow(/weights\.safetensors: not an hrm-ts checkpoint .* no config was given/);
-    const d = decodeCheckpoint(bytes, 'weights.safetensors', config);
-    expect(d.state.parameters.get('lm_head.weight')!.shape).toEqual([11, 64]);
-    expect(d.progress.step).toBe(0);
+    expect(() => decodeCheckpoint(bytes, 'weights.safetensors')).toThrow(/weights\.safetensors: not an hrm-ts checkpoint \(no 'format' metadata\)/);
   });
 
   it('names bad metadata', () => {

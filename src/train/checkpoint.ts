@@ -8,25 +8,13 @@
 import * as t from 'io-ts';
 import type { Tensor } from '../core/tensor.ts';
 import { wrap64 } from '../core/tensor.ts';
-import type { TrainingState } from '../model/api.ts';
+import type { CarrySnapshot, TrainingState } from '../model/api.ts';
+import { IGNORE_LABEL } from '../core/batch.ts';
 import { decodeConfig, type HrmConfig } from '../model/config.ts';
 import { decodeOrThrow, inputError, intIn, numberIn, strictObject } from '../io/codec.ts';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../io/safetensors.ts';
 
 export const CHECKPOINT_FORMAT = 'hrm-ts-checkpoint/1';
-
-/** The carry's contents on the host (z_H, z_L [B,S,D]; the rest per row). */
-export interface CarrySnapshot {
-  readonly zH: Tensor<Float64Array>;
-  readonly zL: Tensor<Float64Array>;
-  readonly steps: Int32Array; // [B]
-  readonly halted: Uint8Array; // [B]
-  readonly inputs: Int32Array; // [B, T]
-  readonly labels: Int32Array; // [B, T]
-  readonly puzzleIdentifiers: Int32Array; // [B]
-  readonly batchSize: number;
-  readonly seqLen: number;
-}
 
 /** Where training stands, beyond the model state. */
 export interface RunProgress {
@@ -123,15 +111,16 @@ export const encodeCheckpoint = (c: Checkpoint): Uint8Array => {
   for (const [name, v] of c.state.ema ?? new Map()) entries.push([`ema.${name}`, floatTensor(v, c.dtype)]);
   if (c.carry) {
     const k = c.carry;
-    const B = k.batchSize;
-    const T = k.seqLen;
+    const d = k.currentData;
+    const B = d.batchSize;
+    const T = d.seqLen;
     entries.push(['carry.z_H', floatTensor(k.zH, c.dtype)]);
     entries.push(['carry.z_L', floatTensor(k.zL, c.dtype)]);
     entries.push(['carry.steps', { dtype: 'I32', shape: [B], data: k.steps }]);
     entries.push(['carry.halted', { dtype: 'U8', shape: [B], data: k.halted }]);
-    entries.push(['carry.inputs', { dtype: 'I32', shape: [B, T], data: k.inputs }]);
-    entries.push(['carry.labels', { dtype: 'I32', shape: [B, T], data: k.labels }]);
-    entries.push(['carry.puzzle_identifiers', { dtype: 'I32', shape: [B], data: k.puzzleIdentifiers }]);
+    entries.push(['carry.inputs', { dtype: 'I32', shape: [B, T], data: d.inputs }]);
+    entries.push(['carry.labels', { dtype: 'I32', shape: [B, T], data: d.labels }]);
+    entries.push(['carry.puzzle_identifiers', { dtype: 'I32', shape: [B], data: d.puzzleIdentifiers }]);
   }
   return writeSafetensors(entries, {
     format: CHECKPOINT_FORMAT,
@@ -167,12 +156,15 @@ const parseJson = (text: string, fileName: string, what: string): unknown => {
 };
 
 /**
- * Decodes checkpoint bytes. Also accepts a plain weights file (e.g. an official-parity
- * `weights.safetensors`): then `config` must be supplied and only the parameters are returned
- * (progress at step 0, no optimizer state).
+ * Decodes the bytes of an hrm-ts checkpoint (parameters, optimizer state, EMA, progress, carry).
+ * Plain weights files and the original's checkpoints go through the one weights loader
+ * (decodeWeights in weights.ts, loadWeights in load-model.ts), which calls this for hrm-ts files.
  */
-export const decodeCheckpoint = (bytes: Uint8Array, fileName: string, fallbackConfig?: HrmConfig): Checkpoint => {
+export const decodeCheckpoint = (bytes: Uint8Array, fileName: string): Checkpoint => {
   const { tensors, metadata } = readSafetensors(bytes, fileName);
+  if (metadata.format === undefined) {
+    throw inputError(fileName, `not an hrm-ts checkpoint (no 'format' metadata); plain weights files load through loadWeights / decodeWeights with a config`);
+  }
   const bad = floatTensorProblems(tensors);
   if (bad.length > 0) throw inputError(fileName, bad.join('; '));
   const params = new Map<string, Tensor<Float64Array>>();
@@ -190,15 +182,6 @@ export const decodeCheckpoint = (bytes: Uint8Array, fileName: string, fallbackCo
       params.set(name, x);
       if (s.dtype === 'F64') dtype = 'F64';
     }
-  }
-  if (metadata.format === undefined) {
-    if (!fallbackConfig) throw inputError(fileName, `not an hrm-ts checkpoint (no 'format' metadata) and no config was given for a plain weights file`);
-    return {
-      config: fallbackConfig,
-      state: { parameters: params, adamM: m, adamV: v, optimizerStep: 0, rng: { s: [1, 0, 0, 0] } },
-      progress: { step: 0, iteration: 0, data: null, dataPath: '' },
-      dtype,
-    };
   }
   const meta = decodeOrThrow(Meta, metadata, `${fileName} (metadata)`);
   const config = decodeConfig(parseJson(meta.config, fileName, 'config'), `${fileName} (metadata 'config')`);
@@ -224,11 +207,13 @@ export const decodeCheckpoint = (bytes: Uint8Array, fileName: string, fallbackCo
       zL: asF64(zL, fileName, 'carry.z_L'),
       steps: intTensor(tensors, 'carry.steps', 'I32', [B], fileName),
       halted: intTensor(tensors, 'carry.halted', 'U8', [B], fileName),
-      inputs: intTensor(tensors, 'carry.inputs', 'I32', [B, T], fileName),
-      labels: intTensor(tensors, 'carry.labels', 'I32', [B, T], fileName),
-      puzzleIdentifiers: intTensor(tensors, 'carry.puzzle_identifiers', 'I32', [B], fileName),
-      batchSize: B,
-      seqLen: T,
+      currentData: {
+        inputs: intTensor(tensors, 'carry.inputs', 'I32', [B, T], fileName),
+        labels: intTensor(tensors, 'carry.labels', 'I32', [B, T], fileName),
+        puzzleIdentifiers: intTensor(tensors, 'carry.puzzle_identifiers', 'I32', [B], fileName),
+        batchSize: B,
+        seqLen: T,
+      },
     };
     const problems = carryProblems(carry, config);
     if (problems.length > 0) throw inputError(fileName, problems.join('; '));
@@ -256,9 +241,9 @@ const carryProblems = (k: CarrySnapshot, c: HrmConfig): string[] => {
   };
   range('carry.steps', k.steps, (v) => v >= 0 && v <= a.halt_max_steps, `a step count in [0, ${a.halt_max_steps}] (halt_max_steps)`);
   range('carry.halted', k.halted, (v) => v === 0 || v === 1, '0 or 1');
-  range('carry.inputs', k.inputs, (v) => v >= 0 && v < a.vocab_size, `a token in [0, ${a.vocab_size})`);
-  range('carry.labels', k.labels, (v) => v === -100 || (v >= 0 && v < a.vocab_size), `-100 or a token in [0, ${a.vocab_size})`);
-  range('carry.puzzle_identifiers', k.puzzleIdentifiers, (v) => v >= 0 && v < a.num_puzzle_identifiers, `an identifier in [0, ${a.num_puzzle_identifiers})`);
+  range('carry.inputs', k.currentData.inputs, (v) => v >= 0 && v < a.vocab_size, `a token in [0, ${a.vocab_size})`);
+  range('carry.labels', k.currentData.labels, (v) => v === IGNORE_LABEL || (v >= 0 && v < a.vocab_size), `${IGNORE_LABEL} or a token in [0, ${a.vocab_size})`);
+  range('carry.puzzle_identifiers', k.currentData.puzzleIdentifiers, (v) => v >= 0 && v < a.num_puzzle_identifiers, `an identifier in [0, ${a.num_puzzle_identifiers})`);
   return p;
 };
 

@@ -4,7 +4,7 @@
 // ACT halting at inference would do (the first segment where q_halt > q_continue, or q_halt > 0 for TRM) and keeps the
 // final predictions when asked (ARC voting, `hrm solve`). Effects: model calls only.
 
-import type { Hrm } from '../model/api.ts';
+import type { Hrm, StepMetrics } from '../model/api.ts';
 import { haltsByQ } from '../model/act.ts';
 import { IGNORE_LABEL, type Batch } from '../core/batch.ts';
 
@@ -14,17 +14,14 @@ export interface TestBatch {
   readonly size: number;
 }
 
-export interface EvalSummary {
+/**
+ * The model's metrics over a whole test split, as means over the rows with ≥ 1 supervised label
+ * (`count`); `steps` is the mean segments run (= halt_max_steps in eval mode). No Q-continue loss in eval.
+ */
+export type EvalMetrics = Required<Omit<StepMetrics, 'q_continue_loss'>>;
+
+export interface EvalSummary extends EvalMetrics {
   readonly haltMaxSteps: number;
-  /** rows with ≥ 1 supervised label */
-  readonly count: number;
-  readonly accuracy: number;
-  readonly exact_accuracy: number;
-  readonly q_halt_accuracy: number;
-  /** mean segments run (= halt_max_steps in eval mode) */
-  readonly steps: number;
-  readonly lm_loss: number;
-  readonly q_halt_loss: number;
   /** mean segment at which Q first said halt (q_halt > q_continue; TRM: q_halt > 0) (halt_max_steps if never) */
   readonly act_segments: number;
   /** exact accuracy if every row had stopped at that segment */

@@ -6,9 +6,10 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { withFileErrors } from '../io/files.ts';
 import { inputError, parseJsonText } from '../io/codec.ts';
 import type { StepMetrics } from '../model/api.ts';
+import type { EvalMetrics } from './evaluate.ts';
 
 /** One training step, reduced as the original logs it (losses ÷ global batch, rates ÷ count). */
-export interface TrainRecord {
+interface TrainRecordBase {
   readonly kind: 'train';
   readonly step: number;
   readonly epoch: number;
@@ -17,32 +18,23 @@ export interface TrainRecord {
   readonly puzzle_emb_lr: number;
   /** total loss ÷ global batch size (what backward differentiates) */
   readonly loss: number;
-  readonly lm_loss: number;
-  readonly q_halt_loss: number;
+  /** losses ÷ global batch size; count: rows that halted at this step with ≥ 1 label */
+  readonly lm_loss: StepMetrics['lm_loss'];
+  readonly q_halt_loss: StepMetrics['q_halt_loss'];
   readonly q_continue_loss: number;
-  /** rows that halted at this step with ≥ 1 label (the denominators below) */
-  readonly count: number;
-  /** present only when count > 0: per-row means over the halted rows */
-  readonly accuracy?: number;
-  readonly exact_accuracy?: number;
-  readonly q_halt_accuracy?: number;
-  readonly steps?: number;
+  readonly count: StepMetrics['count'];
 }
 
+/** A training step's log record: present only when count > 0, per-row means over the halted rows. */
+export type TrainRecord = TrainRecordBase & Partial<Pick<StepMetrics, 'accuracy' | 'exact_accuracy' | 'q_halt_accuracy' | 'steps'>>;
+
 /** One evaluation over the whole test split (metrics of the final ACT call, ÷ count). */
-export interface EvalRecord {
+export interface EvalRecord extends EvalMetrics {
   readonly kind: 'eval';
   readonly step: number;
   readonly epoch: number;
   readonly time_s: number;
   readonly halt_max_steps: number;
-  readonly count: number;
-  readonly accuracy: number;
-  readonly exact_accuracy: number;
-  readonly q_halt_accuracy: number;
-  readonly steps: number;
-  readonly lm_loss: number;
-  readonly q_halt_loss: number;
 }
 
 export type MetricRecord = TrainRecord | EvalRecord;

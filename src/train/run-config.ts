@@ -75,9 +75,18 @@ export const assembleFromValue = (raw: unknown, file: string, metadata: DatasetM
   return c.arch.batch_size === c.train.global_batch_size ? c : { ...c, arch: { ...c.arch, batch_size: c.train.global_batch_size } };
 };
 
+/**
+ * The one compatibility check of a model with a dataset: the sizes the dataset decides (INJECTED)
+ * must be the model's. One "key model (model) vs data (dataset)" item per disagreement; empty when it fits.
+ */
+export const datasetMismatch = (arch: HrmConfig['arch'], metadata: DatasetMetadata): string[] =>
+  INJECTED.filter((k) => arch[k] !== metadata[k]).map((k) => `${k} ${arch[k]} (model) vs ${metadata[k]} (dataset)`);
+
 /** Problems between a config and the dataset's splits (empty when training can start). */
 export const datasetProblems = (c: HrmConfig, train: DatasetMetadata, test: DatasetMetadata, dataDir: string, trainExamples: number): string[] => {
   const p: string[] = [];
+  const mismatch = datasetMismatch(c.arch, train);
+  if (mismatch.length > 0) p.push(`config does not fit ${dataDir}: ${mismatch.join(', ')}`);
   for (const k of ['seq_len', 'vocab_size', 'num_puzzle_identifiers', 'pad_id', 'ignore_label_id', 'blank_identifier_id'] as const) {
     if (train[k] !== test[k]) p.push(`${dataDir}: train/dataset.json and test/dataset.json disagree on ${k} (${train[k]} vs ${test[k]})`);
   }

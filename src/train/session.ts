@@ -22,7 +22,6 @@ import { stepRates, totalSteps as totalStepsOf } from '../model/schedule.ts';
 import { datasetFingerprint, type DatasetSplit } from '../data/format.ts';
 import { checkpointFileName, checkpointsNewestFirst, saveCheckpoint } from './checkpoint-store.ts';
 import { decodeCheckpoint, encodeCheckpoint, nonFiniteTensors, type Checkpoint } from './checkpoint.ts';
-import { exportCarry, importCarry } from './carry-io.ts';
 import { trainData, testData } from './data-source.ts';
 import { evaluate, type EvalSummary } from './evaluate.ts';
 import { appendRecords, readRecords, truncateAfterStep, type EvalRecord, type MetricRecord, type TrainRecord } from './metrics-log.ts';
@@ -173,7 +172,7 @@ export const runSession = async (o: SessionOptions): Promise<SessionResult> => {
             step: c.progress.step,
             iteration: c.progress.iteration,
             dataState: c.progress.data,
-            carry: c.carry ? importCarry(hrm, c.carry) : undefined,
+            carry: c.carry ? hrm.importCarry(c.carry) : undefined,
           };
         } catch (e) {
           refused.push((e as Error).message);
@@ -227,7 +226,7 @@ export const runSession = async (o: SessionOptions): Promise<SessionResult> => {
           dataPath: path.resolve(o.dataDir),
           ...(p.lastEval ? { lastEval: { exact_accuracy: p.lastEval.exact_accuracy, accuracy: p.lastEval.accuracy } } : {}),
         },
-        carry: p.carry ? await exportCarry(hrm, p.carry) : undefined,
+        carry: p.carry ? await hrm.exportCarry(p.carry) : undefined,
         dtype: o.backend.dtype === 'float64' ? 'F64' : 'F32',
       });
       return saveCheckpoint(ckptDir, checkpointFileName(p.step), bytes, { keep: o.keep ?? 3 });

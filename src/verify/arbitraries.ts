@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import type { Shape } from '../core/tensor.ts';
 import { numel } from '../core/tensor.ts';
+import { IGNORE_LABEL } from '../core/batch.ts';
 
 export interface HostTensor {
   readonly shape: Shape;
@@ -62,7 +63,7 @@ export const ids = (n: number, rows: number): fc.Arbitrary<Int32Array> =>
 /** n labels in [0, V) or −100 (about one in five ignored). */
 export const labels = (n: number, V: number): fc.Arbitrary<Int32Array> =>
   fc
-    .array(fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: V - 1 }) }, { weight: 1, arbitrary: fc.constant(-100) }), {
+    .array(fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: V - 1 }) }, { weight: 1, arbitrary: fc.constant(IGNORE_LABEL) }), {
       minLength: n,
       maxLength: n,
     })

@@ -15,6 +15,7 @@
 
 import fc from 'fast-check';
 import type { Backend } from '../core/backend.ts';
+import { IGNORE_LABEL } from '../core/batch.ts';
 import { Rng } from '../core/rng.ts';
 import type { Tensor } from '../core/tensor.ts';
 import { shapeToString, sameShape } from '../core/tensor.ts';
@@ -121,7 +122,7 @@ export const modelBatch = (config: HrmConfig, B: number, seed: number) => {
   const V = config.arch.vocab_size;
   return {
     inputs: Int32Array.from({ length: B * T }, () => rng.int(1, V - 1)),
-    labels: Int32Array.from({ length: B * T }, () => (rng.uniform() < 0.3 ? -100 : rng.int(1, V - 1))),
+    labels: Int32Array.from({ length: B * T }, () => (rng.uniform() < 0.3 ? IGNORE_LABEL : rng.int(1, V - 1))),
     puzzleIdentifiers: Int32Array.from({ length: B }, () => rng.int(0, config.arch.num_puzzle_identifiers - 1)),
     batchSize: B,
     seqLen: T,

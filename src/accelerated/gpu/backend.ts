@@ -15,7 +15,7 @@ import { Device } from './device.ts';
 import { add, addBroadcast, scale, sumBatch } from './elementwise.ts';
 import { ema } from './ema.ts';
 import { embedding, embeddingBackward } from './embedding.ts';
-import type { GpuJsMode } from './gpujs.ts';
+import type { GpuMode } from './gpujs.ts';
 import { linear, linearBackward } from './linear.ts';
 import { selectMode } from './mode.ts';
 import { addRmsNorm, addRmsNormBackward, rmsNorm, rmsNormBackward } from './rms-norm.ts';
@@ -25,11 +25,11 @@ import { signSgdRows } from './sign-sgd.ts';
 import { swiglu, swigluBackward } from './swiglu.ts';
 
 export type { GpuTensor } from './device.ts';
-export type { GpuJsMode } from './gpujs.ts';
+export type { GpuMode } from './gpujs.ts';
 
 export interface GpuBackendOptions {
   /** gpu.js mode; default: webgpu when an adapter answers, else webasm */
-  readonly gpuMode?: GpuJsMode;
+  readonly gpuMode?: GpuMode;
   /** refuse software WebGPU adapters (lavapipe, llvmpipe, SwiftShader); used by `--backend auto` */
   readonly requireHardwareAdapter?: boolean;
   /** where the chosen mode is reported (default: stderr) */
@@ -38,7 +38,7 @@ export interface GpuBackendOptions {
 
 /** The gpu backend plus what the tests and benchmarks inspect (mode, launches, live tensors). */
 export interface GpuBackend extends Backend<GpuTensor> {
-  readonly mode: GpuJsMode;
+  readonly mode: GpuMode;
   readonly device: Device;
   close(): Promise<void>;
 }

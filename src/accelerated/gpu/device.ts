@@ -9,7 +9,7 @@
 import type { Shape } from '../../core/tensor.ts';
 import { numel, shapeToString } from '../../core/tensor.ts';
 import type {
-  CompiledKernel, GpuDeviceLike, GpuInstance, GpuJsMode, KernelArg, KernelBody, WebGpuBufferResult,
+  CompiledKernel, GpuDeviceLike, GpuInstance, GpuMode, KernelArg, KernelBody, WebGpuBufferResult,
 } from './gpujs.ts';
 import type { Counters } from './batch.ts';
 import { Batcher, zeroCounters } from './batch.ts';
@@ -89,7 +89,7 @@ export class Device {
   private readonly batcher: Batcher | null;
 
   constructor(
-    readonly mode: GpuJsMode,
+    readonly mode: GpuMode,
     private readonly gpu: GpuInstance,
     private readonly webgpu: GpuDeviceLike | null,
     /** gpu.js's context for `webgpu` (results handed to gpu.js kernels must carry it) */

@@ -5,11 +5,12 @@
 
 import { loadedGpuPlatform } from './platform.ts';
 
-/** The gpu.js modes this backend drives explicitly (never 'gpu'/'async' auto-selection). */
-export type GpuJsMode = 'webgpu' | 'webasm' | 'headlessgl' | 'cpu';
+/** The gpu.js modes this backend drives explicitly (never 'gpu'/'async' auto-selection), in the order of preference. */
+export const GPU_MODES = ['webgpu', 'webasm', 'headlessgl', 'cpu'] as const;
+export type GpuMode = (typeof GPU_MODES)[number];
 
 /** The kernel class each mode must run; anything else means gpu.js fell back. */
-export const EXPECTED_KERNEL_CLASS: Readonly<Record<GpuJsMode, string>> = {
+export const EXPECTED_KERNEL_CLASS: Readonly<Record<GpuMode, string>> = {
   webgpu: 'WebGPUKernel',
   webasm: 'WebAssemblyKernel',
   headlessgl: 'HeadlessGLKernel',
@@ -103,7 +104,7 @@ export interface GpuInstance {
 
 /** The parts of the gpu.js package this backend uses (CommonJS in Node, its browser bundle in browsers). */
 export interface GpuJsLibrary {
-  readonly GPU: new (settings: { mode: GpuJsMode }) => GpuInstance;
+  readonly GPU: new (settings: { mode: GpuMode }) => GpuInstance;
   /** gpu.js's shared WebGPU device (the singleton every webgpu kernel runs on) */
   readonly WebGPUContext: {
     acquire(): Promise<{ adapter: GpuAdapterLike; device: GpuDeviceLike; isLost: boolean }>;

@@ -3,12 +3,12 @@
 // actually ran. Effects live here and in the platform adapters (navigator.gpu, optional native
 // modules); kernels never see them.
 
-import type { GpuAdapterInfoLike, GpuDeviceLike, GpuInstance, GpuJsMode } from './gpujs.ts';
+import type { GpuAdapterInfoLike, GpuDeviceLike, GpuInstance, GpuMode } from './gpujs.ts';
 import { EXPECTED_KERNEL_CLASS, gpujs, webGpuContext } from './gpujs.ts';
 import { gpuPlatform } from './platform.ts';
 
 export interface ModeProbe {
-  readonly mode: GpuJsMode;
+  readonly mode: GpuMode;
   readonly gpu: GpuInstance;
   /** the WebGPU device gpu.js runs on (webgpu mode only) */
   readonly device: GpuDeviceLike | null;
@@ -19,7 +19,7 @@ export interface ModeProbe {
 }
 
 export class ModeUnavailableError extends Error {
-  constructor(mode: GpuJsMode, why: string) {
+  constructor(mode: GpuMode, why: string) {
     super(`gpu.js mode '${mode}' is not available: ${why}`);
     this.name = 'ModeUnavailableError';
   }
@@ -56,7 +56,7 @@ function probeBody(this: { thread: { x: number } }, x: Float32Array): number {
 }
 
 /** Runs a probe kernel in `mode` and checks both its result and the kernel class that ran. */
-const probe = async (gpu: GpuInstance, mode: GpuJsMode): Promise<void> => {
+const probe = async (gpu: GpuInstance, mode: GpuMode): Promise<void> => {
   const k = gpu.createKernel(probeBody, { output: [4], pipeline: false, immutable: false });
   const x = new Float32Array([1, 2, 3, -4]);
   const out = await Promise.resolve(k(x) as unknown as Float32Array | Promise<Float32Array>);
@@ -70,12 +70,12 @@ const probe = async (gpu: GpuInstance, mode: GpuJsMode): Promise<void> => {
 };
 
 export interface SelectOptions {
-  readonly gpuMode?: GpuJsMode;
+  readonly gpuMode?: GpuMode;
   readonly requireHardwareAdapter?: boolean;
 }
 
 /** Why `mode` cannot run here (null when it can). Cheap enough for listing targets. */
-export const modeProblem = async (mode: GpuJsMode, requireHardwareAdapter = false): Promise<string | null> => {
+export const modeProblem = async (mode: GpuMode, requireHardwareAdapter = false): Promise<string | null> => {
   switch (mode) {
     case 'cpu':
       return null;
@@ -98,7 +98,7 @@ export const modeProblem = async (mode: GpuJsMode, requireHardwareAdapter = fals
  */
 export const selectMode = async (options: SelectOptions, log: (m: string) => void): Promise<ModeProbe> => {
   const requireHw = options.requireHardwareAdapter === true;
-  let mode: GpuJsMode;
+  let mode: GpuMode;
   let reason: string;
   if (options.gpuMode !== undefined) {
     mode = options.gpuMode;

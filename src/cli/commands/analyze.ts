@@ -10,7 +10,7 @@ import { analysisBytes, analyzeModels, companionModels } from '../../analyze/ana
 import { puzzleBatches, spreadIndices } from '../../analyze/batches.ts';
 import { weightsDigest } from '../../analyze/digest.ts';
 import { renderPrCurves, renderResiduals, renderTrajectories, summaryText } from '../../analyze/report.ts';
-import { createBackend, BACKEND_NAMES } from '../../backends/registry.ts';
+import { BACKEND_FLAGS, backendFromFlags, createBackend } from '../../backends/registry.ts';
 import { readMetadata, readSplit } from '../../data/format.ts';
 import { ArgsError, helpText, parseFlags, type FlagSpec, type FlagValues } from '../args.ts';
 import { loadWeights, modelFrom } from '../../train/load-model.ts';
@@ -30,9 +30,7 @@ const FLAGS: Record<string, FlagSpec> = {
   seed: { kind: 'int', help: 'seed of the bootstrap, the PR-curve subsets and the PCA (default 0)', min: 0 },
   trajectories: { kind: 'int', help: 'puzzles drawn in the trajectory plot (default 3)', min: 1 },
   'batch-size': { kind: 'int', help: "rows per model call (default: the config's global_batch_size)", min: 1 },
-  backend: { kind: 'string', help: 'compute backend', choices: BACKEND_NAMES },
-  threads: { kind: 'int', help: 'worker threads of the CPU engine', min: 1 },
-  'gpu-mode': { kind: 'string', help: 'gpu.js mode', choices: ['webgpu', 'webasm', 'headlessgl', 'cpu'] },
+  ...BACKEND_FLAGS,
   config: { kind: 'string', help: "config for weights that carry none: the original's all_config.yaml or a JSON config (default: the one beside the checkpoint)" },
   out: { kind: 'string', help: 'output directory (default: <run>/analysis-<checkpoint>)' },
   quiet: { kind: 'boolean', help: 'no progress line' },
@@ -80,10 +78,8 @@ export const run = async (argv: readonly string[]): Promise<number> => {
   }
   for (const n of loaded.notes) console.error(n);
   const { checkpoint, file } = loaded;
-  const backend = await createBackend(String(f.backend ?? 'auto'), {
-    ...(typeof f.threads === 'number' ? { threads: f.threads } : {}),
-    ...(typeof f['gpu-mode'] === 'string' ? { gpuMode: f['gpu-mode'] as 'webgpu' } : {}),
-  });
+  const choice = backendFromFlags(f);
+  const backend = await createBackend(choice.name, choice.options);
   const hrm = await modelFrom(checkpoint, backend, file);
   const disposables = [hrm];
   try {

@@ -5,7 +5,7 @@
 
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createBackend, BACKEND_NAMES } from '../../backends/registry.ts';
+import { BACKEND_FLAGS, backendFromFlags, createBackend } from '../../backends/registry.ts';
 import { readMetadata, readSplit, readIdentifiers } from '../../data/format.ts';
 import { ensureDir, withFileErrors } from '../../io/files.ts';
 import { InputError } from '../../io/codec.ts';
@@ -15,6 +15,7 @@ import { testData } from '../../train/data-source.ts';
 import { loadWeights, modelFrom } from '../../train/load-model.ts';
 import { renderScaling } from '../../train/plot.ts';
 import { arcTransforms, arcVotes, isArcDataset } from '../../train/arc-eval.ts';
+import { datasetMismatch } from '../../train/run-config.ts';
 
 export const summary = 'evaluate a checkpoint (exact accuracy, inference-time scaling, ARC voting)';
 
@@ -24,9 +25,7 @@ const FLAGS: Record<string, FlagSpec> = {
   'halt-max-steps': { kind: 'int', help: 'segments per puzzle (default: the config\'s halt_max_steps)', min: 1 },
   scaling: { kind: 'list', help: 'evaluate at several halt_max_steps, e.g. 1,2,4,8,16 (table + plot)' },
   'batch-size': { kind: 'int', help: 'evaluation batch (default: the config\'s global_batch_size)', min: 1 },
-  backend: { kind: 'string', help: 'compute backend', choices: BACKEND_NAMES },
-  threads: { kind: 'int', help: 'worker threads of the CPU engine', min: 1 },
-  'gpu-mode': { kind: 'string', help: 'gpu.js mode', choices: ['webgpu', 'webasm', 'headlessgl', 'cpu'] },
+  ...BACKEND_FLAGS,
   config: { kind: 'string', help: "config for weights that carry none: the original's all_config.yaml or a JSON config (default: all_config.yaml or config.json beside the checkpoint)" },
   out: { kind: 'string', help: 'where to write eval.json, scaling.svg and (ARC) submission.json (default: next to the checkpoint)' },
   help: { kind: 'boolean', help: 'this text' },
@@ -80,10 +79,8 @@ export const run = async (argv: readonly string[]): Promise<number> => {
   }
   for (const n of loaded.notes) console.error(n);
   const { checkpoint, file } = loaded;
-  const backend = await createBackend(String(f.backend ?? 'auto'), {
-    ...(typeof f.threads === 'number' ? { threads: f.threads } : {}),
-    ...(typeof f['gpu-mode'] === 'string' ? { gpuMode: f['gpu-mode'] as 'webgpu' } : {}),
-  });
+  const choice = backendFromFlags(f);
+  const backend = await createBackend(choice.name, choice.options);
   let hrm;
   try {
     hrm = await modelFrom(checkpoint, backend, file);
@@ -102,9 +99,9 @@ export const run = async (argv: readonly string[]): Promise<number> => {
     const test = readSplit(dataDir, 'test');
     const a = checkpoint.config.arch;
     const m = test.metadata;
-    const mismatch = (['seq_len', 'vocab_size', 'num_puzzle_identifiers'] as const).filter((k) => a[k] !== m[k]);
+    const mismatch = datasetMismatch(a, m);
     if (mismatch.length > 0) {
-      console.error(`hrm eval: ${file} does not fit ${dataDir}: ${mismatch.map((k) => `${k} ${a[k]} (model) vs ${m[k]} (dataset)`).join(', ')}`);
+      console.error(`hrm eval: ${file} does not fit ${dataDir}: ${mismatch.join(', ')}`);
       return 2;
     }
     const B = typeof f['batch-size'] === 'number' ? f['batch-size'] : checkpoint.config.train.global_batch_size;

@@ -4,7 +4,7 @@
 
 import { readFileBounded } from '../../io/files.ts';
 import { utf8Text } from '../../io/codec.ts';
-import { createBackend, BACKEND_NAMES, type GpuMode } from '../../backends/registry.ts';
+import { BACKEND_FLAGS, backendFromFlags, createBackend } from '../../backends/registry.ts';
 import { ArgsError, helpText, parseFlags, type FlagSpec } from '../args.ts';
 import { readMetadata } from '../../data/format.ts';
 import { loadWeights, modelFrom } from '../../train/load-model.ts';
@@ -24,9 +24,7 @@ const FLAGS: Record<string, FlagSpec> = {
   json: { kind: 'boolean', help: 'print one JSON object instead of boards: every segment\'s tokens, q_halt, q_continue, cells changed' },
   full: { kind: 'boolean', help: 'run all halt_max_steps segments even after ACT would halt' },
   'halt-max-steps': { kind: 'int', help: "segment limit (default: the config's halt_max_steps)", min: 1 },
-  backend: { kind: 'string', help: 'compute backend', choices: BACKEND_NAMES },
-  threads: { kind: 'int', help: 'worker threads of the CPU engine', min: 1 },
-  'gpu-mode': { kind: 'string', help: 'gpu.js mode', choices: ['webgpu', 'webasm', 'headlessgl', 'cpu'] },
+  ...BACKEND_FLAGS,
   help: { kind: 'boolean', help: 'this text' },
 };
 const USAGE = 'usage: hrm solve --checkpoint <file|run dir|original run folder> [--config <file>] (--puzzle <chars> | --maze <file> | --arc-task <json>) [--trace]';
@@ -79,10 +77,7 @@ export const run = async (argv: readonly string[]): Promise<number> => {
   }
   for (const n of loaded.notes) console.error(n);
   const { checkpoint, file } = loaded;
-  const backend = await createBackend(String(f.backend ?? 'auto'), {
-    ...(typeof f.threads === 'number' ? { threads: f.threads } : {}),
-    ...(typeof f['gpu-mode'] === 'string' ? { gpuMode: f['gpu-mode'] as GpuMode } : {}),
-  });
+  const backend = await createBackend(backendFromFlags(f).name, backendFromFlags(f).options);
   const hrm = await modelFrom(checkpoint, backend, file);
   try {
     const a = checkpoint.config.arch;

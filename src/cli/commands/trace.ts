@@ -10,17 +10,17 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GpuMode } from '../../backends/registry.ts';
 import type { Tensor } from '../../core/tensor.ts';
 import type { HrmConfig } from '../../model/config.ts';
 import { loadWeights } from '../../train/load-model.ts';
-import { createBackend } from '../../backends/registry.ts';
+import { BACKEND_FLAGS, backendFromFlags, createBackend } from '../../backends/registry.ts';
 import { readTraceCase, readTraceOutputs, runTrace, writeTraceOutputs } from '../../verify/parity/trace.ts';
 import { compareTraces, formatChecks, optimizerAloneChecks } from '../../verify/parity/compare.ts';
 import type { TraceOutputs } from '../../verify/parity/trace.ts';
 import { isTrmCaseConfig } from '../../model/config.ts';
 import { readTrmTraceCase, runTrmTrace } from '../../verify/parity/trm-trace.ts';
 import { compareTrmTraces, emaAloneChecks } from '../../verify/parity/trm-compare.ts';
+import { ArgsError, helpText, parseFlags, type FlagSpec } from '../args.ts';
 
 export const summary = 'run the official-parity trace procedure on a fixture-shaped folder';
 
@@ -39,65 +39,43 @@ const weightsFor = (checkpoint: string, config: HrmConfig): Map<string, Tensor<F
   return new Map(loaded.checkpoint.state.parameters);
 };
 
-const GPU_MODES: readonly GpuMode[] = ['webgpu', 'webasm', 'headlessgl', 'cpu'];
+const FLAGS: Record<string, FlagSpec> = {
+  out: { kind: 'string', help: 'where eval.*, train_step{k}.* and train_step1_probe.* are written' },
+  checkpoint: { kind: 'string', help: "run on these weights instead of the case's (a checkpoint file, a run directory, or an original run folder: all_config.yaml + step_<N>; the case's config when none is beside it)" },
+  ...BACKEND_FLAGS,
+  compare: { kind: 'boolean', help: 'compare with the reference traces in <case-dir> (tolerances of the fixture README)' },
+  'no-probe': { kind: 'boolean', help: 'skip the probe of the first training segment' },
+  help: { kind: 'boolean', help: 'this text' },
+};
 
-const USAGE = `usage: hrm trace <case-dir> --out <dir> [--checkpoint <file|folder>] [--backend reference|simd|gpu|auto] [--gpu-mode M] [--compare] [--no-probe]
-
-  <case-dir>   a folder with config.json, weights.safetensors (or checkpoint), batch.safetensors
-               (an HRM case, or a TRM case when config.json's arch_name names TRM's model)
-  --out        where eval.*, train_step{k}.* and train_step1_probe.* are written
-  --checkpoint run on these weights instead of the case's (a checkpoint file, a run directory, or an
-               original run folder: all_config.yaml + step_<N>; the case's config when none is beside it)
-  --backend    the engine to run (default: reference, float64)
-  --gpu-mode   gpu.js mode of the gpu backend: ${GPU_MODES.join('|')} (default: the backend's choice)
-  --compare    compare with the reference traces in <case-dir> (tolerances of the fixture README)
-  --no-probe   skip the probe of the first training segment`;
+const USAGE = 'usage: hrm trace <case-dir> --out <dir> [--checkpoint <file|folder>] [--backend B (default reference)] [--gpu-mode M] [--compare] [--no-probe]';
+const EXTRA = "\n<case-dir> is a folder with config.json, weights.safetensors (or checkpoint) and batch.safetensors: an HRM case, or a TRM case when config.json's arch_name names TRM's model.";
 
 export const run = async (argv: readonly string[]): Promise<number> => {
-  let caseDir: string | undefined;
-  let out: string | undefined;
-  let backendName = 'reference';
-  let compare = false;
-  let probe = true;
-  let gpuMode: GpuMode | undefined;
-  let checkpoint: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = (flag: string): string => {
-      const eq = a.indexOf('=');
-      if (eq >= 0) return a.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`option '${flag}' needs a value`);
-      return v;
-    };
-    if (a === '--help' || a === '-h') {
-      console.log(USAGE);
-      return 0;
-    } else if (a === '--out' || a.startsWith('--out=')) out = value('--out');
-    else if (a === '--backend' || a.startsWith('--backend=')) backendName = value('--backend');
-    else if (a === '--checkpoint' || a.startsWith('--checkpoint=')) checkpoint = value('--checkpoint');
-    else if (a === '--gpu-mode' || a.startsWith('--gpu-mode=')) {
-      const m = value('--gpu-mode');
-      if (!(GPU_MODES as readonly string[]).includes(m)) {
-        console.error(`hrm trace: --gpu-mode is '${m}', expected one of ${GPU_MODES.join(', ')}\n\n${USAGE}`);
-        return 2;
-      }
-      gpuMode = m as GpuMode;
-    } else if (a === '--compare') compare = true;
-    else if (a === '--no-probe') probe = false;
-    else if (a.startsWith('-')) {
-      console.error(`hrm trace: unknown option '${a}'\n\n${USAGE}`);
-      return 2;
-    } else if (caseDir === undefined) caseDir = a;
-    else {
-      console.error(`hrm trace: unexpected argument '${a}'\n\n${USAGE}`);
+  let parsed;
+  try {
+    parsed = parseFlags('hrm trace', argv, FLAGS, { positionals: 1 });
+  } catch (e) {
+    if (e instanceof ArgsError) {
+      console.error(`${e.message}\n\n${USAGE}`);
       return 2;
     }
+    throw e;
   }
-  if (caseDir === undefined || out === undefined) {
+  const f = parsed.flags;
+  if (f.help) {
+    console.log(helpText(USAGE, FLAGS, EXTRA));
+    return 0;
+  }
+  const [caseDir] = parsed.positionals;
+  const out = f.out;
+  if (caseDir === undefined || typeof out !== 'string') {
     console.error(`hrm trace: ${caseDir === undefined ? '<case-dir>' : '--out'} is required\n\n${USAGE}`);
     return 2;
   }
+  const probe = f['no-probe'] !== true;
+  const compare = f.compare === true;
+  const checkpoint = typeof f.checkpoint === 'string' ? f.checkpoint : undefined;
   if (!existsSync(join(caseDir, 'config.json'))) {
     console.error(`hrm trace: ${join(caseDir, 'config.json')} does not exist`);
     return 2;
@@ -121,7 +99,8 @@ export const run = async (argv: readonly string[]): Promise<number> => {
     c = { ...c, weights };
     if (trmCase !== null) trmCase = { ...trmCase, weights };
   }
-  const backend = await createBackend(backendName, gpuMode !== undefined ? { gpuMode } : {});
+  const choice = backendFromFlags(f, 'reference');
+  const backend = await createBackend(choice.name, choice.options);
   try {
     const t0 = Date.now();
     const outputs: TraceOutputs = trmCase !== null ? await runTrmTrace(trmCase, backend, { probe }) : await runTrace(c, backend, { probe });

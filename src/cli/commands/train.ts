@@ -4,7 +4,7 @@
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { createBackend, BACKEND_NAMES } from '../../backends/registry.ts';
+import { BACKEND_FLAGS, backendFromFlags, createBackend } from '../../backends/registry.ts';
 import { readSplit } from '../../data/format.ts';
 import { ConfigError, InputError } from '../../io/codec.ts';
 import { ensureDir } from '../../io/files.ts';
@@ -21,9 +21,7 @@ export const summary = 'train HRM with deep supervision and ACT';
 const FLAGS: Record<string, FlagSpec> = {
   config: { kind: 'string', help: 'preset name (configs/<name>.json) or a JSON config file' },
   data: { kind: 'string', help: 'dataset directory (train/ and test/ splits, as `hrm build` writes)' },
-  backend: { kind: 'string', help: 'compute backend', choices: BACKEND_NAMES },
-  threads: { kind: 'int', help: 'worker threads of the CPU engine', min: 1 },
-  'gpu-mode': { kind: 'string', help: 'gpu.js mode', choices: ['webgpu', 'webasm', 'headlessgl', 'cpu'] },
+  ...BACKEND_FLAGS,
   out: { kind: 'string', help: 'run directory (default runs/<dataset>-<time>)' },
   resume: { kind: 'boolean', help: "continue the run in --out from its latest checkpoint" },
   'init-from': { kind: 'string', help: "start from these weights: an hrm-ts checkpoint or run directory, or an original run folder (all_config.yaml + checkpoint or step_<N>); without --config the run takes its config" },
@@ -123,10 +121,8 @@ export const run = async (argv: readonly string[]): Promise<number> => {
     console.error(`hrm train: ${(e as Error).message}`);
     return 2;
   }
-  const backend = await createBackend(String(f.backend ?? 'auto'), {
-    ...(typeof f.threads === 'number' ? { threads: f.threads } : {}),
-    ...(typeof f['gpu-mode'] === 'string' ? { gpuMode: f['gpu-mode'] as 'webgpu' } : {}),
-  });
+  const choice = backendFromFlags(f);
+  const backend = await createBackend(choice.name, choice.options);
 
   // Ctrl-C, SIGTERM (kill, schedulers) and SIGHUP (a closed terminal) all finish the step and save
   // a checkpoint; a second signal quits at once without saving.

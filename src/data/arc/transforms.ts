@@ -9,7 +9,6 @@ import { dihedral, inverseDihedral, gridFromRows, gridToRows, type Grid } from '
 
 export const ARC_SIDE = 30;
 export const ARC_SEQ_LEN = ARC_SIDE * ARC_SIDE;
-export const ARC_PAD = 0;
 export const ARC_EOS = 1;
 export const ARC_COLOR_OFFSET = 2;
 export const ARC_VOCAB = 12;

@@ -14,11 +14,10 @@ import type { SafeTensor } from '../../io/safetensors.ts';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.ts';
 import { loadWeights } from '../../train/load-model.ts';
 import type { ActStepResult, StepObserver } from '../../model/api.ts';
-import type { Batch } from '../../core/batch.ts';
+import { IGNORE_LABEL, type Batch } from '../../core/batch.ts';
 import type { HrmConfig } from '../../model/config.ts';
 import { configFromFixture } from '../../model/config.ts';
 import { createHrm } from '../../model/hrm.ts';
-import { IGNORE_LABEL } from '../../core/batch.ts';
 
 /** Everything a trace needs: config, per-step learning rates, initial weights, the batch. */
 export interface TraceCase {
