@@ -298,15 +298,18 @@ class HrmModel<T> implements Hrm {
     return { ce: ceH, predictions, qHalt, qContinue, stats: rowStats(ceH.data, predictions, labels, B, T_) };
   }
 
-  /** Elementwise BCE of q[B,2] against targets [B,2] given as host columns: the targets' handle now, the per-column host values when read. */
-  private bce(q: T, haltTarget: Uint8Array, continueTarget: Float64Array, B: number) {
+  /**
+   * Elementwise BCE of q[B,2] against the targets [B,2]: column 0 the halt targets (host), column 1
+   * the continue targets (a device tensor [B], CONSUMED), joined on the device. Returns the targets'
+   * handle now and the per-column host values when read.
+   */
+  private bce(q: T, haltTarget: Uint8Array, continueTarget: T, B: number) {
     const b = this.b;
-    const tgt = new Float64Array(2 * B);
-    for (let r = 0; r < B; r++) {
-      tgt[2 * r] = haltTarget[r]; // [r, 0] halt
-      tgt[2 * r + 1] = continueTarget[r]; // [r, 1] continue
-    }
-    const targets = b.fromArray([B, 2], tgt);
+    const halt = b.fromArray([B, 1, 1], Float64Array.from(haltTarget));
+    const cont = b.reshape(continueTarget, [B, 1, 1]);
+    const joined = b.concatSeq(halt, cont);
+    disposeAll(b, halt, cont);
+    const targets = b.reshape(joined, [B, 2]);
     const l = b.bceWithLogits(q, targets);
     const values = b.read(l).then((lh) => ({
       halt: Float64Array.from({ length: B }, (_, r) => lh.data[2 * r]),
@@ -316,13 +319,12 @@ class HrmModel<T> implements Hrm {
     return { targets, values };
   }
 
-  /** σ(values) computed by the backend's sigmoid (so the BCE backward's σ matches it exactly). */
-  private async sigmoidOf(values: Float64Array): Promise<Float64Array> {
+  /** σ(values) by the backend's sigmoid (so the BCE backward's σ matches it exactly), left on the device. */
+  private sigmoidOf(values: Float64Array): T {
     const h = this.b.fromArray([values.length], values);
     const s = this.b.sigmoid(h);
-    const out = await this.b.read(s);
-    disposeAll(this.b, h, s);
-    return Float64Array.from(out.data);
+    this.b.dispose(h);
+    return s;
   }
 
   async trainStep(
@@ -381,18 +383,19 @@ class HrmModel<T> implements Hrm {
       steps, qHalt: r.qHalt, qContinue: qThreshold, training: true, haltMaxSteps: M, explorationProb: a.halt_exploration_prob, rng: this.rng,
       fixedSegments: a.fixed_segments,
     });
-    let continueTarget: Float64Array;
+    // the Q-continue target stays on the device (no wait for it); it is read only for an observer
+    let continueTarget: T;
     if (nextQ !== null) {
       const nqH = await nextQ;
       const nextHalt = Float64Array.from({ length: B }, (_, i) => nqH.data[2 * i]);
       const nextCont = Float64Array.from({ length: B }, (_, i) => nqH.data[2 * i + 1]);
-      continueTarget = await this.sigmoidOf(qTargetLogits(isLast, nextHalt, nextCont));
+      continueTarget = this.sigmoidOf(qTargetLogits(isLast, nextHalt, nextCont));
       host('next_q_halt_logits', [B], nextHalt);
       host('next_q_continue_logits', [B], nextCont);
-      host('target_q_continue', [B], continueTarget);
+      if (obs !== undefined) host('target_q_continue', [B], (await b.read(continueTarget)).data);
     } else {
       // no Q-continue loss: the target σ(q_continue) itself makes its gradient exactly zero
-      continueTarget = await this.sigmoidOf(r.qContinue);
+      continueTarget = this.sigmoidOf(r.qContinue);
     }
     b.dispose(x);
     // the BCE values only feed the reported losses: read once the step's backward and optimizer are queued
@@ -457,7 +460,7 @@ class HrmModel<T> implements Hrm {
     obs?.tensor('q_continue_logits', tensor64([B], r.qContinue));
     obs?.tensor('ce', tensor64([B, this.config.arch.seq_len], r.ce.data));
     const { halted } = decideHalting({ steps, qHalt: r.qHalt, qContinue: r.qContinue, training: false, haltMaxSteps: M, explorationProb: 0, rng: this.rng });
-    const bce = this.bce(heads.q, r.stats.seqCorrect, new Float64Array(B), B);
+    const bce = this.bce(heads.q, r.stats.seqCorrect, b.zeros([B]), B);
     const bceValues = await bce.values;
     const losses = lossesAndMetrics({ stats: r.stats, bceHalt: bceValues.halt, bceContinue: null, qHalt: r.qHalt, halted, steps });
     disposeAll(b, bce.targets, heads.logits, heads.q, heads.tape.zTok ?? undefined, heads.tape.z0);
