@@ -14,16 +14,12 @@ import { embedForward } from '../src/model/embedding.ts';
 import { segmentForward } from '../src/model/segment.ts';
 import { headsForward } from '../src/model/heads.ts';
 import { rowStats } from '../src/model/act.ts';
-import { Rng } from '../src/core/rng.ts';
 import { contextFor, randomBatch, randomWeights, tinyConfig } from '../spec/support/model-harness.ts';
+import { checkRandomCoordinates } from '../spec/support/fd-check.ts';
 
 type T64 = Tensor<Float64Array>;
 const RUNS = Number(process.env.HRM_PROP_RUNS ?? 20);
 const b = referenceBackend;
-const FD_H = 1e-5;
-// |analytic − FD| ≤ ATOL + RTOL·|FD|: FD truncation ~h²·f''' and rounding ~1e-16/h on losses of O(1)
-const ATOL = 1e-8;
-const RTOL = 1e-4;
 
 /** The states entering the last L update of a segment from the reset states (H_init/L_init broadcast), at `weights`. */
 const preStates = async (config: ReturnType<typeof tinyConfig>, weights: Map<string, T64>, batch: ReturnType<typeof randomBatch>): Promise<{ zH: T64; zL: T64 }> => {
@@ -122,34 +118,10 @@ describe('whole one-step graph vs finite differences (float64)', () => {
         // the loss the step reports equals the oracle's at the same point
         const at = await scaledLoss(oneStep, weights, batch, states, stats.seqCorrect, contTarget);
         expect(at).toBeCloseTo(step.result.totalLoss / p.B, 12);
-        const rng = Rng.fromSeed(p.seed);
-        const names = hrm.layout.filter((e) => e.kind === 'parameter').map((e) => e.name);
-        const picks: [string, number][] = names.map((n) => [n, rng.int(0, weights.get(n)!.data.length - 1)]);
-        if (ndim > 0) picks.push(['puzzle_emb.weights', batch.puzzleIdentifiers[0] * ndim + rng.int(0, ndim - 1)]);
-        for (const [name, i] of picks) {
-          let analytic: number;
-          if (name === 'puzzle_emb.weights') {
-            const g = obs.get('grad.puzzle_emb.local_weights')!.data;
-            const id = Math.floor(i / ndim);
-            const j = i % ndim;
-            analytic = 0;
-            for (let r = 0; r < p.B; r++) if (batch.puzzleIdentifiers[r] === id) analytic += g[r * ndim + j];
-          } else {
-            analytic = obs.get(`grad.${name}`)!.data[i];
-          }
-          const shifted = async (delta: number) => {
-            const w = new Map(weights);
-            const t = weights.get(name)!;
-            const d = Float64Array.from(t.data);
-            d[i] += delta;
-            w.set(name, { shape: t.shape, data: d });
-            return scaledLoss(oneStep, w, batch, states, stats.seqCorrect, contTarget);
-          };
-          const fd = ((await shifted(FD_H)) - (await shifted(-FD_H))) / (2 * FD_H);
-          if (!(Math.abs(analytic - fd) <= ATOL + RTOL * Math.abs(fd))) {
-            throw new Error(`${name}[${i}]: analytic ${analytic}, finite difference ${fd} (config ${JSON.stringify(p)})`);
-          }
-        }
+        await checkRandomCoordinates({
+          weights, names: hrm.layout.filter((e) => e.kind === 'parameter').map((e) => e.name), grads: obs, puzzleIdentifiers: batch.puzzleIdentifiers, ndim, seed: p.seed,
+          lossAt: (w) => scaledLoss(oneStep, w, batch, states, stats.seqCorrect, contTarget), what: JSON.stringify(p),
+        });
       }),
       { numRuns: RUNS },
     );

@@ -16,18 +16,14 @@ import { embedForward } from '../src/model/embedding.ts';
 import { trmSegmentForward } from '../src/model/trm/segment.ts';
 import { headsForward } from '../src/model/heads.ts';
 import { rowStats } from '../src/model/act.ts';
-import { Rng } from '../src/core/rng.ts';
 import { contextFor, randomBatch, randomWeights, tinyConfig } from '../spec/support/model-harness.ts';
+import { checkRandomCoordinates } from '../spec/support/fd-check.ts';
 
 type T64 = Tensor<Float64Array>;
 type Config = ReturnType<typeof tinyConfig>;
 type Batch = ReturnType<typeof randomBatch>;
 const RUNS = Number(process.env.HRM_PROP_RUNS ?? 12);
 const b = referenceBackend;
-const FD_H = 1e-5;
-// |analytic − FD| ≤ ATOL + RTOL·|FD|: FD truncation ~h²·f''' and rounding ~1e-16/h on losses of O(1)
-const ATOL = 1e-8;
-const RTOL = 1e-4;
 
 /** The states entering the last cycle of a segment started from H_init/L_init (broadcast), at `weights`. */
 const lastCycleInputs = async (config: Config, weights: Map<string, T64>, batch: Batch): Promise<{ zH: T64; zL: T64 }> => {
@@ -120,34 +116,10 @@ describe('TRM: the whole last cycle vs finite differences (float64)', () => {
         const D = p.hidden;
         expect(Array.from(obs.get('grad.q_head.weight')!.data.subarray(D, 2 * D))).toEqual(new Array(D).fill(0));
         expect(obs.get('grad.q_head.bias')!.data[1]).toBe(0);
-        const rng = Rng.fromSeed(p.seed);
-        const names = layout.filter((e) => e.kind === 'parameter').map((e) => e.name);
-        const picks: [string, number][] = names.map((n) => [n, rng.int(0, weights.get(n)!.data.length - 1)]);
-        if (ndim > 0) picks.push(['puzzle_emb.weights', batch.puzzleIdentifiers[0] * ndim + rng.int(0, ndim - 1)]);
-        for (const [name, i] of picks) {
-          let analytic: number;
-          if (name === 'puzzle_emb.weights') {
-            const g = obs.get('grad.puzzle_emb.local_weights')!.data;
-            const id = Math.floor(i / ndim);
-            const j = i % ndim;
-            analytic = 0;
-            for (let r = 0; r < p.B; r++) if (batch.puzzleIdentifiers[r] === id) analytic += g[r * ndim + j];
-          } else {
-            analytic = obs.get(`grad.${name}`)!.data[i];
-          }
-          const shifted = async (delta: number) => {
-            const w = new Map(weights);
-            const t = weights.get(name)!;
-            const d = Float64Array.from(t.data);
-            d[i] += delta;
-            w.set(name, { shape: t.shape, data: d });
-            return scaledLoss(oneCycle, w, batch, states, stats.seqCorrect);
-          };
-          const fd = ((await shifted(FD_H)) - (await shifted(-FD_H))) / (2 * FD_H);
-          if (!(Math.abs(analytic - fd) <= ATOL + RTOL * Math.abs(fd))) {
-            throw new Error(`${name}[${i}]: analytic ${analytic}, finite difference ${fd} (config ${JSON.stringify(p)})`);
-          }
-        }
+        await checkRandomCoordinates({
+          weights, names: layout.filter((e) => e.kind === 'parameter').map((e) => e.name), grads: obs, puzzleIdentifiers: batch.puzzleIdentifiers, ndim, seed: p.seed,
+          lossAt: (w) => scaledLoss(oneCycle, w, batch, states, stats.seqCorrect), what: JSON.stringify(p),
+        });
       }),
       { numRuns: RUNS },
     );

@@ -33,7 +33,7 @@ const FLAGS: Record<string, FlagSpec> = {
   },
   weights: { kind: 'string', help: 'live or ema (default: ema when the run kept one, as TRM saves its EMA copy)', choices: ['live', 'ema'] },
   config: { kind: 'string', help: "config for weights that carry none (default: all_config.yaml or config.json beside them)" },
-  data: { kind: 'string', help: "data_path written into all_config.yaml (default: the dataset the checkpoint was trained on)" },
+  data: { kind: 'string', help: "data_path (TRM: data_paths) written into all_config.yaml (default: the dataset the checkpoint was trained on)" },
   out: { kind: 'string', help: 'output folder (created)' },
   help: { kind: 'boolean', help: 'this text' },
 };
