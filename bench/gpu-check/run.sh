@@ -10,9 +10,10 @@
 #      and the fraction of the float32 peak (`hrm bench --backend gpu --gpu-modes webgpu`),
 #   4. the dense products [2592×512]·[512×1536] and smaller, tiled WGSL against gpu.js (bench/gpu-linear.ts),
 #      then the per-kernel benchmark at paper width,
-# and prints a short table last. Logs go to bench/gpu-check/out/ (or $OUT when set); the curated
-# results (the summary, the tables and the verdicts of this run) replace bench/gpu-check/results.md.
-# Stage limits keep the whole check under 8 minutes.
+# and prints a short table last. Logs go to bench/gpu-check/out/ (or $OUT when set). The curated
+# record is one file per machine kind, bench/gpu-check/results/<gpu name>.md (e.g. nvidia-h200.md):
+# its hand-written part (analysis, history) stays; everything below its marker line is replaced by
+# this run's summary, tables and verdicts. Stage limits keep the whole check under 8 minutes.
 #   bash bench/gpu-check/run.sh [--configs tiny,small,medium,paper] [--reps N]
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -91,7 +92,7 @@ timeout "$t_steps" "$node" bin/hrm.mjs bench --backend gpu --gpu-modes webgpu --
   --no-kernels --no-memory --results "$out/steps.md" --json "$out/steps.json" 2>&1 | grep -v '^Warning: max' | tee "$out/steps.txt"
 steps=${PIPESTATUS[0]}
 # ---- 4. dense products side by side, then the kernels at paper width
-log "dense products: tiled WGSL vs gpu.js"
+log "dense products: tiled WGSL (vec4 loads) vs scalar loads vs gpu.js"
 timeout "$t_linear" "$node" --import tsx bench/gpu-linear.ts --reps 5 --json "$out/linear.json" 2>&1 | grep -v '^Warning: max' | tee "$out/linear.txt"
 linear=${PIPESTATUS[0]}
 log "kernels at paper width"
@@ -99,11 +100,20 @@ timeout "$t_kernels" "$node" bin/hrm.mjs bench --backend gpu --gpu-modes webgpu 
   --no-steps --no-memory --results "$out/kernels.md" --json "$out/kernels.json" 2>&1 | grep -v '^Warning: max' | tee "$out/kernels.txt"
 kernels=${PIPESTATUS[0]}
 
-# ---- the curated results file (one, replaced by each run) --------------------------------------
+# ---- the curated results file of this machine kind: this run replaces what is below the marker ------
+kind="$(printf '%s' "${HRM_GPU_NAME:-unknown gpu}" | tr 'A-Z' 'a-z' | sed -E 's/[^a-z0-9]+/-/g; s/^-+|-+$//g')"
+curated="$here/results/${kind:-unknown-gpu}.md"
+marker='<!-- run.sh: the latest run below, replaced by each run of bench/gpu-check/run.sh -->'
+mkdir -p "$here/results"
 {
-  echo "# GPU check: latest run"
+  if [ -f "$curated" ] && grep -qxF "$marker" "$curated"; then awk -v m="$marker" '{ print } $0 == m { exit }' "$curated"
+  elif [ -f "$curated" ]; then cat "$curated"; echo; echo "$marker"
+  else echo "# GPU check results: ${HRM_GPU_NAME:-unknown GPU}"; echo; echo "$marker"
+  fi
   echo
-  echo "Written by bench/gpu-check/run.sh on $(date -u '+%Y-%m-%d %H:%M UTC'); exits: verify $conf, parity $trace, steps $steps, products $linear, kernels $kernels (0 = pass; 124 = stage time limit)."
+  echo "## Latest run: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo
+  echo "Exits: verify $conf, parity $trace, steps $steps, products $linear, kernels $kernels (0 = pass; 124 = stage time limit)."
   echo
   echo '```'
   grep '^\[gpu-check\] \(node\|vulkan\|gpu\|parity .*exit\)' "$out/summary.txt"
@@ -116,8 +126,9 @@ kernels=${PIPESTATUS[0]}
   grep -E '^(Dense|\|)' "$out/linear.txt"
   echo
   [ -f "$out/kernels.md" ] && sed -n '/^### Kernels/,/^### /p' "$out/kernels.md" | sed '$d'
-} > "$here/results.md" 2>/dev/null
-log "curated results: $here/results.md"
+} > "$out/curated.md" 2>/dev/null
+cp "$out/curated.md" "$curated"
+log "curated results: $curated (below its marker; the hand-written part above it and bench/RESULTS.md's analysis are to be updated with these figures)"
 
 # ---- summary, last -----------------------------------------------------------------------------
 echo
@@ -127,5 +138,5 @@ grep -i -m2 -E 'webgpu on|adapter' "$out/verify.txt" || true
 grep -E '^(all|[0-9]+ of|FAIL|.*failed)' "$out/verify.txt" | tail -n 3 || echo "verify: no verdict (exit $conf)"
 grep -E 'train .* TFLOP/s|per step' "$out/steps.txt" | head -n 12 || echo "steps: no lines (exit $steps)"
 grep -E '^\|' "$out/linear.txt" || echo "products: no table (exit $linear)"
-echo "verify exit $conf, parity exit $trace, steps exit $steps, products exit $linear, kernels exit $kernels; full logs in $out, curated results in $here/results.md"
+echo "verify exit $conf, parity exit $trace, steps exit $steps, products exit $linear, kernels exit $kernels; full logs in $out, curated results in $curated"
 [ "$conf" = 0 ] && [ "$trace" = 0 ] && [ "$steps" = 0 ] && [ "$linear" = 0 ]
