@@ -11,9 +11,10 @@ import { puzzleBatches, spreadIndices } from '../../analyze/batches.ts';
 import { weightsDigest } from '../../analyze/digest.ts';
 import { renderPrCurves, renderResiduals, renderTrajectories, summaryText } from '../../analyze/report.ts';
 import { BACKEND_FLAGS, backendFromFlags, createBackend } from '../../backends/registry.ts';
-import { readMetadata, readSplit } from '../../data/format.ts';
+import { readSplit } from '../../data/format.ts';
 import { ArgsError, helpText, parseFlags, type FlagSpec, type FlagValues } from '../args.ts';
-import { loadWeights, modelFrom } from '../../train/load-model.ts';
+import { loadCheckpointForCommand, datasetSizes } from '../load-checkpoint.ts';
+import { modelFrom } from '../../train/load-model.ts';
 
 export const summary = 'hierarchical convergence and dimensionality (participation ratio) of a checkpoint';
 
@@ -65,18 +66,8 @@ export const run = async (argv: readonly string[]): Promise<number> => {
     throw e;
   }
   const splitWanted = (f.split as 'test' | 'train' | undefined) ?? 'test';
-  const given = typeof f.data === 'string' && existsSync(path.join(f.data, splitWanted, 'dataset.json')) ? readMetadata(f.data, splitWanted) : undefined;
-  let loaded;
-  try {
-    loaded = loadWeights(f.checkpoint as string, {
-      ...(typeof f.config === 'string' ? { config: f.config } : {}),
-      ...(given ? { sizes: { seq_len: given.seq_len, vocab_size: given.vocab_size, num_puzzle_identifiers: given.num_puzzle_identifiers } } : {}),
-    });
-  } catch (e) {
-    console.error(`hrm analyze: ${(e as Error).message}`); // every loading failure is about the input
-    return 2;
-  }
-  for (const n of loaded.notes) console.error(n);
+  const loaded = loadCheckpointForCommand('analyze', f.checkpoint as string, f.config, datasetSizes(f.data, splitWanted));
+  if (loaded === null) return 2;
   const { checkpoint, file } = loaded;
   const choice = backendFromFlags(f);
   const backend = await createBackend(choice.name, choice.options);

@@ -6,13 +6,14 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BACKEND_FLAGS, backendFromFlags, createBackend } from '../../backends/registry.ts';
-import { readMetadata, readSplit, readIdentifiers } from '../../data/format.ts';
+import { readSplit, readIdentifiers } from '../../data/format.ts';
 import { ensureDir, withFileErrors } from '../../io/files.ts';
 import { InputError } from '../../io/codec.ts';
 import { ArgsError, helpText, parseFlags, type FlagSpec } from '../args.ts';
+import { loadCheckpointForCommand, datasetSizes } from '../load-checkpoint.ts';
 import { evaluate, type EvalSummary } from '../../train/evaluate.ts';
 import { testData } from '../../train/data-source.ts';
-import { loadWeights, modelFrom } from '../../train/load-model.ts';
+import { modelFrom } from '../../train/load-model.ts';
 import { renderScaling } from '../../train/plot.ts';
 import { arcTransforms, arcVotes, isArcDataset } from '../../train/arc-eval.ts';
 import { datasetMismatch } from '../../train/run-config.ts';
@@ -66,18 +67,8 @@ export const run = async (argv: readonly string[]): Promise<number> => {
     console.error(`hrm eval: halt_max_steps ${tooMany.join(', ')} exceeds ${MAX_EVAL_SEGMENTS} segments per puzzle (each segment is a full forward pass of every test puzzle)`);
     return 2;
   }
-  const given = typeof f.data === 'string' && existsSync(path.join(f.data, 'test', 'dataset.json')) ? readMetadata(f.data, 'test') : undefined;
-  let loaded;
-  try {
-    loaded = loadWeights(f.checkpoint, {
-      ...(typeof f.config === 'string' ? { config: f.config } : {}),
-      ...(given ? { sizes: { seq_len: given.seq_len, vocab_size: given.vocab_size, num_puzzle_identifiers: given.num_puzzle_identifiers } } : {}),
-    });
-  } catch (e) {
-    console.error(`hrm eval: ${(e as Error).message}`); // every loading failure is about the input
-    return 2;
-  }
-  for (const n of loaded.notes) console.error(n);
+  const loaded = loadCheckpointForCommand('eval', f.checkpoint, f.config, datasetSizes(f.data, 'test'));
+  if (loaded === null) return 2;
   const { checkpoint, file } = loaded;
   const choice = backendFromFlags(f);
   const backend = await createBackend(choice.name, choice.options);

@@ -14,7 +14,7 @@ import { writeFileAtomic } from '../../io/atomic-file.ts';
 import { writeSafetensors, type SafeTensor } from '../../io/safetensors.ts';
 import { writeTorchCheckpoint, type TensorToWrite } from '../../io/torch-checkpoint.ts';
 import { ArgsError, helpText, parseFlags, type FlagSpec } from '../args.ts';
-import { loadWeights } from '../../train/load-model.ts';
+import { loadCheckpointForCommand } from '../load-checkpoint.ts';
 
 export const summary = 'write a checkpoint for the original implementation (PyTorch checkpoint or safetensors + all_config.yaml)';
 
@@ -63,14 +63,8 @@ export const run = async (argv: readonly string[]): Promise<number> => {
   const format = f.format as 'torch' | 'safetensors';
   const prefix = PREFIXES[(f.prefix as keyof typeof PREFIXES | undefined) ?? (format === 'torch' ? 'compiled' : 'none')];
   const dtype = (f.dtype as 'float32' | 'bfloat16' | undefined) ?? 'bfloat16';
-  let loaded;
-  try {
-    loaded = loadWeights(positional ?? (f.checkpoint as string), typeof f.config === 'string' ? { config: f.config } : {});
-  } catch (e) {
-    console.error(`hrm export: ${(e as Error).message}`); // every loading failure is about the input
-    return 2;
-  }
-  for (const n of loaded.notes) console.error(n);
+  const loaded = loadCheckpointForCommand('export', positional ?? (f.checkpoint as string), f.config);
+  if (loaded === null) return 2;
   const { checkpoint, file } = loaded;
   const config = checkpoint.config;
   const problem = originalProblem(config);

@@ -6,8 +6,8 @@ import { readFileBounded } from '../../io/files.ts';
 import { utf8Text } from '../../io/codec.ts';
 import { BACKEND_FLAGS, backendFromFlags, createBackend } from '../../backends/registry.ts';
 import { ArgsError, helpText, parseFlags, type FlagSpec } from '../args.ts';
-import { readMetadata } from '../../data/format.ts';
-import { loadWeights, modelFrom } from '../../train/load-model.ts';
+import { loadCheckpointForCommand, datasetSizes } from '../load-checkpoint.ts';
+import { modelFrom } from '../../train/load-model.ts';
 import { checkSudoku, parseMaze, parseSudoku, renderMaze, renderSudoku, solveOne, sudokuFromTokens } from '../../train/solve.ts';
 import { solveArcTask } from '../../train/arc-solve.ts';
 
@@ -64,18 +64,19 @@ export const run = async (argv: readonly string[]): Promise<number> => {
     console.error(`hrm solve: ${(e as Error).message}`);
     return 2;
   }
-  let loaded;
+  let sizes;
   try {
-    const meta = typeof f.data === 'string' ? readMetadata(f.data, 'train') : undefined;
-    loaded = loadWeights(f.checkpoint as string, {
-      ...(typeof f.config === 'string' ? { config: f.config } : {}),
-      sizes: meta ? { seq_len: meta.seq_len, vocab_size: meta.vocab_size, num_puzzle_identifiers: meta.num_puzzle_identifiers } : input ? { seq_len: input.tokens.length } : {},
-    });
+    sizes = datasetSizes(f.data, 'train');
   } catch (e) {
-    console.error(`hrm solve: ${(e as Error).message}`); // every loading failure is about the input
+    console.error(`hrm solve: ${(e as Error).message}`);
     return 2;
   }
-  for (const n of loaded.notes) console.error(n);
+  if (typeof f.data === 'string' && sizes === undefined) {
+    console.error(`hrm solve: --data ${f.data}: no train/dataset.json there`);
+    return 2;
+  }
+  const loaded = loadCheckpointForCommand('solve', f.checkpoint as string, f.config, sizes ?? (input ? { seq_len: input.tokens.length } : {}));
+  if (loaded === null) return 2;
   const { checkpoint, file } = loaded;
   const backend = await createBackend(backendFromFlags(f).name, backendFromFlags(f).options);
   const hrm = await modelFrom(checkpoint, backend, file);
