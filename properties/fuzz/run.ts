@@ -33,7 +33,8 @@ for (const t of targets) {
     process.stderr.write(`ok (${s.seconds.toFixed(1)} s)\n`);
   } catch (e) {
     failed = true;
-    process.stderr.write(`FAILED\n${(e as Error).message}\n`);
+    const cause = (e as Error).cause;
+    process.stderr.write(`FAILED\n${(e as Error).message}\n${cause instanceof Error ? `cause: ${cause.message}\n` : ''}`);
   }
 }
 const MiB = 2 ** 20;

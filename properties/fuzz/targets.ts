@@ -488,7 +488,7 @@ const config: FuzzTarget = {
     const { c } = r as { c: HrmConfig };
     const a = c.arch;
     const p: string[] = [];
-    if (a.hidden_size % a.num_heads !== 0) p.push('heads');
+    if (!a.mlp_t && a.hidden_size % a.num_heads !== 0) p.push('heads'); // with mlp_t there is no attention: num_heads is not read
     if (deriveSizes(a).swigluInter < 1) p.push('mlp');
     if (c.train.epochs % c.train.eval_interval !== 0) p.push('eval_interval');
     if (a.seq_len !== 81 || a.vocab_size !== 11) p.push('injected fields');
