@@ -304,6 +304,18 @@ describe('hrm export of a TRM checkpoint', () => {
         expectMetrics(evalMetrics(ev), fixtureMetrics(path.join(caseDir, 'eval_ema.json')));
       }
     }
+    // TRM's bf16 training keeps H_init/L_init in bfloat16: the default export does the same, and it loads back widened
+    const out = path.join(root, 'export-bf16');
+    const r = await capture(exportCmd, [ckpt, '--format', 'torch', '--out', out]);
+    expect(r.code, r.text).toBe(0);
+    expect(readFileSync(path.join(out, 'all_config.yaml'), 'utf8')).toContain('forward_dtype: "bfloat16"');
+    const back = loadWeights(out);
+    expect(back.checkpoint.config.arch.forward_dtype).toBe('bfloat16');
+    expect(back.notes.join('\n')).toMatch(/H_init \(bfloat16\), L_init \(bfloat16\) stored in reduced precision/);
+    const h = back.checkpoint.state.parameters.get('H_init')!.data;
+    const h0 = want.get('H_init')!.data;
+    for (let i = 0; i < h.length; i++) expect(Math.abs(h[i] - h0[i])).toBeLessThanOrEqual(Math.abs(h0[i]) * 2 ** -8);
+    expect(back.checkpoint.state.parameters.get('lm_head.weight')!.data).toEqual(want.get('lm_head.weight')!.data);
   });
 });
 
