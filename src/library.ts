@@ -36,3 +36,4 @@ export { caseFor } from './verify/cases.ts';
 export { verifyKernel, type KernelReport } from './verify/runner.ts';
 export { verifyModel, type ModelReport } from './verify/model.ts';
 export { toleranceFor } from './verify/tolerances.ts';
+export { verifyTargets, selectTargets, CHECK_NAMES, type CheckName, type VerifyRequest, type VerifyRow, type VerifyOutcome } from './verify/suite.ts';

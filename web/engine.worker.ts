@@ -2,8 +2,7 @@
 // Backend choice: `auto` takes gpu on a hardware WebGPU adapter, else the CPU engine (WebAssembly
 // SIMD on Web Workers), and the reasons are sent back for the page to show.
 
-import { collectDynamics, conformanceTargets, createBackend, IGNORE_LABEL, modelFromCheckpoint, solveOne, type Backend, type Hrm } from '../src/browser.ts';
-import { selectTargets, verifyTargets, CHECK_NAMES } from '../src/cli/commands/verify.ts';
+import { CHECK_NAMES, collectDynamics, conformanceTargets, createBackend, IGNORE_LABEL, modelFromCheckpoint, selectTargets, solveOne, verifyTargets, type Backend, type Hrm } from '../src/browser.ts';
 import type { Reply, Request, Responses, VerifyRowView } from './protocol.ts';
 
 const post = (m: Reply): void => (self as unknown as { postMessage(m: Reply): void }).postMessage(m);

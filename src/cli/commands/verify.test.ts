@@ -9,7 +9,8 @@ import type { Backend } from '../../core/backend.ts';
 import { KERNEL_NAMES } from '../../core/backend.ts';
 import type { Tensor } from '../../core/tensor.ts';
 import { referenceBackend } from '../../reference/backend.ts';
-import { parseRequest, selectTargets, verifyTargets } from './verify.ts';
+import { selectTargets, verifyTargets } from '../../verify/suite.ts';
+import { parseRequest } from './verify.ts';
 
 type T64 = Tensor<Float64Array>;
 
