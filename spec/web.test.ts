@@ -2,12 +2,14 @@
 // nothing downloaded) against the Vite dev server `npm run web` starts. The page loads without
 // console errors and is cross-origin isolated; solving the default bundled puzzle gives, segment by
 // segment, exactly the tokens `hrm solve --json` computes in Node on the same backend, and the
-// forward residuals of `hrm analyze`'s computation (src/analyze/dynamics.ts) to 1e-4 (and with
-// ?backend=gpu, on gpu.js WebGPU, the tokens of `hrm solve --backend gpu`); the Dataset
-// page draws the bundled Sudoku and ARC data; the Verify page passes on the WebAssembly engine (and
-// on WebGPU: Chromium's SwiftShader adapter under --enable-unsafe-webgpu; where there is none it is
-// skipped with the reason printed).
-// Screenshots of the pages go to docs/screenshots/.
+// forward residuals of `hrm analyze`'s computation (src/analyze/dynamics.ts) to 1e-4; the 6×6 and
+// 9×9 boards take typed and pasted puzzles; a maze painted on the grid, with a checkpoint picked
+// through the file input, solves to the tokens of `hrm solve --maze`; the Dataset page draws the
+// bundled Sudoku, maze and ARC data and a folder from the directory picker; the Verify page passes
+// on the WebAssembly engine and on WebGPU (Chromium's SwiftShader adapter under
+// --enable-unsafe-webgpu); the static build solves as the dev server does; with ?backend=gpu the
+// page solves on gpu.js WebGPU with the tokens of `hrm solve --backend gpu`. The WebGPU tests are
+// skipped, with the reason printed, where no adapter answers. Screenshots go to docs/screenshots/.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
