@@ -6,6 +6,7 @@
 import type { Hrm } from '../model/api.ts';
 import { haltsByQ } from '../model/act.ts';
 import { IGNORE_LABEL, type Batch } from '../core/batch.ts';
+import { MAZE_CHARSET } from '../data/maze/maze.ts';
 import { boxOf, formatBoard, isSolutionOf, parseBoard, shapeForSize, boardToTokens, tokensToBoard, type SudokuShape } from '../data/sudoku/grid.ts';
 
 export interface SegmentTrace {
@@ -120,8 +121,6 @@ export const checkSudoku = (shape: SudokuShape, puzzle: Uint8Array, solution: Ui
 
 // ---- Mazes ------------------------------------------------------------------------------------
 
-/** The maze charset of the builder: token = index + 1 (PAD 0). */
-export const MAZE_CHARSET = '# SGo';
 
 /** Parses a square maze drawing (`#` wall, space open, `S` start, `G` goal; `o` path cells are cleared). */
 export const parseMaze = (text: string, file: string): { side: number; tokens: Int32Array } => {
