@@ -10,30 +10,23 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-
-interface Sizes {
-  readonly name: string;
-  readonly batchSize: number;
-  readonly hidden: number;
-  readonly heads: number;
-  readonly layers: number;
-  readonly hCycles: number;
-  readonly lCycles: number;
-  readonly puzzleEmb?: boolean;
-}
+import type { BenchSizes } from '../src/bench/anchors.ts';
+import { parseFlags } from '../src/cli/args.ts';
 
 /** The structures measured: tiny's layers and cycles at batch 1 (its counts, lavapipe-sized), and the steady-state test's two. */
-const SIZES: Readonly<Record<string, Sizes>> = {
+const SIZES: Readonly<Record<string, BenchSizes>> = {
   'tiny-shape': { name: 'tiny-shape', batchSize: 1, hidden: 64, heads: 2, layers: 2, hCycles: 2, lCycles: 2 },
   'paper-shape': { name: 'paper-shape', batchSize: 1, hidden: 64, heads: 2, layers: 4, hCycles: 2, lCycles: 2, puzzleEmb: true },
   steady: { name: 'steady', batchSize: 2, hidden: 32, heads: 2, layers: 1, hCycles: 1, lCycles: 2 },
 };
 
-const flag = (name: string): string | undefined => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? undefined : process.argv[i + 1];
-};
-
+const { flags } = parseFlags('gpu-step-counts', process.argv.slice(2), {
+  root: { kind: 'string', help: "another checkout whose src/ engine is measured" },
+  sizes: { kind: 'string', help: `comma-separated structures (${Object.keys(SIZES).join(', ')})` },
+  steps: { kind: 'int', help: 'timed steps after warm-up (1..100)', min: 1, max: 100 },
+  json: { kind: 'string', help: 'also write the JSON lines to this file' },
+});
+const flag = (name: string): string | undefined => (flags[name] === undefined ? undefined : String(flags[name]));
 const main = async (): Promise<void> => {
   const root = resolve(flag('root') ?? resolve(import.meta.dirname, '..'));
   const names = (flag('sizes') ?? 'tiny-shape').split(',');
