@@ -16,7 +16,7 @@ import { embedForward } from '../src/model/embedding.ts';
 import { trmSegmentForward } from '../src/model/trm/segment.ts';
 import { headsForward } from '../src/model/heads.ts';
 import { rowStats } from '../src/model/act.ts';
-import { contextFor, randomBatch, randomWeights, tinyConfig } from '../spec/support/model-harness.ts';
+import { contextFor, probedSegment, randomBatch, randomWeights, tinyConfig } from '../spec/support/model-harness.ts';
 import { checkRandomCoordinates } from '../spec/support/fd-check.ts';
 
 type T64 = Tensor<Float64Array>;
@@ -27,23 +27,9 @@ const b = referenceBackend;
 
 /** The states entering the last cycle of a segment started from H_init/L_init (broadcast), at `weights`. */
 const lastCycleInputs = async (config: Config, weights: Map<string, T64>, batch: Batch): Promise<{ zH: T64; zL: T64 }> => {
-  const probes = new Map<string, T64>();
-  const pending: Promise<void>[] = [];
-  const { ctx } = contextFor(b, config, weights, (k, h) => pending.push(b.read(h).then((t) => void probes.set(k, t))));
-  const B = batch.batchSize;
-  const S = ctx.sizes.totalSeqLen;
-  const D = config.arch.hidden_size;
-  const bcast = (name: string) => {
-    const v = weights.get(name)!.data;
-    return b.fromArray([B, S, D], Float64Array.from({ length: B * S * D }, (_, i) => v[i % D]));
-  };
-  const zH0 = bcast('H_init');
-  const zL0 = bcast('L_init');
-  const x = embedForward(ctx, batch.inputs, batch.puzzleIdentifiers, B);
-  trmSegmentForward(ctx, zH0, zL0, x, false, true);
-  await Promise.all(pending);
+  const { probes, zH0, zL0 } = await probedSegment(config, weights, batch, trmSegmentForward);
   const { H_cycles: H, L_cycles: L } = config.arch;
-  if (H === 1) return { zH: zH0 as T64, zL: zL0 as T64 };
+  if (H === 1) return { zH: zH0, zL: zL0 };
   return { zH: probes.get(`H.h${H - 2}`)!, zL: probes.get(`L.h${H - 2}.l${L - 1}`)! };
 };
 

@@ -11,6 +11,7 @@ import { decodeConfig, deriveSizes } from '../../src/model/config.ts';
 import type { ModelContext } from '../../src/model/context.ts';
 import { buildLayout } from '../../src/model/layout.ts';
 import { initialValues } from '../../src/model/init.ts';
+import { embedForward } from '../../src/model/embedding.ts';
 import { Rng } from '../../src/core/rng.ts';
 
 type T64 = Tensor<Float64Array>;
@@ -159,4 +160,34 @@ export const randomTensor = (shape: number[], seed: number, std = 1): T64 => {
   const rng = Rng.fromSeed(seed);
   const n = shape.reduce((a, b) => a * b, 1);
   return { shape, data: Float64Array.from({ length: n }, () => std * rng.normal()) };
+};
+
+/**
+ * A segment's forward without gradient on the reference at `weights`, from H_init/L_init broadcast
+ * over the batch ([B, S, D]), with every probed state read back: `forward` is HRM's segmentForward
+ * or TRM's trmSegmentForward. Returns the probes (by key, e.g. 'H.h0', 'L.h1.l0') and the two
+ * broadcast initial states.
+ */
+export const probedSegment = async (
+  config: HrmConfig,
+  weights: ReadonlyMap<string, T64>,
+  batch: ReturnType<typeof randomBatch>,
+  forward: (ctx: ModelContext<T64>, zH0: T64, zL0: T64, x: T64, withGrad: boolean, probe: boolean) => unknown,
+): Promise<{ probes: Map<string, T64>; zH0: T64; zL0: T64 }> => {
+  const b = referenceBackend;
+  const probes = new Map<string, T64>();
+  const pending: Promise<void>[] = [];
+  const { ctx } = contextFor(b, config, weights, (k, h) => pending.push(b.read(h).then((t) => void probes.set(k, t))));
+  const B = batch.batchSize;
+  const S = ctx.sizes.totalSeqLen;
+  const D = config.arch.hidden_size;
+  const bcast = (name: string): T64 => {
+    const v = weights.get(name)!.data;
+    return b.fromArray([B, S, D], Float64Array.from({ length: B * S * D }, (_, i) => v[i % D]));
+  };
+  const zH0 = bcast('H_init');
+  const zL0 = bcast('L_init');
+  forward(ctx, zH0, zL0, embedForward(ctx, batch.inputs, batch.puzzleIdentifiers, B), false, true);
+  await Promise.all(pending);
+  return { probes, zH0, zL0 };
 };
