@@ -95,6 +95,22 @@ describe('timing proxy', () => {
     proxy.reset();
     expect(proxy.stats().size).toBe(0);
   });
+  it('charges a pending read none of the kernels that run before it settles (no negative host glue)', async () => {
+    const proxy = withTiming(referenceBackend);
+    const b = proxy.backend;
+    const x = b.fromArray([64, 64], Array.from({ length: 64 * 64 }, (_, i) => (i % 7) - 3));
+    const pending = [b.read(x), b.read(x)];
+    const t0 = performance.now();
+    for (let i = 0; i < 20; i++) b.linear(x, x);
+    await Promise.all(pending);
+    const wall = performance.now() - t0;
+    const stats = proxy.stats();
+    const linearMs = stats.get('linear')!.ms;
+    expect(linearMs).toBeGreaterThan(0);
+    // before, each read was charged from its call to its settling: both reads ≥ the 20 products
+    expect(stats.get('read')!.ms).toBeLessThan(linearMs / 2);
+    expect(linearMs + stats.get('read')!.ms).toBeLessThanOrEqual(wall + 1);
+  });
   it('records a training step and replays every kernel call of it', async () => {
     const proxy = withTiming(referenceBackend);
     const z = SMOKE_SIZES;

@@ -5,7 +5,8 @@
 // What the times mean: for a backend whose kernels finish before they return (the reference, the
 // SIMD engine, gpu.js cpu/webasm), a call's time is its compute time. For a backend that queues
 // work and finishes it later (WebGPU), a call's time is only its submission cost, and the wait
-// shows up under `read`; `synchronous` below tells the reader which case applies.
+// shows up under `read` (only the part of it no other call ran in, so the times add up to at most
+// the step).
 
 import type { Backend } from '../core/backend.ts';
 import { KERNEL_NAMES } from '../core/backend.ts';
@@ -73,6 +74,21 @@ export const withTiming = <T>(inner: Backend<T>, cpuPerCall = false): TimingProx
     return (c.user + c.system) / 1000;
   };
   const shapeOf = (t: unknown): readonly number[] => inner.shape(t as T);
+  // An async call (a read) is charged its synchronous part plus the time until it settles that no
+  // other call was charged for: while it is pending the caller may run other kernels (the model
+  // starts reading the losses, then queues backward and optimizer), and two reads pending together
+  // share one wait. `attributed` sums every charged millisecond; `lastSettle` is where the last
+  // wait ended, so waits never overlap.
+  let attributed = 0;
+  let lastSettle = { t: -Infinity, attributed: 0 };
+  const unattributedSince = (since: { t: number; attributed: number }): number => {
+    const t = now();
+    const from = lastSettle.t > since.t ? lastSettle : since;
+    const waited = Math.max(0, t - from.t - (attributed - from.attributed));
+    attributed += waited;
+    lastSettle = { t, attributed };
+    return waited;
+  };
   // a fresh object, not a JS Proxy: backends may be frozen, and a Proxy of a frozen object must
   // return the target's own values
   const names = new Set<string>();
@@ -117,20 +133,26 @@ export const withTiming = <T>(inner: Backend<T>, cpuPerCall = false): TimingProx
       const c0 = cpuNow();
       const t0 = now();
       const out = fn.apply(target, args);
+      const t1 = now();
+      attributed += t1 - t0;
       if (isPromise(out)) {
+        const since = { t: t1, attributed };
+        const settle = (): void => {
+          const waited = unattributedSince(since);
+          record(prop, t1 - t0 + waited);
+        };
         return out.then(
           (v) => {
-            record(prop, now() - t0);
+            settle();
             return v;
           },
           (e: unknown) => {
-            record(prop, now() - t0);
+            settle();
             throw e;
           },
         );
       }
-      const dt = now() - t0;
-      record(prop, dt, work?.flops, work?.bytes, cpuNow() - c0);
+      record(prop, t1 - t0, work?.flops, work?.bytes, cpuNow() - c0);
       return out;
     };
   }
