@@ -73,13 +73,13 @@ try {
     const dy = b.fromArray([N, M], rnd(N * M, 3));
     const fwd = {
       tiled: () => [linear(dev, x, w)],
-      scalar: () => [product(dev, 'nt', x, w, N, M, K, [N, M], undefined, true)],
+      scalar: () => product(dev, 'nt', x, w, N, M, K, [N, M], undefined, true),
       gpujs: () => [linearGpuJs(dev, x, w)],
     };
     const grads = (g: { dx: GpuTensor; dw: GpuTensor }): GpuTensor[] => [g.dx, g.dw];
     const bwd = {
       tiled: () => grads(linearBackward(dev, dy, x, w, false)),
-      scalar: () => [product(dev, 'nn', dy, w, N, K, M, [N, K], undefined, true), product(dev, 'tn', dy, x, M, K, N, [M, K], undefined, true)],
+      scalar: () => [...product(dev, 'nn', dy, w, N, K, M, [N, K], undefined, true), ...product(dev, 'tn', dy, x, M, K, N, [M, K], undefined, true)],
       gpujs: () => grads(linearBackwardGpuJs(dev, dy, x, w, false)),
     };
     const gflop = (2 * N * K * M) / 1e9;

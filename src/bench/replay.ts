@@ -16,6 +16,7 @@ const handlesOf = <T>(out: unknown): T[] => {
     const o = out as Record<string, unknown>;
     if ('dx' in o && 'dw' in o) return [o.dx, o.dw, ...(o.db !== undefined ? [o.db] : [])] as T[];
     if ('param' in o && 'm' in o && 'v' in o) return [o.param, o.m, o.v] as T[];
+    if ('y' in o && 'gu' in o) return [o.y, o.gu] as T[];
   }
   return [out as T];
 };

@@ -32,6 +32,10 @@ export const FAMILY: Readonly<Record<string, string>> = {
   attentionBackward: 'attention',
   swiglu: 'swiglu',
   swigluBackward: 'swiglu',
+  linearRope: 'linear',
+  linearRopeBackward: 'linear',
+  linearSwiglu: 'linear',
+  linearSwigluBackward: 'linear',
   embedding: 'embedding',
   embeddingBackward: 'embedding',
   concatSeq: 'sequence',
@@ -74,6 +78,30 @@ export const callWork = (kernel: string, args: readonly unknown[], shapeOf: (t: 
       const [M, K] = shapeOf(args[2]);
       const N = n(0) / M;
       return { flops: 4 * N * K * M, bytes: 4 * (N * M + N * K + M * K + N * K + M * K) };
+    }
+    case 'linearRope': {
+      // x[N,K]·w[W,K]ᵀ, rotated with cos/sin [S,hd] before it is stored
+      const [W, K] = shapeOf(args[1]);
+      const N = n(0) / K;
+      return { flops: 2 * N * K * W, bytes: 4 * (N * K + W * K + N * W + n(2) + n(3)) };
+    }
+    case 'linearRopeBackward': {
+      // dX and dW of the product for dy rotated back while it loads
+      const [W, K] = shapeOf(args[2]);
+      const N = n(0) / W;
+      return { flops: 4 * N * K * W, bytes: 4 * (N * W + N * K + W * K + N * K + W * K + n(3) + n(4)) };
+    }
+    case 'linearSwiglu': {
+      // gu = x[N,K]·w[2I,K]ᵀ stored with y = silu(gate)·up [N,I]
+      const [M, K] = shapeOf(args[1]);
+      const N = n(0) / K;
+      return { flops: 2 * N * K * M, bytes: 4 * (N * K + M * K + N * M + (N * M) / 2) };
+    }
+    case 'linearSwigluBackward': {
+      // dX and dW of the product for dgu computed from dy[N,I] and gu[N,2I] while they load
+      const [M, K] = shapeOf(args[2]);
+      const N = n(0) / (M / 2);
+      return { flops: 4 * N * K * M, bytes: 4 * ((N * M) / 2 + N * M + N * K + M * K + N * K + M * K) };
     }
     case 'attention': {
       // per (batch, head): S = QKᵀ, O = P·V

@@ -118,6 +118,21 @@ export interface Backend<T> {
   swiglu(gu: T): T;
   swigluBackward(dy: T, gu: T): T;
 
+  // ---- fused products (a dense product with its activation: one pass where the engine can) ---
+  /**
+   * QKV projection with RoPE: rope(linear(x, w), cos, sin, headDim, rotatedHeads), x[B,S,K],
+   * w[W,K] → [B,S,W]. The backward returns the gradients of linear for dy' = ropeBackward(dy).
+   */
+  linearRope(x: T, w: T, cos: T, sin: T, headDim: number, rotatedHeads: number): T;
+  linearRopeBackward(dy: T, x: T, w: T, cos: T, sin: T, headDim: number, rotatedHeads: number): LinearGrads<T>;
+  /**
+   * gate_up projection with SwiGLU: gu = linear(x, w) [...,2I] for x[...,K], w[2I,K], and
+   * y = swiglu(gu) [...,I]; gu is returned too (the backward needs it). The backward returns the
+   * gradients of linear for dgu = swigluBackward(dy, gu) (no db).
+   */
+  linearSwiglu(x: T, w: T): { readonly y: T; readonly gu: T };
+  linearSwigluBackward(dy: T, x: T, w: T, gu: T): LinearGrads<T>;
+
   // ---- embeddings and sequence plumbing -----------------------------------------------------
   /** y[N,D] = table[ids[n]] for ids of length N (ids may carry leading axes in `idsShape`). */
   embedding(table: T, ids: Int32Array, idsShape: Shape): T;
@@ -173,6 +188,7 @@ export const KERNEL_NAMES = [
   'linear', 'linearBackward', 'add', 'scale', 'addBroadcast', 'sumBatch',
   'rmsNorm', 'rmsNormBackward', 'addRmsNorm', 'addRmsNormBackward',
   'rope', 'ropeBackward', 'attention', 'attentionBackward', 'swiglu', 'swigluBackward',
+  'linearRope', 'linearRopeBackward', 'linearSwiglu', 'linearSwigluBackward',
   'embedding', 'embeddingBackward', 'concatSeq', 'sliceSeq', 'sliceSeqBackward', 'resetRows', 'transpose',
   'crossEntropy', 'crossEntropyBackward', 'argmax', 'sigmoid', 'bceWithLogits', 'bceWithLogitsBackward',
   'adamAtan2', 'signSgdRows', 'ema',

@@ -56,11 +56,11 @@ export const checkLabels = (kernel: string, labels: Int32Array, vocab: number): 
 
 export const shapes = {
   /** x[...,K], w[M,K], b[M] → [...,M] */
-  linear(x: Shape, w: Shape, b?: Shape): Shape {
-    rankAtLeast('linear', 'x', x, 1, '[..., K]');
-    rankExactly('linear', 'w', w, 2, `[M, ${last(x)}]`);
-    if (w[1] !== last(x)) throw new ShapeError('linear', 'w', w, `[M, ${last(x)}] (K of x)`);
-    if (b !== undefined) same('linear', 'b', b, [w[0]]);
+  linear(x: Shape, w: Shape, b?: Shape, kernel = 'linear'): Shape {
+    rankAtLeast(kernel, 'x', x, 1, '[..., K]');
+    rankExactly(kernel, 'w', w, 2, `[M, ${last(x)}]`);
+    if (w[1] !== last(x)) throw new ShapeError(kernel, 'w', w, `[M, ${last(x)}] (K of x)`);
+    if (b !== undefined) same(kernel, 'b', b, [w[0]]);
     return [...x.slice(0, -1), w[0]];
   },
   /** dy[...,M], x[...,K], w[M,K] → dx = x's shape, dw = w's shape, db [M] */
@@ -149,6 +149,35 @@ export const shapes = {
     const y = shapes.swiglu(gu, 'swigluBackward');
     same('swigluBackward', 'dy', dy, y);
     return gu;
+  },
+  /** x[B,S,K], w[W,K] (W a multiple of headDim, ≥ rotatedHeads·headDim), cos/sin [S,hd] → [B,S,W] */
+  linearRope(x: Shape, w: Shape, cos: Shape, sin: Shape, headDim: number, rotatedHeads: number, kernel = 'linearRope'): Shape {
+    rankExactly(kernel, 'x', x, 3, '[B, S, K]');
+    const y = shapes.linear(x, w, undefined, kernel);
+    positiveInt(kernel, 'headDim', headDim);
+    if (w[0] % headDim !== 0 || w[0] < rotatedHeads * headDim) {
+      throw new ShapeError(kernel, 'w', w, `[W, K] with W a multiple of headDim ${headDim} and ≥ ${rotatedHeads}·${headDim}`);
+    }
+    return shapes.rope(y, cos, sin, headDim, rotatedHeads, kernel, 'x');
+  },
+  /** dy[B,S,W] and linearRope's arguments → dx = x's shape, dw = w's shape */
+  linearRopeBackward(dy: Shape, x: Shape, w: Shape, cos: Shape, sin: Shape, headDim: number, rotatedHeads: number): { dx: Shape; dw: Shape } {
+    const y = shapes.linearRope(x, w, cos, sin, headDim, rotatedHeads, 'linearRopeBackward');
+    same('linearRopeBackward', 'dy', dy, y);
+    return { dx: x, dw: w };
+  },
+  /** x[...,K], w[2I,K] → gu [...,2I], y [...,I] */
+  linearSwiglu(x: Shape, w: Shape, kernel = 'linearSwiglu'): { y: Shape; gu: Shape } {
+    const gu = shapes.linear(x, w, undefined, kernel);
+    if (w[0] % 2 !== 0 || w[0] === 0) throw new ShapeError(kernel, 'w', w, `[2I, ${w[1]}] (2I even and positive)`);
+    return { y: [...gu.slice(0, -1), last(gu) / 2], gu };
+  },
+  /** dy[...,I], x[...,K], w[2I,K], gu[...,2I] → dx = x's shape, dw = w's shape */
+  linearSwigluBackward(dy: Shape, x: Shape, w: Shape, gu: Shape): { dx: Shape; dw: Shape } {
+    const out = shapes.linearSwiglu(x, w, 'linearSwigluBackward');
+    same('linearSwigluBackward', 'gu', gu, out.gu);
+    same('linearSwigluBackward', 'dy', dy, out.y);
+    return { dx: x, dw: w };
   },
   /** table[R,D], ids of length numel(idsShape) → [...idsShape, D] */
   embedding(table: Shape, idsLength: number, idsShape: Shape): Shape {

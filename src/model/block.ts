@@ -1,6 +1,7 @@
 // One post-norm transformer block (spec §1.7), forward and backward side by side:
 //   h1 = RMSNorm(h + o_proj(Attention(RoPE(qkv_proj(h)))))
 //   h2 = RMSNorm(h1 + down_proj(SwiGLU(gate_up_proj(h1))))
+// RoPE∘qkv_proj and SwiGLU∘gate_up_proj are the backend's fused products (linearRope, linearSwiglu).
 // h, h1, h2: [B,S,D]; qkv: [B,S,3D]; gu: [B,S,2I]; s: [B,S,I]. No biases, non-causal attention,
 // weightless RMSNorm. Without a tape every intermediate is released as soon as it is used.
 
@@ -34,12 +35,8 @@ export const blockForward = <T>(
   const n = blockNames(level, i);
   const eps = ctx.arch.rms_norm_eps;
   const Hh = ctx.arch.num_heads;
-  const raw = b.linear(h, ctx.w(n.qkv));
-  let qkv = raw;
-  if (ctx.rope !== null) {
-    qkv = b.rope(raw, ctx.rope.cos, ctx.rope.sin, ctx.sizes.headDim, 2 * Hh);
-    b.dispose(raw);
-  }
+  // RoPE on the Q and K heads, fused with their projection
+  const qkv = ctx.rope === null ? b.linear(h, ctx.w(n.qkv)) : b.linearRope(h, ctx.w(n.qkv), ctx.rope.cos, ctx.rope.sin, ctx.sizes.headDim, 2 * Hh);
   const a = b.attention(qkv, Hh);
   const o = b.linear(a, ctx.w(n.o));
   const h1 = b.addRmsNorm(h, o, eps);
@@ -56,8 +53,7 @@ export const blockForward = <T>(
  */
 export const residualMlpForward = <T>(ctx: ModelContext<T>, n: { readonly gateUp: string; readonly down: string }, x: T): { out: T; gu: T; s: T; m: T } => {
   const { b } = ctx;
-  const gu = b.linear(x, ctx.w(n.gateUp));
-  const s = b.swiglu(gu);
+  const { y: s, gu } = b.linearSwiglu(x, ctx.w(n.gateUp));
   const m = b.linear(s, ctx.w(n.down));
   return { out: b.addRmsNorm(x, m, ctx.arch.rms_norm_eps), gu, s, m };
 };
@@ -75,10 +71,8 @@ export const residualMlpBackward = <T>(
   const dsum = b.addRmsNormBackward(dout, tape.x, tape.m, ctx.arch.rms_norm_eps);
   const down = b.linearBackward(dsum, tape.s, ctx.w(n.down), false);
   addGrad(b, grads, n.down, down.dw);
-  const dgu = b.swigluBackward(down.dx, tape.gu);
+  const gateUp = b.linearSwigluBackward(down.dx, tape.x, ctx.w(n.gateUp), tape.gu);
   b.dispose(down.dx);
-  const gateUp = b.linearBackward(dgu, tape.x, ctx.w(n.gateUp), false);
-  b.dispose(dgu);
   addGrad(b, grads, n.gateUp, gateUp.dw);
   const dx = b.add(dsum, gateUp.dx);
   disposeAll(b, dsum, gateUp.dx);
@@ -99,13 +93,10 @@ export const blockBackward = <T>(ctx: ModelContext<T>, level: Level, i: number, 
   addGrad(b, grads, n.o, oBack.dw);
   const dqkv = b.attentionBackward(oBack.dx, tape.qkv, Hh);
   b.dispose(oBack.dx);
-  let dRaw = dqkv;
-  if (ctx.rope !== null) {
-    dRaw = b.ropeBackward(dqkv, ctx.rope.cos, ctx.rope.sin, ctx.sizes.headDim, 2 * Hh);
-    b.dispose(dqkv);
-  }
-  const qkvBack = b.linearBackward(dRaw, tape.h, ctx.w(n.qkv), false);
-  b.dispose(dRaw);
+  const qkvBack = ctx.rope === null
+    ? b.linearBackward(dqkv, tape.h, ctx.w(n.qkv), false)
+    : b.linearRopeBackward(dqkv, tape.h, ctx.w(n.qkv), ctx.rope.cos, ctx.rope.sin, ctx.sizes.headDim, 2 * Hh);
+  b.dispose(dqkv);
   addGrad(b, grads, n.qkv, qkvBack.dw);
   const dh = b.add(dsum1, qkvBack.dx);
   disposeAll(b, dsum1, qkvBack.dx);

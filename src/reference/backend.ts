@@ -7,6 +7,7 @@ import type { Backend } from '../core/backend.ts';
 import { ShapeError } from '../core/backend.ts';
 import type { Shape, Tensor } from '../core/tensor.ts';
 import { numel, shapeToString, tensor64, wrap64 } from '../core/tensor.ts';
+import { composedLinearRope, composedLinearRopeBackward, composedLinearSwiglu, composedLinearSwigluBackward } from '../core/fused.ts';
 import { add, addBroadcast, scale, sumBatch } from './elementwise.ts';
 import { adamAtan2 } from './adam-atan2.ts';
 import { attention, attentionBackward } from './attention.ts';
@@ -22,6 +23,9 @@ import { signSgdRows } from './sign-sgd.ts';
 import { swiglu, swigluBackward } from './swiglu.ts';
 
 type T64 = Tensor<Float64Array>;
+
+/** The kernels the fused products are defined by (src/core/fused.ts). */
+const parts = { shape: (t: T64) => t.shape, dispose: (): void => {}, linear, linearBackward, rope, ropeBackward, swiglu, swigluBackward };
 
 const checkShape = (kernel: string, shape: Shape): void => {
   if (!shape.every((d) => Number.isInteger(d) && d >= 0)) {
@@ -72,6 +76,11 @@ export const referenceBackend: Backend<T64> = Object.freeze({
   attentionBackward,
   swiglu,
   swigluBackward,
+  linearRope: (x: T64, w: T64, cos: T64, sin: T64, hd: number, rotated: number) => composedLinearRope(parts, x, w, cos, sin, hd, rotated),
+  linearRopeBackward: (dy: T64, x: T64, w: T64, cos: T64, sin: T64, hd: number, rotated: number) =>
+    composedLinearRopeBackward(parts, dy, x, w, cos, sin, hd, rotated),
+  linearSwiglu: (x: T64, w: T64) => composedLinearSwiglu(parts, x, w),
+  linearSwigluBackward: (dy: T64, x: T64, w: T64, gu: T64) => composedLinearSwigluBackward(parts, dy, x, w, gu),
   embedding,
   embeddingBackward,
   concatSeq,

@@ -81,6 +81,26 @@ const qkvArb = () =>
     fc.record({ qkv: tensorOf([B, S, 3 * Hh * hd]), dy: tensorOf([B, S, Hh * hd]) }).map((t) => ({ tensors: t, host: {}, params: { Hh } })),
   );
 
+/** Fused QKV + RoPE inputs: x[B,S,K], w[heads·hd, K], dy[B,S,heads·hd], real tables for S positions. */
+const linearRopeArb = () =>
+  fc
+    .record({ B: dim(1, 2), S: dim(1, 5), K: dim(1, 8), heads: dim(1, 3), half: dim(1, 3), rot: dim(0, 3), theta: fc.constantFrom(10000, 100) })
+    .chain(({ B, S, K, heads, half, rot, theta }) => {
+      const hd = 2 * half;
+      const { cos, sin } = ropeTables(S, hd, theta);
+      return fc.record({ x: tensorOf([B, S, K]), w: tensorOf([heads * hd, K], 1), dy: tensorOf([B, S, heads * hd]) }).map((t) => ({
+        tensors: { ...t, cos: { shape: cos.shape, data: cos.data }, sin: { shape: sin.shape, data: sin.data } },
+        host: {},
+        params: { hd, rotatedHeads: Math.min(rot, heads) },
+      }));
+    });
+
+/** Fused gate_up + SwiGLU inputs: x[...,K], w[2I,K], gu[...,2I] (for the backward), dy[...,I]. */
+const linearSwigluArb = () =>
+  fc.record({ lead: leading(), K: dim(1, 8), I: dim(1, 6) }).chain(({ lead, K, I }) =>
+    only({ x: tensorOf([...lead, K]), w: tensorOf([2 * I, K], 1), gu: tensorOf([...lead, 2 * I], 4), dy: tensorOf([...lead, I]) }),
+  );
+
 const ceArb = (withScale: boolean) =>
   fc.record({ B: dim(1, 3), T: dim(1, 4), V: dim(1, 6), kind: LOSS }).chain(({ B, T, V, kind }) =>
     fc
@@ -241,6 +261,39 @@ export const KERNEL_CASES: readonly KernelCase<unknown>[] = [
       .chain(({ lead, I }) => only({ gu: tensorOf([...lead, 2 * I], 4), dy: tensorOf([...lead, I]) })),
     consumed: [],
     call: (b, t) => ({ dgu: b.swigluBackward(t.dy, t.gu) }),
+  }),
+  make({
+    kernel: 'linearRope',
+    arbitrary: linearRopeArb(),
+    consumed: [],
+    call: (b, t, i) => ({ y: b.linearRope(t.x, t.w, t.cos, t.sin, i.params.hd, i.params.rotatedHeads) }),
+  }),
+  make({
+    kernel: 'linearRopeBackward',
+    arbitrary: linearRopeArb(),
+    consumed: [],
+    call: (b, t, i) => {
+      const g = b.linearRopeBackward(t.dy, t.x, t.w, t.cos, t.sin, i.params.hd, i.params.rotatedHeads);
+      return { dx: g.dx, dw: g.dw };
+    },
+  }),
+  make({
+    kernel: 'linearSwiglu',
+    arbitrary: linearSwigluArb(),
+    consumed: [],
+    call: (b, t) => {
+      const { y, gu } = b.linearSwiglu(t.x, t.w);
+      return { y, gu };
+    },
+  }),
+  make({
+    kernel: 'linearSwigluBackward',
+    arbitrary: linearSwigluArb(),
+    consumed: [],
+    call: (b, t) => {
+      const g = b.linearSwigluBackward(t.dy, t.x, t.w, t.gu);
+      return { dx: g.dx, dw: g.dw };
+    },
   }),
   make({
     kernel: 'embedding',

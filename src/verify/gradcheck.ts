@@ -298,6 +298,39 @@ export const GRAD_CASES: readonly GradCase<unknown>[] = [
     backward: (b, t, dy) => ({ gu: b.swigluBackward(dy, t.gu) }),
   }),
   make({
+    name: 'linearRope',
+    kernels: ['linearRope', 'linearRopeBackward'],
+    arbitrary: fc
+      .record({ B: dim(1, 2), S: dim(1, 3), K: dim(1, 4), heads: dim(1, 2), half: dim(1, 2), rot: dim(0, 2) })
+      .chain(({ B, S, K, heads, half, rot }) => {
+        const hd = 2 * half;
+        return fc
+          .record({ x: tensorOf([B, S, K]), w: tensorOf([heads * hd, K]), dy: tensorOf([B, S, heads * hd]), cos: tensorOf([S, hd], 1), sin: tensorOf([S, hd], 1) })
+          .map((t) => ({ tensors: t, host: {}, params: { hd, rotatedHeads: Math.min(rot, heads) } }));
+      }),
+    wrt: ['x', 'w'],
+    linearIn: ['x', 'w'],
+    forward: (b, t, i) => b.linearRope(t.x, t.w, t.cos, t.sin, i.params.hd, i.params.rotatedHeads),
+    backward: (b, t, dy, i) => {
+      const g = b.linearRopeBackward(dy, t.x, t.w, t.cos, t.sin, i.params.hd, i.params.rotatedHeads);
+      return { x: g.dx, w: g.dw };
+    },
+  }),
+  make({
+    name: 'linearSwiglu',
+    kernels: ['linearSwiglu', 'linearSwigluBackward'],
+    arbitrary: fc
+      .record({ lead: leading(), K: dim(1, 4), I: dim(1, 3) })
+      .chain(({ lead, K, I }) => fc.record({ x: tensorOf([...lead, K]), w: tensorOf([2 * I, K]), dy: tensorOf([...lead, I]) }).map(plain)),
+    wrt: ['x', 'w'],
+    linearIn: [],
+    forward: (b, t) => b.linearSwiglu(t.x, t.w).y,
+    backward: (b, t, dy) => {
+      const g = b.linearSwigluBackward(dy, t.x, t.w, b.linearSwiglu(t.x, t.w).gu);
+      return { x: g.dx, w: g.dw };
+    },
+  }),
+  make({
     name: 'embedding',
     kernels: ['embedding', 'embeddingBackward'],
     arbitrary: fc.record({ R: dim(1, 5), D: dim(1, 3), idsShape: leading() }).chain(({ R, D, idsShape }) => {

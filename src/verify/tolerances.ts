@@ -40,6 +40,11 @@ export const FLOAT32_TOLERANCES: Readonly<Record<KernelName, Tolerance>> = Objec
   attentionBackward: t(1e-6, 1e-4, 2e-5),
   swiglu: t(1e-7, 1e-5, 1e-6), // a device exp is a few ulp
   swigluBackward: t(1e-6, 1e-5, 1e-6),
+  // a product (K ≤ 8 terms) and its activation: the activation's inputs carry the sums' rounding
+  linearRope: t(1e-6, 1e-5, 2e-5),
+  linearRopeBackward: t(1e-6, 1e-5, 2e-5),
+  linearSwiglu: t(1e-6, 1e-5, 2e-5),
+  linearSwigluBackward: t(1e-6, 1e-4, 2e-5),
   embedding: COPY,
   embeddingBackward: t(1e-37, 1e-6, 1e-6), // scatter-add of ≤ 16 rows
   concatSeq: COPY,

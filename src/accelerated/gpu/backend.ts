@@ -15,6 +15,7 @@ import { Device } from './device.ts';
 import { add, addBroadcast, scale, sumBatch } from './elementwise.ts';
 import { ema } from './ema.ts';
 import { embedding, embeddingBackward } from './embedding.ts';
+import { linearRope, linearRopeBackward, linearSwiglu, linearSwigluBackward } from './fused.ts';
 import type { GpuMode } from './gpujs.ts';
 import { linear, linearBackward } from './linear.ts';
 import { selectMode } from './mode.ts';
@@ -96,6 +97,10 @@ export const createGpuBackend = async (options: GpuBackendOptions = {}): Promise
     attentionBackward: (dy, qkv, heads) => attentionBackward(dev, dy, qkv, heads),
     swiglu: (gu) => swiglu(dev, gu),
     swigluBackward: (dy, gu) => swigluBackward(dev, dy, gu),
+    linearRope: (x, w, cos, sin, hd, rotated) => linearRope(dev, backend, x, w, cos, sin, hd, rotated),
+    linearRopeBackward: (dy, x, w, cos, sin, hd, rotated) => linearRopeBackward(dev, backend, dy, x, w, cos, sin, hd, rotated),
+    linearSwiglu: (x, w) => linearSwiglu(dev, backend, x, w),
+    linearSwigluBackward: (dy, x, w, gu) => linearSwigluBackward(dev, backend, dy, x, w, gu),
 
     embedding: (table, ids, idsShape) => embedding(dev, table, ids, idsShape),
     embeddingBackward: (dy, ids, rows) => embeddingBackward(dev, dy, ids, rows),

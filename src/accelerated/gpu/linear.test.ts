@@ -74,8 +74,8 @@ describe('gpu linear, tiled WGSL products (webgpu)', () => {
           expect(vec.a && vec.b, `${layout} R=${R} Q=${Q} K=${K} vectorizes both operands`).toBe(true);
           const a = b.fromArray([R * K], rnd(R * K, 0.37)), c = b.fromArray([Q * K], rnd(Q * K, 1.1)), bias = b.fromArray([Q], rnd(Q, 0.8));
           for (const withBias of layout === 'nt' ? [false, true] : [false]) {
-            const v = product(b.device, layout, a, c, R, Q, K, [R, Q], withBias ? bias : undefined);
-            const s = product(b.device, layout, a, c, R, Q, K, [R, Q], withBias ? bias : undefined, true);
+            const [v] = product(b.device, layout, a, c, R, Q, K, [R, Q], withBias ? bias : undefined);
+            const [s] = product(b.device, layout, a, c, R, Q, K, [R, Q], withBias ? bias : undefined, true);
             const [vv, sv] = await Promise.all([b.read(v), b.read(s)]);
             expect(Array.from(vv.data), `${layout} R=${R} Q=${Q} K=${K} bias=${withBias}`).toEqual(Array.from(sv.data));
             b.dispose(v);

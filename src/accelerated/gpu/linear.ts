@@ -205,16 +205,69 @@ export const vectorizable = (layout: Layout, R: number, Q: number, K: number): V
 });
 
 /**
- * One thread's share of loading A's tile into As[kk·TM + rr] (zeros outside the matrix): element by
- * element, or one vec4 per thread (TM·TK = 4·WG² floats) along the contiguous axis.
+ * What a product computes around its sums (see fused.ts for the kernels that use them):
+ * - 'rope', 'swiglu' (layout 'nt', epilogue): the output columns come in pairs (lo, hi) =
+ *   (g·2H + i, g·2H + H + i) for pair P = g·H + i, H = the pair distance (hd/2 for RoPE, I for
+ *   SwiGLU). A workgroup's TN tile columns hold TN/2 consecutive pairs (column c: pair c mod TN/2,
+ *   half c ÷ TN/2), so a thread's cells j and j + RN/2 are the two halves of one pair and the
+ *   activation runs on its registers: RoPE rotates the pair (rows of the first `rot` heads; row r
+ *   has position r mod S) and writes it; SwiGLU writes gu and y[r, P] = silu(lo)·hi.
+ * - 'ropeBackward', 'swigluBackward' (layouts 'nn' for dx and 'tn' for dw, prologue): A is not
+ *   read but computed element by element while the tile loads, A[n, m] = ropeBackward(dy)[n, m]
+ *   or swigluBackward(dy, gu)[n, m] (n row, m column of the product's input width W), so the
+ *   backward needs no pass of its own between dy and the two products.
+ * The sums are those of the plain product, in the same order.
  */
-const aLoadWgsl = (layout: Layout, vec: boolean): string => {
+export type Fusion = 'none' | 'rope' | 'swiglu' | 'ropeBackward' | 'swigluBackward';
+
+const isEpilogue = (f: Fusion): boolean => f === 'rope' || f === 'swiglu';
+const isPrologue = (f: Fusion): boolean => f === 'ropeBackward' || f === 'swigluBackward';
+
+/** The overflow-free σ of every sigmoid of this backend, in WGSL. */
+const SIGMOID_WGSL = `fn sigm(g: f32) -> f32 {
+  if (g >= 0.0) { return 1.0 / (1.0 + exp(-g)); }
+  let e = exp(g);
+  return e / (1.0 + e);
+}`;
+
+/** A[n, m] computed from dy (binding a) and the fusion's other inputs: the backward prologues. */
+const aSourceWgsl = (fusion: Fusion): string => {
+  if (fusion === 'ropeBackward') {
+    return `fn aAt(n: u32, m: u32) -> f32 {
+  let hd = 2u * p.H;
+  let d = a[n * p.W + m];
+  if (m / hd >= p.rot) { return d; }
+  let t = (n % p.S) * hd;
+  let i = m % hd;
+  if (i < p.H) { return d * cs[t + i] + a[n * p.W + m + p.H] * sn[t + i + p.H]; }
+  return d * cs[t + i] - a[n * p.W + m - p.H] * sn[t + i - p.H];
+}`;
+  }
+  return `${SIGMOID_WGSL}
+fn aAt(n: u32, m: u32) -> f32 {
+  let up = m >= p.H;
+  let k = select(m, m - p.H, up);
+  let g = gu[n * 2u * p.H + k];
+  let u = gu[n * 2u * p.H + p.H + k];
+  let d = a[n * p.H + k];
+  let sg = sigm(g);
+  if (up) { return d * g * sg; }
+  return d * u * sg * (1.0 + g * (1.0 - sg));
+}`;
+};
+
+/**
+ * One thread's share of loading A's tile into As[kk·TM + rr] (zeros outside the matrix): element by
+ * element, or one vec4 per thread (TM·TK = 4·WG² floats) along the contiguous axis. With a
+ * prologue fusion the element is aAt(row of dy, column of dy).
+ */
+const aLoadWgsl = (layout: Layout, vec: boolean, computed: boolean): string => {
   if (!vec) {
     const load = layout === 'tn'
       ? `let rr = e % ${TM}u; let kk = e / ${TM}u; let r = row0 + rr; let k = k0 + kk;
-      var v = 0.0; if (r < p.R && k < p.K) { v = a[k * p.R + r]; }`
+      var v = 0.0; if (r < p.R && k < p.K) { v = ${computed ? 'aAt(k, r)' : 'a[k * p.R + r]'}; }`
       : `let kk = e % ${TK}u; let rr = e / ${TK}u; let r = row0 + rr; let k = k0 + kk;
-      var v = 0.0; if (r < p.R && k < p.K) { v = a[r * p.K + k]; }`;
+      var v = 0.0; if (r < p.R && k < p.K) { v = ${computed ? 'aAt(r, k)' : 'a[r * p.K + k]'}; }`;
     return `for (var l = 0u; l < ${(TK * TM) / (WG * WG)}u; l++) {
       let e = tid + l * ${WG * WG}u;
       ${load}
@@ -231,14 +284,20 @@ const aLoadWgsl = (layout: Layout, vec: boolean): string => {
       As[kk * ${TM}u + rr] = v.x; As[(kk + 1u) * ${TM}u + rr] = v.y; As[(kk + 2u) * ${TM}u + rr] = v.z; As[(kk + 3u) * ${TM}u + rr] = v.w; }`;
 };
 
+/** The output column of tile column `qq` and whether it lies inside C: plain, or paired (see Fusion). */
+const columnWgsl = (paired: boolean): string =>
+  paired
+    ? `let pr = col0 / 2u + qq % ${TN / 2}u; let q = pairCol(pr, qq / ${TN / 2}u); let inside = pr < p.Q / 2u;`
+    : 'let q = col0 + qq; let inside = q < p.Q;';
+
 /** B's tile into Bs[kk·TN + qq], as aLoadWgsl does for A. */
-const bLoadWgsl = (layout: Layout, vec: boolean): string => {
+const bLoadWgsl = (layout: Layout, vec: boolean, paired: boolean): string => {
   if (!vec) {
     const load = layout === 'nt'
-      ? `let kk = e % ${TK}u; let qq = e / ${TK}u; let q = col0 + qq; let k = k0 + kk;
-      var v = 0.0; if (q < p.Q && k < p.K) { v = b[q * p.K + k]; }`
-      : `let qq = e % ${TN}u; let kk = e / ${TN}u; let q = col0 + qq; let k = k0 + kk;
-      var v = 0.0; if (q < p.Q && k < p.K) { v = b[k * p.Q + q]; }`;
+      ? `let kk = e % ${TK}u; let qq = e / ${TK}u; ${columnWgsl(paired)} let k = k0 + kk;
+      var v = 0.0; if (inside && k < p.K) { v = b[q * p.K + k]; }`
+      : `let qq = e % ${TN}u; let kk = e / ${TN}u; ${columnWgsl(paired)} let k = k0 + kk;
+      var v = 0.0; if (inside && k < p.K) { v = b[k * p.Q + q]; }`;
     return `for (var l = 0u; l < ${(TK * TN) / (WG * WG)}u; l++) {
       let e = tid + l * ${WG * WG}u;
       ${load}
@@ -246,13 +305,69 @@ const bLoadWgsl = (layout: Layout, vec: boolean): string => {
     }`;
   }
   return layout === 'nt'
-    ? `{ let kk = (tid % ${TK / 4}u) * 4u; let qq = tid / ${TK / 4}u; let q = col0 + qq; let k = k0 + kk;
-      var v = vec4<f32>(0.0); if (q < p.Q && k < p.K) { v = b[(q * p.K + k) / 4u]; }
+    ? `{ let kk = (tid % ${TK / 4}u) * 4u; let qq = tid / ${TK / 4}u; ${columnWgsl(paired)} let k = k0 + kk;
+      var v = vec4<f32>(0.0); if (inside && k < p.K) { v = b[(q * p.K + k) / 4u]; }
       Bs[kk * ${TN}u + qq] = v.x; Bs[(kk + 1u) * ${TN}u + qq] = v.y; Bs[(kk + 2u) * ${TN}u + qq] = v.z; Bs[(kk + 3u) * ${TN}u + qq] = v.w; }`
     : `{ let qq = (tid % ${TN / 4}u) * 4u; let kk = tid / ${TN / 4}u; let q = col0 + qq; let k = k0 + kk;
       var v = vec4<f32>(0.0); if (q < p.Q && k < p.K) { v = b[(k * p.Q + q) / 4u]; }
       let o = kk * ${TN}u + qq;
       Bs[o] = v.x; Bs[o + 1u] = v.y; Bs[o + 2u] = v.z; Bs[o + 3u] = v.w; }`;
+};
+
+/** The stores of a thread's RM×RN cells: plain (+ bias), or a paired epilogue (see Fusion). */
+const storeWgsl = (fusion: Fusion, bias: boolean): string => {
+  if (!isEpilogue(fusion)) {
+    return `for (var i = 0u; i < ${RM}u; i++) {
+    let r = row0 + ty + ${WG}u * i;
+    if (r >= p.R) { continue; }
+    for (var j = 0u; j < ${RN}u; j++) {
+      let q = col0 + tx + ${WG}u * j;
+      if (q < p.Q) { c[r * p.Q + q] = acc[i * ${RN}u + j]${bias ? ' + bias[q]' : ''}; }
+    }
+  }`;
+  }
+  const pair = fusion === 'rope'
+    ? `let hd = 2u * p.H;
+      if (pr / p.H < p.rot) {
+        let t = (r % p.S) * hd + pr % p.H;
+        c[r * p.Q + qlo] = lo * cs[t] - hi * sn[t];
+        c[r * p.Q + qhi] = hi * cs[t + p.H] + lo * sn[t + p.H];
+      } else {
+        c[r * p.Q + qlo] = lo;
+        c[r * p.Q + qhi] = hi;
+      }`
+    : `c[r * p.Q + qlo] = lo;
+      c[r * p.Q + qhi] = hi;
+      y[r * p.H + pr] = lo * sigm(lo) * hi;`;
+  return `for (var i = 0u; i < ${RM}u; i++) {
+    let r = row0 + ty + ${WG}u * i;
+    if (r >= p.R) { continue; }
+    for (var j = 0u; j < ${RN / 2}u; j++) {
+      let pr = col0 / 2u + tx + ${WG}u * j;
+      if (pr >= p.Q / 2u) { continue; }
+      let qlo = pairCol(pr, 0u);
+      let qhi = qlo + p.H;
+      let lo = acc[i * ${RN}u + j];
+      let hi = acc[i * ${RN}u + j + ${RN / 2}u];
+      ${pair}
+    }
+  }`;
+};
+
+/** The bindings after the parameter block: a, b, then the fusion's inputs, then the outputs. */
+const bindingsWgsl = (fusion: Fusion, bias: boolean, vec: Vectorized): string => {
+  const inputs = [
+    `a: array<${vec.a ? 'vec4<f32>' : 'f32'}>`,
+    `b: array<${vec.b ? 'vec4<f32>' : 'f32'}>`,
+    ...(bias ? ['bias: array<f32>'] : []),
+    ...(fusion === 'rope' || fusion === 'ropeBackward' ? ['cs: array<f32>', 'sn: array<f32>'] : []),
+    ...(fusion === 'swigluBackward' ? ['gu: array<f32>'] : []),
+  ];
+  const outputs = ['c: array<f32>', ...(fusion === 'swiglu' ? ['y: array<f32>'] : [])];
+  return [
+    ...inputs.map((d, i) => `@group(0) @binding(${i + 1}) var<storage, read> ${d};`),
+    ...outputs.map((d, i) => `@group(0) @binding(${inputs.length + i + 1}) var<storage, read_write> ${d};`),
+  ].join('\n');
 };
 
 /**
@@ -261,17 +376,17 @@ const bLoadWgsl = (layout: Layout, vec: boolean): string => {
  * along each operand's contiguous axis so neighbouring threads read neighbouring addresses, four
  * floats per load where `vec` allows; cells outside the matrices read as 0), then thread (tx, ty)
  * adds the products of its RM×RN cells, rows ty + WG·i and columns tx + WG·j, in increasing k.
- * With bias: c = acc + bias[q].
+ * With bias: c = acc + bias[q]. Fusions: see `Fusion`.
  */
-const productWgsl = (layout: Layout, bias: boolean, vec: Vectorized): string => `
-struct P { R: u32, Q: u32, K: u32, pad: u32 }
+const productWgsl = (layout: Layout, bias: boolean, vec: Vectorized, fusion: Fusion): string => `
+struct P { R: u32, Q: u32, K: u32, S: u32, H: u32, rot: u32, W: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> a: array<${vec.a ? 'vec4<f32>' : 'f32'}>;
-@group(0) @binding(2) var<storage, read> b: array<${vec.b ? 'vec4<f32>' : 'f32'}>;
-${bias ? '@group(0) @binding(3) var<storage, read> bias: array<f32>;' : ''}
-@group(0) @binding(${bias ? 4 : 3}) var<storage, read_write> c: array<f32>;
+${bindingsWgsl(fusion, bias, vec)}
 var<workgroup> As: array<f32, ${TK * TM}>;
 var<workgroup> Bs: array<f32, ${TK * TN}>;
+${isEpilogue(fusion) ? 'fn pairCol(pr: u32, half: u32) -> u32 { return (pr / p.H) * 2u * p.H + pr % p.H + half * p.H; }' : ''}
+${fusion === 'swiglu' ? SIGMOID_WGSL : ''}
+${isPrologue(fusion) ? aSourceWgsl(fusion) : ''}
 
 @compute @workgroup_size(${WG}, ${WG}, 1)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -283,8 +398,8 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   var acc: array<f32, ${RM * RN}>;
   for (var i = 0u; i < ${RM * RN}u; i++) { acc[i] = 0.0; }
   for (var k0 = 0u; k0 < p.K; k0 += ${TK}u) {
-    ${aLoadWgsl(layout, vec.a)}
-    ${bLoadWgsl(layout, vec.b)}
+    ${aLoadWgsl(layout, vec.a, isPrologue(fusion))}
+    ${bLoadWgsl(layout, vec.b, isEpilogue(fusion))}
     workgroupBarrier();
     for (var kk = 0u; kk < ${TK}u; kk++) {
       var av: array<f32, ${RM}>;
@@ -299,36 +414,44 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < ${RM}u; i++) {
-    let r = row0 + ty + ${WG}u * i;
-    if (r >= p.R) { continue; }
-    for (var j = 0u; j < ${RN}u; j++) {
-      let q = col0 + tx + ${WG}u * j;
-      if (q < p.Q) { c[r * p.Q + q] = acc[i * ${RN}u + j]${bias ? ' + bias[q]' : ''}; }
-    }
-  }
+  ${storeWgsl(fusion, bias)}
 }
 `;
+
+/** A fusion's operands and sizes beyond the product's (see Fusion): S positions, H pair distance, rot rotated heads, W dy width. */
+export interface FusionArgs {
+  readonly fusion: Fusion;
+  readonly extra: readonly GpuTensor[];
+  readonly S?: number;
+  readonly H: number;
+  readonly rot?: number;
+  readonly W?: number;
+}
 
 /**
  * C[R,Q] (shape `shape`) = A·B per `layout`, through the tiled WGSL kernel (+ bias[Q] when given),
  * with vec4 loads where the sizes allow unless `scalarLoads` (kept for the side-by-side benchmark).
+ * With `fused`, the fusion's epilogue or prologue (and its extra outputs after C: SwiGLU's y).
  */
 export const product = (
   dev: Device, layout: Layout, a: GpuTensor, b: GpuTensor, R: number, Q: number, K: number, shape: readonly number[], bias?: GpuTensor, scalarLoads = false,
-): GpuTensor => {
-  const params = new Uint32Array([R, Q, K, 0]).buffer;
-  const vec = scalarLoads ? { a: false, b: false } : vectorizable(layout, R, Q, K);
-  const name = `product.${layout}${bias ? '.bias' : ''}${vec.a ? '.va' : ''}${vec.b ? '.vb' : ''}`;
-  const [c] = dev.runWgsl({
+  fused?: FusionArgs & { readonly outputs?: readonly (readonly number[])[] },
+): GpuTensor[] => {
+  const fusion = fused?.fusion ?? 'none';
+  const params = new Uint32Array([R, Q, K, fused?.S ?? 0, fused?.H ?? 0, fused?.rot ?? 0, fused?.W ?? 0, 0]).buffer;
+  const v = scalarLoads ? { a: false, b: false } : vectorizable(layout, R, Q, K);
+  const vec = { a: v.a && !isPrologue(fusion), b: v.b };
+  const name = `product.${layout}${bias ? '.bias' : ''}${vec.a ? '.va' : ''}${vec.b ? '.vb' : ''}${fusion === 'none' ? '' : `.${fusion}`}`;
+  // paired epilogues: TN/2 column pairs per workgroup
+  const columns = isEpilogue(fusion) ? Math.ceil(Q / 2 / (TN / 2)) : Math.ceil(Q / TN);
+  return dev.runWgsl({
     name,
-    code: () => productWgsl(layout, bias !== undefined, vec),
+    code: () => productWgsl(layout, bias !== undefined, vec, fusion),
     params,
-    inputs: bias ? [a, b, bias] : [a, b],
-    outputs: [shape],
-    groups: [Math.ceil(Q / TN), Math.ceil(R / TM), 1],
+    inputs: [a, b, ...(bias ? [bias] : []), ...(fused?.extra ?? [])],
+    outputs: [shape, ...(fused?.outputs ?? [])],
+    groups: [columns, Math.ceil(R / TM), 1],
   });
-  return c;
 };
 
 /** y = x·wᵀ (+ b): x[...,K], w[M,K], b[M] → [...,M]. */
@@ -337,7 +460,7 @@ export const linear = (dev: Device, x: GpuTensor, w: GpuTensor, b?: GpuTensor): 
   if (dev.mode !== 'webgpu') return linearGpuJs(dev, x, w, b);
   const [M, K] = w.shape;
   const N = K === 0 ? numel(shape) / Math.max(1, M) : numel(x.shape) / K;
-  return product(dev, 'nt', x, w, N, M, K, shape, b);
+  return product(dev, 'nt', x, w, N, M, K, shape, b)[0];
 };
 
 /** dx[...,K], dw[M,K] and (withBias) db[M] from dy[...,M]. */
@@ -346,8 +469,8 @@ export const linearBackward = (dev: Device, dy: GpuTensor, x: GpuTensor, w: GpuT
   if (dev.mode !== 'webgpu') return linearBackwardGpuJs(dev, dy, x, w, withBias);
   const [M, K] = w.shape;
   const N = numel(dy.shape) / Math.max(1, M);
-  const dx = product(dev, 'nn', dy, w, N, K, M, out.dx);
-  const dw = product(dev, 'tn', dy, x, M, K, N, out.dw);
+  const [dx] = product(dev, 'nn', dy, w, N, K, M, out.dx);
+  const [dw] = product(dev, 'tn', dy, x, M, K, N, out.dw);
   if (!withBias) return { dx, dw };
   const db = dev.run({ name: 'linearDb', body: linearDbBody, constants: { M, N }, args: [dy], shape: out.db });
   return { dx, dw, db };

@@ -8,6 +8,7 @@
 
 import type { Backend } from '../../core/backend.ts';
 import { ShapeError } from '../../core/backend.ts';
+import { composedLinearRope, composedLinearRopeBackward, composedLinearSwiglu, composedLinearSwigluBackward } from '../../core/fused.ts';
 import type { Shape, Tensor } from '../../core/tensor.ts';
 import { numel, shapeToString, wrap64 } from '../../core/tensor.ts';
 import { adamAtan2 } from './adam-atan2.ts';
@@ -127,6 +128,11 @@ export const createSimdBackend = async (options: SimdOptions = {}): Promise<Simd
     attentionBackward: (dy, qkv, heads) => attentionBackward(e, dy, qkv, heads),
     swiglu: (gu) => swiglu(e, gu),
     swigluBackward: (dy, gu) => swigluBackward(e, dy, gu),
+    // no one-pass form on this engine: the composition of its own kernels
+    linearRope: (x, w, cos, sin, hd, rotated) => composedLinearRope(backend, x, w, cos, sin, hd, rotated),
+    linearRopeBackward: (dy, x, w, cos, sin, hd, rotated) => composedLinearRopeBackward(backend, dy, x, w, cos, sin, hd, rotated),
+    linearSwiglu: (x, w) => composedLinearSwiglu(backend, x, w),
+    linearSwigluBackward: (dy, x, w, gu) => composedLinearSwigluBackward(backend, dy, x, w, gu),
 
     embedding: (table, ids, idsShape) => embedding(e, table, ids, idsShape),
     embeddingBackward: (dy, ids, rows) => embeddingBackward(e, dy, ids, rows),

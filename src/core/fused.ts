@@ -1,0 +1,46 @@
+// The fused products of the Backend record (linearRope, linearSwiglu and their backwards) written
+// as compositions of a backend's own unfused kernels: the definition of what they compute (the
+// reference uses exactly this), and the path of every engine that has no one-pass form of them.
+// Shape errors name the fused kernel. Intermediates are released as soon as they are used.
+// Legend: B batch, S sequence, K input width, W = heads·hd output width, I SwiGLU inner size.
+
+import type { Backend, LinearGrads } from './backend.ts';
+import { shapes } from './shapes.ts';
+
+type Parts<T> = Pick<Backend<T>, 'shape' | 'dispose' | 'linear' | 'linearBackward' | 'rope' | 'ropeBackward' | 'swiglu' | 'swigluBackward'>;
+
+/** y[B,S,W] = rope(x[B,S,K]·w[W,K]ᵀ) on the first `rotatedHeads` heads of width hd. */
+export const composedLinearRope = <T>(b: Parts<T>, x: T, w: T, cos: T, sin: T, headDim: number, rotatedHeads: number): T => {
+  shapes.linearRope(b.shape(x), b.shape(w), b.shape(cos), b.shape(sin), headDim, rotatedHeads);
+  const raw = b.linear(x, w);
+  const y = b.rope(raw, cos, sin, headDim, rotatedHeads);
+  b.dispose(raw);
+  return y;
+};
+
+/** dx[B,S,K], dw[W,K] of linearRope for dy[B,S,W]: linearBackward of ropeBackward(dy). */
+export const composedLinearRopeBackward = <T>(
+  b: Parts<T>, dy: T, x: T, w: T, cos: T, sin: T, headDim: number, rotatedHeads: number,
+): LinearGrads<T> => {
+  shapes.linearRopeBackward(b.shape(dy), b.shape(x), b.shape(w), b.shape(cos), b.shape(sin), headDim, rotatedHeads);
+  const dRaw = b.ropeBackward(dy, cos, sin, headDim, rotatedHeads);
+  const { dx, dw } = b.linearBackward(dRaw, x, w, false);
+  b.dispose(dRaw);
+  return { dx, dw };
+};
+
+/** gu[...,2I] = x[...,K]·w[2I,K]ᵀ and y[...,I] = swiglu(gu). */
+export const composedLinearSwiglu = <T>(b: Parts<T>, x: T, w: T): { readonly y: T; readonly gu: T } => {
+  shapes.linearSwiglu(b.shape(x), b.shape(w));
+  const gu = b.linear(x, w);
+  return { y: b.swiglu(gu), gu };
+};
+
+/** dx[...,K], dw[2I,K] of linearSwiglu for dy[...,I]: linearBackward of swigluBackward(dy, gu). */
+export const composedLinearSwigluBackward = <T>(b: Parts<T>, dy: T, x: T, w: T, gu: T): LinearGrads<T> => {
+  shapes.linearSwigluBackward(b.shape(dy), b.shape(x), b.shape(w), b.shape(gu));
+  const dgu = b.swigluBackward(dy, gu);
+  const { dx, dw } = b.linearBackward(dgu, x, w, false);
+  b.dispose(dgu);
+  return { dx, dw };
+};
