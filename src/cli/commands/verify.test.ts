@@ -25,8 +25,11 @@ const flipped: Backend<T64> = {
 const scaledSwiglu: Backend<T64> = {
   ...referenceBackend,
   name: 'scaled-swiglu',
-  description: 'the reference with swigluBackward scaled by 1.01',
-  swigluBackward: (dy, gu) => referenceBackend.scale(referenceBackend.swigluBackward(dy, gu), 1.01),
+  description: 'the reference with linearSwigluBackward scaled by 1.01',
+  linearSwigluBackward: (dy, x, w, gu) => {
+    const g = referenceBackend.linearSwigluBackward(dy, x, w, gu);
+    return { dx: referenceBackend.scale(g.dx, 1.01), dw: referenceBackend.scale(g.dw, 1.01) };
+  },
 };
 
 describe('hrm verify', () => {
@@ -52,10 +55,10 @@ describe('hrm verify', () => {
   it('fails the model row on a backend with one backward off by 1% (exit 1), naming model, the quantity and a replay', async () => {
     const lines: string[] = [];
     const target = { id: 'scaled-swiglu', create: async () => scaledSwiglu as Backend<unknown> };
-    const out = await verifyTargets({ backend: 'all', runs: 20, modelRuns: 3, seed: 11, kernels: ['swiglu', 'model'] }, [target], (l) => lines.push(l));
+    const out = await verifyTargets({ backend: 'all', runs: 20, modelRuns: 3, seed: 11, kernels: ['linearSwiglu', 'model'] }, [target], (l) => lines.push(l));
     expect(out.exitCode).toBe(1);
     const byKernel = Object.fromEntries(out.reports.map((r) => [r.kernel, r]));
-    expect(byKernel.swiglu.pass).toBe(true); // the forward kernel is untouched
+    expect(byKernel.linearSwiglu.pass).toBe(true); // the forward kernel is untouched
     expect(byKernel.model.pass).toBe(false);
     expect(byKernel.model.failure).toMatch(/^step 1 grad\.\S+: rel-L2 \S+ > 0\.001 .*worst \[\d+\]: got .*reference .*\(config \{.*"hidden"/);
     expect(byKernel.model.worst?.ratio).toBeGreaterThan(1);
