@@ -56,7 +56,7 @@ export const attentionWat = (variant: SimdVariant): string => {
         (br_if $e8 (i32.ge_u (local.get $j) (local.get $n8)))
         (local.set $e (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2)))) (local.get $vm)) (local.get $vs)))
         (local.set $e2 (f32x4.mul (f32x4.sub (v128.load offset=16 (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2)))) (local.get $vm)) (local.get $vs)))
-        ${interleave(expInline('$e', '$en', '$er'), expInline('$e2', '$en2', '$er2'))}
+        ${interleave(expInline(variant, '$e', '$en', '$er'), expInline(variant, '$e2', '$en2', '$er2'))}
         (v128.store (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))) (local.get $e))
         (v128.store offset=16 (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))) (local.get $e2))
         (local.set $vsum (f32x4.add (local.get $vsum) (local.get $e)))
@@ -67,7 +67,7 @@ export const attentionWat = (variant: SimdVariant): string => {
       (block $e2 (loop $l2
         (br_if $e2 (i32.ge_u (local.get $j) (local.get $n4)))
         (local.set $e (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2)))) (local.get $vm)) (local.get $vs)))
-        ${expInline('$e', '$en', '$er')}
+        ${expInline(variant, '$e', '$en', '$er')}
         (v128.store (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))) (local.get $e))
         (local.set $vsum (f32x4.add (local.get $vsum) (local.get $e)))
         (local.set $j (i32.add (local.get $j) (i32.const 4)))

@@ -1,6 +1,7 @@
 // The engine's blocked paths at sizes the conformance arbitraries do not reach: full 6-row panels
 // packed four contraction steps at a time with a leftover (K mod 4 ≠ 0), several 4×4 transpose
-// blocks with leftover rows and columns (S, hd not multiples of 4), several KC-deep blocks. Each
+// blocks with leftover rows and columns (S, hd not multiples of 4), several KC-deep blocks (also with
+// 25 column panels: forward at K 523 × M 200; dW over N 600 rows). Each
 // result is compared with the float64 reference: |got − ref| ≤ 3e-5·max|ref| (a wrong index, sign
 // or lane order is off by O(max|ref|)); SwiGLU rows wider than 8 (two exp chains per trip), RoPE's unrotated channels. AdamATan2 over several blocks with an odd tail against the
 // float32 formula written out with Math.atan2: m and v bit-identical, parameters within 1 ulp.
@@ -38,7 +39,7 @@ for (const variant of ['relaxed', 'plain'] as const) {
       await be.close();
     });
 
-    for (const [N, K, M] of [[13, 11, 9], [37, 30, 17], [25, 523, 10]]) {
+    for (const [N, K, M] of [[13, 11, 9], [37, 30, 17], [25, 523, 10], [13, 523, 200], [600, 300, 7]]) {
       it(`linear and linearBackward at N ${N}, K ${K}, M ${M}`, async () => {
         const x = data([N, K]);
         const w = data([M, K]);

@@ -37,10 +37,10 @@ export const engineWat = (variant: SimdVariant): string => `(module
   (import "env" "memory" (memory 1 65536 shared))
 ${gemmWat(variant)}
 ${linearWat()}
-${expFunctions()}
+${expFunctions(variant)}
 ${attentionWat(variant)}
 ${rmsNormWat()}
-${swigluWat()}
+${swigluWat(variant)}
 ${elementwiseWat()}
 ${ropeWat()}
 ${adamAtan2Wat()}

@@ -1,5 +1,6 @@
 // WebAssembly text of the SwiGLU family (forward and backward by rows, e^x inlined eight lanes at a time).
 
+import type { SimdVariant } from './wat.ts';
 import { expInline, interleave } from './wat.ts';
 
 /** Worker-dispatched kernels of this family and their parameter counts (before scratch, lo, hi). */
@@ -15,7 +16,7 @@ const swigluBwdLanes = (g: string, u: string, s: string, d: string): string =>
                                  (f32x4.add (v128.const f32x4 1 1 1 1) (f32x4.mul (local.get ${g}) (f32x4.sub (v128.const f32x4 1 1 1 1) (local.get ${s}))))))
         (local.set ${g} (f32x4.mul (f32x4.mul (local.get ${d}) (local.get ${g})) (local.get ${s})))`;
 
-export const swigluWat = (): string => `
+export const swigluWat = (variant: SimdVariant): string => `
   ;; swiglu: y[r,j] = g·σ(g)·u with g = gu[r, j], u = gu[r, I + j]; rows [lo, hi)
   (func (export "swiglu") (param $gu i32) (param $y i32) (param $I i32) (param $scr i32) (param $lo i32) (param $hi i32)
     (local $r i32) (local $j i32) (local $pg i32) (local $py i32) (local $g v128) (local $e v128) (local $I4 i32) (local $o i32)
@@ -36,7 +37,7 @@ export const swigluWat = (): string => `
         (local.set $g2 (v128.load offset=16 (i32.add (local.get $pg) (local.get $o))))
         (local.set $e (f32x4.neg (local.get $g)))
         (local.set $e2 (f32x4.neg (local.get $g2)))
-        ${interleave(expInline('$e', '$n', '$q'), expInline('$e2', '$n2', '$q2'))}
+        ${interleave(expInline(variant, '$e', '$n', '$q'), expInline(variant, '$e2', '$n2', '$q2'))}
         (v128.store (i32.add (local.get $py) (local.get $o))
           (f32x4.div (f32x4.mul (local.get $g) (v128.load (i32.add (local.get $pg) (i32.add (local.get $o) (i32.shl (local.get $I) (i32.const 2))))))
             (f32x4.add (v128.const f32x4 1 1 1 1) (local.get $e))))
@@ -50,7 +51,7 @@ export const swigluWat = (): string => `
         (local.set $o (i32.shl (local.get $j) (i32.const 2)))
         (local.set $g (v128.load (i32.add (local.get $pg) (local.get $o))))
         (local.set $e (f32x4.neg (local.get $g)))
-        ${expInline('$e', '$n', '$q')}
+        ${expInline(variant, '$e', '$n', '$q')}
         (v128.store (i32.add (local.get $py) (local.get $o))
           (f32x4.div (f32x4.mul (local.get $g) (v128.load (i32.add (local.get $pg) (i32.add (local.get $o) (i32.shl (local.get $I) (i32.const 2))))))
             (f32x4.add (v128.const f32x4 1 1 1 1) (local.get $e))))
@@ -90,7 +91,7 @@ export const swigluWat = (): string => `
         (local.set $u${k} (v128.load offset=${k ? 16 : 0} (i32.add (local.get $pg) (local.get $oi))))
         (local.set $d${k} (v128.load offset=${k ? 16 : 0} (i32.add (local.get $py) (local.get $o))))
         (local.set $s${k} (f32x4.neg (local.get $g${k})))`).join('\n        ')}
-        ${interleave(expInline('$s', '$n', '$q'), expInline('$s2', '$n2', '$q2'))}
+        ${interleave(expInline(variant, '$s', '$n', '$q'), expInline(variant, '$s2', '$n2', '$q2'))}
         ${['', '2'].map((k) => swigluBwdLanes(`$g${k}`, `$u${k}`, `$s${k}`, `$d${k}`)).join('\n        ')}
         ${['', '2'].map((k) => `(v128.store offset=${k ? 16 : 0} (i32.add (local.get $pd) (local.get $o)) (local.get $u${k}))
         (v128.store offset=${k ? 16 : 0} (i32.add (local.get $pd) (local.get $oi)) (local.get $g${k}))`).join('\n        ')}
@@ -110,7 +111,7 @@ export const swigluWat = (): string => `
             (local.set $u (f32x4.splat (f32.load (i32.add (local.get $pg) (local.get $oi)))))
             (local.set $d (f32x4.splat (f32.load (i32.add (local.get $py) (local.get $o)))))))
         (local.set $s (f32x4.neg (local.get $g)))
-        ${expInline('$s', '$n', '$q')}
+        ${expInline(variant, '$s', '$n', '$q')}
         ${swigluBwdLanes('$g', '$u', '$s', '$d')}
         (if (i32.le_u (i32.add (local.get $j) (i32.const 4)) (local.get $I))
           (then
