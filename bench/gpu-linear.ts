@@ -4,13 +4,20 @@
 // (dx, dw) of the three paths in alternation (A B C A B C …), each sample a batch of calls waited
 // for with the device's flush, so a busy machine slows all alike and the ratios stay meaningful.
 // Prints a markdown table (median ms per call, GFLOP/s, old/new ratios) and optionally writes JSON.
+// `--fused` instead times the fused products of a block (linearRope on qkv, linearSwiglu on gate_up,
+// forward and backward) against their composition from the unfused kernels (src/core/fused.ts: the
+// product, then the activation's own pass), alternating in the same way, at B·S × D with Hh heads.
 //   npx tsx bench/gpu-linear.ts [--reps N] [--shapes N×K×M,…] [--json FILE]
+//   npx tsx bench/gpu-linear.ts --fused [--reps N] [--blocks B×S×D×Hh,…]
 
 import { writeFileSync } from 'node:fs';
 import { createGpuBackend } from '../src/accelerated/gpu/backend.ts';
 import type { Device, GpuTensor } from '../src/accelerated/gpu/device.ts';
 import { linear, linearBackward, linearBackwardGpuJs, linearGpuJs, product } from '../src/accelerated/gpu/linear.ts';
 import { now, summarize } from '../src/bench/stats.ts';
+import { swigluInner } from '../src/bench/anchors.ts';
+import { composedLinearRope, composedLinearRopeBackward, composedLinearSwiglu, composedLinearSwigluBackward } from '../src/core/fused.ts';
+import { ropeTables } from '../src/model/rope-tables.ts';
 
 /** [N, K, M]: y[N,M] = x[N,K]·w[M,K]ᵀ. The defaults are the step's products at tiny, small and paper width (N = 32·81). */
 const DEFAULT_SHAPES: readonly (readonly [number, number, number])[] = [
@@ -64,6 +71,68 @@ const timeAll = async (paths: readonly (() => GpuTensor[])[], inner: number): Pr
   }
   return out;
 };
+
+/** --fused: the block's fused products against their composition, per [B, S, D, Hh]; prints a table and exits. */
+const fusedBench = async (blocks: readonly (readonly number[])[]): Promise<void> => {
+  const lines = [
+    `Fused products on ${b.description}: one pass (epilogue / prologue in the tiled product) vs the product and the activation's own pass, median of ${reps} alternating samples.`,
+    '',
+    '| product | direction | fused ms | unfused ms | unfused / fused |',
+    '|---|---|---|---|---|',
+  ];
+  for (const [B, S, D, Hh] of blocks) {
+    const hd = D / Hh;
+    const I = swigluInner(D, 4);
+    const tables = ropeTables(S, hd, 10000);
+    const x = b.fromArray([B, S, D], rnd(B * S * D, 1));
+    const wQkv = b.fromArray([3 * D, D], rnd(3 * D * D, 2));
+    const wGu = b.fromArray([2 * I, D], rnd(2 * I * D, 3));
+    const dQkv = b.fromArray([B, S, 3 * D], rnd(B * S * 3 * D, 4));
+    const dS = b.fromArray([B, S, I], rnd(B * S * I, 5));
+    const cos = b.fromArray([S, hd], tables.cos.data);
+    const sin = b.fromArray([S, hd], tables.sin.data);
+    const gu = b.linear(x, wGu);
+    const two = (g: { dx: GpuTensor; dw: GpuTensor }): GpuTensor[] => [g.dx, g.dw];
+    const pairs = [
+      { name: `qkv + RoPE [${B * S}×${D}]·[${D}×${3 * D}]`, direction: 'forward', fused: () => [b.linearRope(x, wQkv, cos, sin, hd, 2 * Hh)], unfused: () => [composedLinearRope(b, x, wQkv, cos, sin, hd, 2 * Hh)] },
+      { name: `qkv + RoPE [${B * S}×${D}]·[${D}×${3 * D}]`, direction: 'backward', fused: () => two(b.linearRopeBackward(dQkv, x, wQkv, cos, sin, hd, 2 * Hh)), unfused: () => two(composedLinearRopeBackward(b, dQkv, x, wQkv, cos, sin, hd, 2 * Hh)) },
+      { name: `gate_up + SwiGLU [${B * S}×${D}]·[${D}×${2 * I}]`, direction: 'forward', fused: () => Object.values(b.linearSwiglu(x, wGu)), unfused: () => Object.values(composedLinearSwiglu(b, x, wGu)) },
+      { name: `gate_up + SwiGLU [${B * S}×${D}]·[${D}×${2 * I}]`, direction: 'backward', fused: () => two(b.linearSwigluBackward(dS, x, wGu, gu)), unfused: () => two(composedLinearSwigluBackward(b, dS, x, wGu, gu)) },
+    ];
+    for (const pr of pairs) {
+      for (const call of [pr.fused, pr.unfused]) {
+        const out = call();
+        await dev.flush();
+        for (const t of out) b.dispose(t);
+      }
+      const t0 = now();
+      const probe = pr.unfused();
+      await dev.flush();
+      for (const t of probe) b.dispose(t);
+      const inner = Math.max(1, Math.min(50, Math.floor(200 / Math.max(1, now() - t0))));
+      const [f, u] = (await timeAll([pr.fused, pr.unfused], inner)).map((ms) => summarize(ms).medianMs);
+      lines.push(`| ${pr.name} | ${pr.direction} | ${f.toFixed(2)} | ${u.toFixed(2)} | ×${(u / f).toFixed(2)} |`);
+      process.stderr.write(`${lines[lines.length - 1]}\n`);
+    }
+    for (const t of [x, wQkv, wGu, dQkv, dS, cos, sin, gu]) b.dispose(t);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+};
+
+if (args.includes('--fused')) {
+  const blocks = flag('blocks')?.split(',').map((s) => s.split(/[x×]/).map(Number)) ?? [[16, 81, 64, 2], [32, 81, 128, 4]];
+  for (const k of blocks) {
+    if (k.length !== 4 || k.some((d) => !Number.isInteger(d) || d < 1) || k[2] % k[3] !== 0 || (k[2] / k[3]) % 2 !== 0) {
+      throw new Error(`--blocks: expected B×S×D×Hh with positive integers and an even D/Hh, got ${k.join('×')}`);
+    }
+  }
+  try {
+    await fusedBench(blocks);
+  } finally {
+    await b.close();
+  }
+  process.exit(0);
+}
 
 const rows: Row[] = [];
 try {

@@ -1,6 +1,6 @@
 // The per-kernel benchmark cases of one configuration: every kernel a training step spends its
-// time in (linear layers qkv/o/gate_up/down/lm_head, attention, RMSNorm, SwiGLU, RoPE, the loss,
-// the optimizer), at the shapes that configuration uses, with the work each call does.
+// time in (linear layers qkv/o/gate_up/down/lm_head, the fused qkv + RoPE and gate_up + SwiGLU
+// products, attention, RMSNorm, SwiGLU, RoPE, the loss, the optimizer), at the shapes that configuration uses, with the work each call does.
 // Work counts: matmuls count 2·m·n·k; elementwise kernels count a nominal number of arithmetic
 // operations per element (named in `flopNote`), so their GFLOP/s compare runs, not machines.
 
@@ -90,6 +90,49 @@ export const kernelCases = <T>(b: Backend<T>, z: BenchSizes, seed = 1): KernelCa
         return g.db === undefined ? [g.dx, g.dw] : [g.dx, g.dw, g.db];
       },
       release: () => [x, w, dy].forEach((t) => b.dispose(t)),
+    });
+  }
+
+  // ---- the fused products the block calls: qkv with RoPE, gate_up with SwiGLU ----
+  {
+    const x = randomTensor(b, rng, [B, S, D], 1);
+    const wQkv = randomTensor(b, rng, [3 * D, D], 1 / Math.sqrt(D));
+    const dQkv = randomTensor(b, rng, [B, S, 3 * D], 1);
+    const { cos, sin } = ropeTables(b, S, hd);
+    cases.push({
+      name: 'linearRope qkv',
+      shapes: `x${fmt([B, S, D])}·w${fmt([3 * D, D])}ᵀ, ${2 * Hh} rotated heads`,
+      forwardFlops: 2 * N * 3 * D * D,
+      backwardFlops: 4 * N * 3 * D * D,
+      flopNote: 'the product only (the rotation is not counted)',
+      forward: () => [b.linearRope(x, wQkv, cos, sin, hd, 2 * Hh)],
+      backward: () => {
+        const g = b.linearRopeBackward(dQkv, x, wQkv, cos, sin, hd, 2 * Hh);
+        return [g.dx, g.dw];
+      },
+      release: () => [x, wQkv, dQkv, cos, sin].forEach((t) => b.dispose(t)),
+    });
+  }
+  {
+    const x = randomTensor(b, rng, [B, S, D], 1);
+    const wGu = randomTensor(b, rng, [2 * I, D], 1 / Math.sqrt(D));
+    const dS = randomTensor(b, rng, [B, S, I], 1);
+    const gu = randomTensor(b, rng, [B, S, 2 * I], 1);
+    cases.push({
+      name: 'linearSwiglu gate_up',
+      shapes: `x${fmt([B, S, D])}·w${fmt([2 * I, D])}ᵀ`,
+      forwardFlops: 2 * N * 2 * I * D,
+      backwardFlops: 4 * N * 2 * I * D,
+      flopNote: 'the product only (the activation is not counted)',
+      forward: () => {
+        const r = b.linearSwiglu(x, wGu);
+        return [r.y, r.gu];
+      },
+      backward: () => {
+        const g = b.linearSwigluBackward(dS, x, wGu, gu);
+        return [g.dx, g.dw];
+      },
+      release: () => [x, wGu, dS, gu].forEach((t) => b.dispose(t)),
     });
   }
 
