@@ -4,9 +4,11 @@
 // (dx, dw) of the three paths in alternation (A B C A B C …), each sample a batch of calls waited
 // for with the device's flush, so a busy machine slows all alike and the ratios stay meaningful.
 // Prints a markdown table (median ms per call, GFLOP/s, old/new ratios) and optionally writes JSON.
-// `--fused` instead times the fused products of a block (linearRope on qkv, linearSwiglu on gate_up,
-// forward and backward) against their composition from the unfused kernels (src/core/fused.ts: the
-// product, then the activation's own pass), alternating in the same way, at B·S × D with Hh heads.
+// `--fused` instead times the fused products of a block (linearRope on qkv, linearSwiglu on gate_up)
+// at B·S × D with Hh heads, alternating in the same way: the forward (activation in the product's
+// epilogue) against its composition from the unfused kernels (src/core/fused.ts: the product, then
+// the activation's own pass); the backward's one-pass alternative (activation backward in the
+// products' tile loads) against the backward the backend runs (its own pass, then the products).
 //   npx tsx bench/gpu-linear.ts [--reps N] [--shapes N×K×M,…] [--json FILE]
 //   npx tsx bench/gpu-linear.ts --fused [--reps N] [--blocks B×S×D×Hh,…]
 
@@ -16,7 +18,8 @@ import type { Device, GpuTensor } from '../src/accelerated/gpu/device.ts';
 import { linear, linearBackward, linearBackwardGpuJs, linearGpuJs, product } from '../src/accelerated/gpu/linear.ts';
 import { now, summarize } from '../src/bench/stats.ts';
 import { swigluInner } from '../src/bench/anchors.ts';
-import { composedLinearRope, composedLinearRopeBackward, composedLinearSwiglu, composedLinearSwigluBackward } from '../src/core/fused.ts';
+import { linearRopeBackward, linearSwigluBackward } from '../src/accelerated/gpu/fused.ts';
+import { composedLinearRope, composedLinearSwiglu } from '../src/core/fused.ts';
 import { ropeTables } from '../src/model/rope-tables.ts';
 
 /** [N, K, M]: y[N,M] = x[N,K]·w[M,K]ᵀ. The defaults are the step's products at tiny, small and paper width (N = 32·81). */
@@ -75,9 +78,9 @@ const timeAll = async (paths: readonly (() => GpuTensor[])[], inner: number): Pr
 /** --fused: the block's fused products against their composition, per [B, S, D, Hh]; prints a table and exits. */
 const fusedBench = async (blocks: readonly (readonly number[])[]): Promise<void> => {
   const lines = [
-    `Fused products on ${b.description}: one pass (epilogue / prologue in the tiled product) vs the product and the activation's own pass, median of ${reps} alternating samples.`,
+    `Fused products on ${b.description}: one pass (forward: activation in the tiled product's epilogue; backward: in its tile loads) vs the activation's own pass and the product(s), median of ${reps} alternating samples.`,
     '',
-    '| product | direction | fused ms | unfused ms | unfused / fused |',
+    '| product | direction | one pass ms | own pass + product(s) ms | own pass / one pass |',
     '|---|---|---|---|---|',
   ];
   for (const [B, S, D, Hh] of blocks) {
@@ -95,9 +98,9 @@ const fusedBench = async (blocks: readonly (readonly number[])[]): Promise<void>
     const two = (g: { dx: GpuTensor; dw: GpuTensor }): GpuTensor[] => [g.dx, g.dw];
     const pairs = [
       { name: `qkv + RoPE [${B * S}×${D}]·[${D}×${3 * D}]`, direction: 'forward', fused: () => [b.linearRope(x, wQkv, cos, sin, hd, 2 * Hh)], unfused: () => [composedLinearRope(b, x, wQkv, cos, sin, hd, 2 * Hh)] },
-      { name: `qkv + RoPE [${B * S}×${D}]·[${D}×${3 * D}]`, direction: 'backward', fused: () => two(b.linearRopeBackward(dQkv, x, wQkv, cos, sin, hd, 2 * Hh)), unfused: () => two(composedLinearRopeBackward(b, dQkv, x, wQkv, cos, sin, hd, 2 * Hh)) },
+      { name: `qkv + RoPE [${B * S}×${D}]·[${D}×${3 * D}]`, direction: 'backward', fused: () => two(linearRopeBackward(dev, b, dQkv, x, wQkv, cos, sin, hd, 2 * Hh, true)), unfused: () => two(b.linearRopeBackward(dQkv, x, wQkv, cos, sin, hd, 2 * Hh)) },
       { name: `gate_up + SwiGLU [${B * S}×${D}]·[${D}×${2 * I}]`, direction: 'forward', fused: () => Object.values(b.linearSwiglu(x, wGu)), unfused: () => Object.values(composedLinearSwiglu(b, x, wGu)) },
-      { name: `gate_up + SwiGLU [${B * S}×${D}]·[${D}×${2 * I}]`, direction: 'backward', fused: () => two(b.linearSwigluBackward(dS, x, wGu, gu)), unfused: () => two(composedLinearSwigluBackward(b, dS, x, wGu, gu)) },
+      { name: `gate_up + SwiGLU [${B * S}×${D}]·[${D}×${2 * I}]`, direction: 'backward', fused: () => two(linearSwigluBackward(dev, b, dS, x, wGu, gu, true)), unfused: () => two(b.linearSwigluBackward(dS, x, wGu, gu)) },
     ];
     for (const pr of pairs) {
       for (const call of [pr.fused, pr.unfused]) {

@@ -1,13 +1,15 @@
-// The webgpu fused products (RoPE in the QKV product's epilogue, SwiGLU in the gate_up product's,
-// their backwards computed while the products load dy) against the unfused kernels on the same
-// device, on sizes that straddle the 64×64 output tile (rows, column pairs, heads of 2 to 128
-// channels, rotated and passed-through heads), and the launches they take: one per forward, two
-// per backward. Skipped with the reason when no WebGPU adapter answers.
+// The webgpu fused products (RoPE in the QKV product's epilogue, SwiGLU in the gate_up product's)
+// and the one-pass alternative of their backwards (the activation's backward computed while the
+// products load dy; benchmarked, not the default) against the unfused kernels on the same device,
+// on sizes that straddle the 64×64 output tile (rows, column pairs, heads of 2 to 128 channels,
+// rotated and passed-through heads), and the launches they take: one per forward, two per one-pass
+// backward. Skipped with the reason when no WebGPU adapter answers.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ropeTables } from '../../model/rope-tables.ts';
 import { createGpuBackend } from './backend.ts';
 import type { GpuBackend, GpuTensor } from './backend.ts';
+import { linearRopeBackward, linearSwigluBackward } from './fused.ts';
 
 const rnd = (n: number, s: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i * s + 0.3)));
 
@@ -54,7 +56,7 @@ describe('gpu fused products (webgpu)', () => {
     await b?.close();
   });
 
-  it('linearRope and its backward match rope∘linear on tile-straddling sizes, in 1 and 2 launches', async () => {
+  it('linearRope and its one-pass backward match rope∘linear on tile-straddling sizes, in 1 and 2 launches', async () => {
     if (b === null) return;
     const dev: GpuBackend = b;
     {
@@ -70,7 +72,7 @@ describe('gpu fused products (webgpu)', () => {
         const raw = dev.linear(x, w);
         const want = dev.rope(raw, cos, sin, hd, rot);
         await expectClose(dev, fwd.out, want, 2 ** -21, `${at} y`);
-        const bwd = launches(dev, () => dev.linearRopeBackward(dy, x, w, cos, sin, hd, rot));
+        const bwd = launches(dev, () => linearRopeBackward(dev.device, dev, dy, x, w, cos, sin, hd, rot, true));
         expect(bwd.count, `${at}: backward launches`).toBe(2);
         const dRaw = dev.ropeBackward(dy, cos, sin, hd, rot);
         const g = dev.linearBackward(dRaw, x, w, false);
@@ -81,7 +83,7 @@ describe('gpu fused products (webgpu)', () => {
     }
   }, 180_000);
 
-  it('linearSwiglu and its backward match swiglu∘linear on tile-straddling sizes, in 1 and 2 launches (gu bit-identical)', async () => {
+  it('linearSwiglu and its one-pass backward match swiglu∘linear on tile-straddling sizes, in 1 and 2 launches (gu bit-identical)', async () => {
     if (b === null) return;
     const dev: GpuBackend = b;
     {
@@ -96,7 +98,7 @@ describe('gpu fused products (webgpu)', () => {
         const [fg, wg] = await Promise.all([dev.read(fwd.out.gu), dev.read(gu)]);
         expect(Array.from(fg.data), `${at} gu`).toEqual(Array.from(wg.data));
         await expectClose(dev, fwd.out.y, y, 2 ** -21, `${at} y`);
-        const bwd = launches(dev, () => dev.linearSwigluBackward(dy, x, w, gu));
+        const bwd = launches(dev, () => linearSwigluBackward(dev.device, dev, dy, x, w, gu, true));
         expect(bwd.count, `${at}: backward launches`).toBe(2);
         const dgu = dev.swigluBackward(dy, gu);
         const g = dev.linearBackward(dgu, x, w, false);

@@ -1,10 +1,14 @@
 // The fused products on the gpu backend (float32): the QKV projection with RoPE and the gate_up
-// projection with SwiGLU, forward and backward. webgpu: each is the tiled WGSL product of
-// linear.ts with the activation in its epilogue (forward: the pair a thread holds in registers is
-// rotated, or gated, before it is stored: no pass and no buffer between the product and the
-// activation) or its backward computed while A's tile loads (dx and dw: two products, no pass
-// between dy and them). The sums are the plain product's, in the same order. cpu/webasm: the
-// composition of this backend's own kernels (src/core/fused.ts).
+// projection with SwiGLU, forward and backward. webgpu forward: the tiled WGSL product of linear.ts
+// with the activation in its epilogue (the pair a thread holds in registers is rotated, or gated,
+// before it is stored): one pass and no buffer between the product and the activation; the sums
+// are the plain product's, in the same order. Backward: the activation's backward as its own pass,
+// then the two products with their vec4 loads. The one-pass alternative (`prologue`: dy's
+// activation backward computed while each product loads its A tile, 2 dispatches instead of 3) is
+// kept for the side-by-side benchmark (bench/gpu-linear.ts --fused): it recomputes each element
+// once per output column tile of each product, with integer index arithmetic inside the reduction
+// loop, and measured slower on lavapipe (bench/RESULTS.md). cpu/webasm: the composition of this
+// backend's own kernels (src/core/fused.ts).
 // Legend: B batch, S sequence, K input width, W = heads·hd, I SwiGLU inner size, N = B·S rows.
 
 import type { Backend, LinearGrads } from '../../core/backend.ts';
@@ -27,12 +31,12 @@ export const linearRope = (dev: Device, parts: Parts, x: GpuTensor, w: GpuTensor
   return product(dev, 'nt', x, w, N, W, K, shape, undefined, false, fused)[0];
 };
 
-/** dx[B,S,K], dw[W,K] of linearRope for dy[B,S,W]. */
+/** dx[B,S,K], dw[W,K] of linearRope for dy[B,S,W] (`prologue`: the one-pass alternative, webgpu). */
 export const linearRopeBackward = (
-  dev: Device, parts: Parts, dy: GpuTensor, x: GpuTensor, w: GpuTensor, cos: GpuTensor, sin: GpuTensor, headDim: number, rotatedHeads: number,
+  dev: Device, parts: Parts, dy: GpuTensor, x: GpuTensor, w: GpuTensor, cos: GpuTensor, sin: GpuTensor, headDim: number, rotatedHeads: number, prologue = false,
 ): LinearGrads<GpuTensor> => {
   const out = shapes.linearRopeBackward(dy.shape, x.shape, w.shape, cos.shape, sin.shape, headDim, rotatedHeads);
-  if (dev.mode !== 'webgpu') return composedLinearRopeBackward(parts, dy, x, w, cos, sin, headDim, rotatedHeads);
+  if (dev.mode !== 'webgpu' || !prologue) return composedLinearRopeBackward(parts, dy, x, w, cos, sin, headDim, rotatedHeads);
   const [W, K] = w.shape;
   const N = dy.shape[0] * dy.shape[1];
   const fused = { fusion: 'ropeBackward' as const, extra: [cos, sin], S: dy.shape[1], H: headDim / 2, rot: rotatedHeads, W };
@@ -51,10 +55,10 @@ export const linearSwiglu = (dev: Device, parts: Parts, x: GpuTensor, w: GpuTens
   return { y, gu };
 };
 
-/** dx[...,K], dw[2I,K] of linearSwiglu for dy[...,I] and its gu[...,2I]. */
-export const linearSwigluBackward = (dev: Device, parts: Parts, dy: GpuTensor, x: GpuTensor, w: GpuTensor, gu: GpuTensor): LinearGrads<GpuTensor> => {
+/** dx[...,K], dw[2I,K] of linearSwiglu for dy[...,I] and its gu[...,2I] (`prologue`: the one-pass alternative, webgpu). */
+export const linearSwigluBackward = (dev: Device, parts: Parts, dy: GpuTensor, x: GpuTensor, w: GpuTensor, gu: GpuTensor, prologue = false): LinearGrads<GpuTensor> => {
   const out = shapes.linearSwigluBackward(dy.shape, x.shape, w.shape, gu.shape);
-  if (dev.mode !== 'webgpu') return composedLinearSwigluBackward(parts, dy, x, w, gu);
+  if (dev.mode !== 'webgpu' || !prologue) return composedLinearSwigluBackward(parts, dy, x, w, gu);
   const [twoI, K] = w.shape;
   const N = numel(dy.shape) / (twoI / 2);
   const fused = { fusion: 'swigluBackward' as const, extra: [gu], H: twoI / 2, W: twoI };

@@ -215,7 +215,8 @@ export const vectorizable = (layout: Layout, R: number, Q: number, K: number): V
  * - 'ropeBackward', 'swigluBackward' (layouts 'nn' for dx and 'tn' for dw, prologue): A is not
  *   read but computed element by element while the tile loads, A[n, m] = ropeBackward(dy)[n, m]
  *   or swigluBackward(dy, gu)[n, m] (n row, m column of the product's input width W), so the
- *   backward needs no pass of its own between dy and the two products.
+ *   backward needs no pass of its own between dy and the two products (at the cost of computing
+ *   each element once per output column tile: the one-pass alternative fused.ts benchmarks).
  * The sums are those of the plain product, in the same order.
  */
 export type Fusion = 'none' | 'rope' | 'swiglu' | 'ropeBackward' | 'swigluBackward';
