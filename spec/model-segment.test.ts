@@ -27,7 +27,8 @@ const traceSegment = (H_cycles: number, L_cycles: number) => {
   const qkvL = handles.get(blockNames('L_level', 0).qkv);
   const start = b.calls.length;
   const seg = segmentForward(ctx, zH, zL, x, true);
-  const forwardCalls = b.calls.slice(start).filter((c) => c.kernel === 'linear' && (c.args[1] === qkvH || c.args[1] === qkvL));
+  // the qkv projection: linear, or linearRope with RoPE (the weight is the second argument of both)
+  const forwardCalls = b.calls.slice(start).filter((c) => (c.kernel === 'linear' || c.kernel === 'linearRope') && (c.args[1] === qkvH || c.args[1] === qkvL));
   const modules = forwardCalls.map((c) => (c.args[1] === qkvH ? 'H' : 'L'));
   const liveAfterForward = b.live.size;
   const grads: Grads<T64> = new Map();
@@ -35,7 +36,7 @@ const traceSegment = (H_cycles: number, L_cycles: number) => {
   const mark = b.calls.length;
   const dx = segmentBackward(ctx, seg.tape!, dzH, grads);
   // the backward of block 0 of each level uses the input of the forward call it belongs to
-  const withGrad = b.calls.slice(mark).filter((c) => c.kernel === 'linearBackward' && (c.args[2] === qkvH || c.args[2] === qkvL))
+  const withGrad = b.calls.slice(mark).filter((c) => (c.kernel === 'linearBackward' || c.kernel === 'linearRopeBackward') && (c.args[2] === qkvH || c.args[2] === qkvL))
     .map((c) => forwardCalls.findIndex((f) => f.args[0] === c.args[1]));
   for (const h of [zH, zL, x, dzH, dx, seg.zH, seg.zL, ...grads.values()]) b.dispose(h);
   return { modules, withGrad: withGrad.sort((p, q) => p - q), liveAfterForward, b, handles, ctx };

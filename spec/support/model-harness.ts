@@ -34,6 +34,7 @@ const CONSUMING: Record<string, (args: unknown[]) => unknown[]> = {
     const s = a[0] as { param: unknown; m: unknown; v: unknown };
     return [s.param, s.m, s.v];
   },
+  adamAtan2Many: (a) => (a[0] as { param: unknown; m: unknown; v: unknown }[]).flatMap((s) => [s.param, s.m, s.v]),
   signSgdRows: (a) => [a[0]],
   ema: (a) => [a[0]],
   reshape: (a) => [a[0]], // aliasing: the input handle is considered consumed by its view

@@ -12,6 +12,7 @@ import { settleAll } from './sync.ts';
 
 /** The handles a kernel returned (a tensor, LinearGrads or AdamState). */
 const handlesOf = <T>(out: unknown): T[] => {
+  if (Array.isArray(out)) return out.flatMap((o) => handlesOf<T>(o));
   if (out !== null && typeof out === 'object') {
     const o = out as Record<string, unknown>;
     if ('dx' in o && 'dw' in o) return [o.dx, o.dw, ...(o.db !== undefined ? [o.db] : [])] as T[];
@@ -23,13 +24,21 @@ const handlesOf = <T>(out: unknown): T[] => {
 
 /**
  * Arguments for replaying a call. The optimizer kernels consume their state, which the recorded
- * step already did: adamAtan2 and ema get fresh zero tensors of the gradient's / parameter's shape.
+ * step already did: adamAtan2, adamAtan2Many and ema get fresh zero tensors of the gradients' / parameter's shape.
  * signSgdRows is not replayed (its consumed table's shape is not known afterwards): null.
  */
 const replayArgs = <T>(b: Backend<T>, c: RecordedCall): unknown[] | null => {
   if (c.kernel === 'adamAtan2') {
     const shape = b.shape(c.args[1] as T);
     return [{ param: b.zeros(shape), m: b.zeros(shape), v: b.zeros(shape) }, c.args[1], c.args[2]];
+  }
+  if (c.kernel === 'adamAtan2Many') {
+    const grads = c.args[1] as T[];
+    const fresh = grads.map((g) => {
+      const shape = b.shape(g);
+      return { param: b.zeros(shape), m: b.zeros(shape), v: b.zeros(shape) };
+    });
+    return [fresh, grads, c.args[2]];
   }
   if (c.kernel === 'ema') return [b.zeros(b.shape(c.args[1] as T)), ...c.args.slice(1)];
   if (c.kernel === 'signSgdRows') return null;

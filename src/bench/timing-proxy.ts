@@ -123,6 +123,10 @@ export const withTiming = <T>(inner: Backend<T>, cpuPerCall = false): TimingProx
           const state = args[0] as { param: T; m: T; v: T };
           recording.deferred.push(state.param);
           args = [{ ...state, param: inner.scale(state.param, 1) }, ...args.slice(1)];
+        } else if (prop === 'adamAtan2Many') {
+          const states = args[0] as { param: T; m: T; v: T }[];
+          for (const s of states) recording.deferred.push(s.param);
+          args = [states.map((s) => ({ ...s, param: inner.scale(s.param, 1) })), ...args.slice(1)];
         } else if (prop === 'signSgdRows') {
           recording.deferred.push(args[0]);
           args = [inner.scale(args[0] as T, 1), ...args.slice(1)];

@@ -49,6 +49,7 @@ export const FAMILY: Readonly<Record<string, string>> = {
   bceWithLogits: 'bce',
   bceWithLogitsBackward: 'bce',
   adamAtan2: 'adam-atan2',
+  adamAtan2Many: 'adam-atan2',
   signSgdRows: 'sign-sgd',
   ema: 'ema',
 };
@@ -166,6 +167,11 @@ export const callWork = (kernel: string, args: readonly unknown[], shapeOf: (t: 
       // reads param, m, v, grad; writes param, m, v
       const state = args[0] as { param: unknown };
       return mem(7 * numel(shapeOf(state.param)));
+    }
+    case 'adamAtan2Many': {
+      // adamAtan2's traffic for every tensor
+      const states = args[0] as { param: unknown }[];
+      return mem(7 * states.reduce((a, s) => a + numel(shapeOf(s.param)), 0));
     }
     case 'signSgdRows':
       return mem(n(1) + 2 * (args[2] as Int32Array).length * last(0));

@@ -175,6 +175,12 @@ export interface Backend<T> {
    */
   adamAtan2(state: AdamState<T>, grad: T, hyper: AdamAtan2Hyper): AdamState<T>;
   /**
+   * adamAtan2 on each (states[i], grads[i]) with one hyper (the model's step over all its dense
+   * parameters): what an engine can do in fewer passes than one per tensor. CONSUMES every param,
+   * m and v; states and grads of equal length, their tensors distinct.
+   */
+  adamAtan2Many(states: readonly AdamState<T>[], grads: readonly T[], hyper: AdamAtan2Hyper): AdamState<T>[];
+  /**
    * SignSGD on the rows of table[R,E] named by ids (length B): duplicate ids' grads[B,E] rows are
    * summed, then W[u] ← W[u]·(1 − lr·wd) − lr·sign(g_u). Untouched rows stay bit-identical.
    */
@@ -191,7 +197,7 @@ export const KERNEL_NAMES = [
   'linearRope', 'linearRopeBackward', 'linearSwiglu', 'linearSwigluBackward',
   'embedding', 'embeddingBackward', 'concatSeq', 'sliceSeq', 'sliceSeqBackward', 'resetRows', 'transpose',
   'crossEntropy', 'crossEntropyBackward', 'argmax', 'sigmoid', 'bceWithLogits', 'bceWithLogitsBackward',
-  'adamAtan2', 'signSgdRows', 'ema',
+  'adamAtan2', 'adamAtan2Many', 'signSgdRows', 'ema',
 ] as const;
 
 export type KernelName = (typeof KERNEL_NAMES)[number];

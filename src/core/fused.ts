@@ -1,10 +1,11 @@
-// The fused products of the Backend record (linearRope, linearSwiglu and their backwards) written
-// as compositions of a backend's own unfused kernels: the definition of what they compute (the
-// reference uses exactly this), and the path of every engine that has no one-pass form of them.
-// Shape errors name the fused kernel. Intermediates are released as soon as they are used.
+// The fused kernels of the Backend record (the products linearRope, linearSwiglu and their
+// backwards; adamAtan2Many over many tensors) written as compositions of a backend's own unfused
+// kernels: the definition of what they compute (the reference uses exactly this), and the path of
+// every engine that has no one-pass form of them. Shape errors name the fused kernel.
+// Intermediates are released as soon as they are used.
 // Legend: B batch, S sequence, K input width, W = heads·hd output width, I SwiGLU inner size.
 
-import type { Backend, LinearGrads } from './backend.ts';
+import type { AdamAtan2Hyper, AdamState, Backend, LinearGrads } from './backend.ts';
 import { shapes } from './shapes.ts';
 
 type Parts<T> = Pick<Backend<T>, 'shape' | 'dispose' | 'linear' | 'linearBackward' | 'rope' | 'ropeBackward' | 'swiglu' | 'swigluBackward'>;
@@ -43,4 +44,12 @@ export const composedLinearSwigluBackward = <T>(b: Parts<T>, dy: T, x: T, w: T, 
   const { dx, dw } = b.linearBackward(dgu, x, w, false);
   b.dispose(dgu);
   return { dx, dw };
+};
+
+/** adamAtan2 on each (states[i], grads[i]) in order. CONSUMES every state's param, m and v. */
+export const composedAdamAtan2Many = <T>(
+  b: Pick<Backend<T>, 'shape' | 'adamAtan2'>, states: readonly AdamState<T>[], grads: readonly T[], hyper: AdamAtan2Hyper,
+): AdamState<T>[] => {
+  shapes.adamAtan2Many(states.map((s) => ({ param: b.shape(s.param), m: b.shape(s.m), v: b.shape(s.v) })), grads.map((g) => b.shape(g)));
+  return states.map((s, i) => b.adamAtan2(s, grads[i], hyper));
 };

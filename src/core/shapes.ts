@@ -257,11 +257,16 @@ export const shapes = {
     return shapes.bceWithLogits(x, target, 'bceWithLogitsBackward');
   },
   /** param, m, v, grad all of one shape → that shape */
-  adamAtan2(param: Shape, m: Shape, v: Shape, grad: Shape): Shape {
-    same('adamAtan2', 'm', m, param);
-    same('adamAtan2', 'v', v, param);
-    same('adamAtan2', 'grad', grad, param);
+  adamAtan2(param: Shape, m: Shape, v: Shape, grad: Shape, kernel = 'adamAtan2', at = ''): Shape {
+    same(kernel, `m${at}`, m, param);
+    same(kernel, `v${at}`, v, param);
+    same(kernel, `grad${at}`, grad, param);
     return param;
+  },
+  /** adamAtan2's shapes for each of as many states as grads → the params' shapes */
+  adamAtan2Many(states: readonly { param: Shape; m: Shape; v: Shape }[], grads: readonly Shape[]): Shape[] {
+    length('adamAtan2Many', 'grads', grads.length, states.length, 'one gradient per state');
+    return states.map((s, i) => shapes.adamAtan2(s.param, s.m, s.v, grads[i], 'adamAtan2Many', `[${i}]`));
   },
   /** table[R,E], grads[B,E], ids of length B → [R,E] */
   signSgdRows(table: Shape, grads: Shape, idsLength: number): Shape {

@@ -1,6 +1,6 @@
 // The optimizer driver (spec §5.1, §5.3, §5.4): SignSGD on the puzzle-table rows named in the batch
 // (duplicate ids summed by the kernel) with the puzzle lr, then AdamATan2 on every parameter (not
-// the buffers) with step counter t, then the optional EMA. It replaces handles in the maps it is
+// the buffers) with step counter t, all in one adamAtan2Many call, then the optional EMA. It replaces handles in the maps it is
 // given (the optimizer kernels consume their inputs) and releases the gradients.
 
 import type { Backend } from '../core/backend.ts';
@@ -49,17 +49,21 @@ export const optimizerStep = <T>(
   }
   state.step += 1;
   const hyper = { lr: rates.lr, weightDecay: train.weight_decay, beta1: train.beta1, beta2: train.beta2, step: state.step };
-  for (const n of names) {
+  const gs = names.map((n) => {
     const g = grads.get(n);
     if (g === undefined) throw new Error(`optimizerStep: no gradient for parameter '${n}'`);
-    const next = b.adamAtan2({ param: params.get(n) as T, m: state.m.get(n) as T, v: state.v.get(n) as T }, g, hyper);
-    params.set(n, next.param);
-    state.m.set(n, next.m);
-    state.v.set(n, next.v);
-    b.dispose(g);
+    return g;
+  });
+  // every dense parameter in one call: an engine may update several tensors per pass
+  const next = b.adamAtan2Many(names.map((n) => ({ param: params.get(n) as T, m: state.m.get(n) as T, v: state.v.get(n) as T })), gs, hyper);
+  names.forEach((n, i) => {
+    params.set(n, next[i].param);
+    state.m.set(n, next[i].m);
+    state.v.set(n, next[i].v);
+    b.dispose(gs[i]);
     grads.delete(n);
-    if (state.ema !== null) state.ema.set(n, b.ema(state.ema.get(n) as T, next.param, train.ema_rate));
-  }
+    if (state.ema !== null) state.ema.set(n, b.ema(state.ema.get(n) as T, next[i].param, train.ema_rate));
+  });
   for (const [n, g] of grads) {
     b.dispose(g);
     grads.delete(n);

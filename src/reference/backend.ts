@@ -3,11 +3,11 @@
 // held to. Handles are plain immutable Tensors: `dispose` does nothing, `read` resolves a copy,
 // `reshape` shares the data under the new shape.
 
-import type { Backend } from '../core/backend.ts';
+import type { AdamAtan2Hyper, AdamState, Backend } from '../core/backend.ts';
 import { ShapeError } from '../core/backend.ts';
 import type { Shape, Tensor } from '../core/tensor.ts';
 import { numel, shapeToString, tensor64, wrap64 } from '../core/tensor.ts';
-import { composedLinearRope, composedLinearRopeBackward, composedLinearSwiglu, composedLinearSwigluBackward } from '../core/fused.ts';
+import { composedAdamAtan2Many, composedLinearRope, composedLinearRopeBackward, composedLinearSwiglu, composedLinearSwigluBackward } from '../core/fused.ts';
 import { add, addBroadcast, scale, sumBatch } from './elementwise.ts';
 import { adamAtan2 } from './adam-atan2.ts';
 import { attention, attentionBackward } from './attention.ts';
@@ -95,6 +95,8 @@ export const referenceBackend: Backend<T64> = Object.freeze({
   bceWithLogits,
   bceWithLogitsBackward,
   adamAtan2,
+  adamAtan2Many: (states: readonly AdamState<T64>[], grads: readonly T64[], hyper: AdamAtan2Hyper) =>
+    composedAdamAtan2Many({ shape: (t: T64) => t.shape, adamAtan2 }, states, grads, hyper),
   signSgdRows,
   ema,
 });

@@ -101,6 +101,29 @@ const linearSwigluArb = () =>
     only({ x: tensorOf([...lead, K]), w: tensorOf([2 * I, K], 1), gu: tensorOf([...lead, 2 * I], 4), dy: tensorOf([...lead, I]) }),
   );
 
+/** AdamATan2 inputs: one tensor's param, grad, m and v, and a hyper. */
+const adamArb = () =>
+  fc
+    .record({
+      shape: fc.array(dim(1, 4), { minLength: 1, maxLength: 2 }),
+      lr: fc.constantFrom(1e-4, 5e-4, 1e-3, 1e-2),
+      weightDecay: fc.constantFrom(0, 0.1, 1),
+      beta1: fc.constant(0.9),
+      beta2: fc.constantFrom(0.95, 0.999),
+      step: dim(1, 6),
+      fresh: fc.boolean(),
+    })
+    .chain(({ shape, fresh, ...hyper }) =>
+      tensors({
+        param: tensorOf(shape),
+        grad: tensorOf(shape).map((t) => zeroBelow(t, 2 ** -50)),
+        m: fresh ? tensorIn(shape, 0, 0) : tensorOf(shape, 0.5).map((t) => zeroBelow(t, 2 ** -50)),
+        v: fresh ? tensorIn(shape, 0, 0) : tensorIn(shape, 0, 0.5).map((t) => zeroBelow(t, 2 ** -100)),
+      })
+        // g² and (1 − β2)·g² stay normal (≥ 2^−110) for |g| ≥ 2^−50: see zeroBelow
+        .map((t) => ({ tensors: t, host: {}, params: hyper })),
+  );
+
 const ceArb = (withScale: boolean) =>
   fc.record({ B: dim(1, 3), T: dim(1, 4), V: dim(1, 6), kind: LOSS }).chain(({ B, T, V, kind }) =>
     fc
@@ -416,30 +439,26 @@ export const KERNEL_CASES: readonly KernelCase<unknown>[] = [
   }),
   make({
     kernel: 'adamAtan2',
-    arbitrary: fc
-      .record({
-        shape: fc.array(dim(1, 4), { minLength: 1, maxLength: 2 }),
-        lr: fc.constantFrom(1e-4, 5e-4, 1e-3, 1e-2),
-        weightDecay: fc.constantFrom(0, 0.1, 1),
-        beta1: fc.constant(0.9),
-        beta2: fc.constantFrom(0.95, 0.999),
-        step: dim(1, 6),
-        fresh: fc.boolean(),
-      })
-      .chain(({ shape, fresh, ...hyper }) =>
-        tensors({
-          param: tensorOf(shape),
-          grad: tensorOf(shape).map((t) => zeroBelow(t, 2 ** -50)),
-          m: fresh ? tensorIn(shape, 0, 0) : tensorOf(shape, 0.5).map((t) => zeroBelow(t, 2 ** -50)),
-          v: fresh ? tensorIn(shape, 0, 0) : tensorIn(shape, 0, 0.5).map((t) => zeroBelow(t, 2 ** -100)),
-        })
-          // g² and (1 − β2)·g² stay normal (≥ 2^−110) for |g| ≥ 2^−50: see zeroBelow
-          .map((t) => ({ tensors: t, host: {}, params: hyper })),
-      ),
+    arbitrary: adamArb(),
     consumed: ['param', 'm', 'v'],
     call: (b, t, i) => {
       const s = b.adamAtan2({ param: t.param, m: t.m, v: t.v }, t.grad, i.params);
       return { param: s.param, m: s.m, v: s.v };
+    },
+  }),
+  make({
+    kernel: 'adamAtan2Many',
+    // 1–3 tensors of their own shapes, one hyper (the first tensor's draw)
+    arbitrary: fc.array(adamArb(), { minLength: 1, maxLength: 3 }).map((list) => ({
+      tensors: Object.fromEntries(list.flatMap((c, k) => Object.entries(c.tensors).map(([name, t]) => [`${name}${k}`, t]))),
+      host: {},
+      params: { ...list[0].params, count: list.length },
+    })),
+    consumed: [0, 1, 2].flatMap((k) => [`param${k}`, `m${k}`, `v${k}`]),
+    call: (b, t, i) => {
+      const ks = Array.from({ length: i.params.count }, (_, k) => k);
+      const next = b.adamAtan2Many(ks.map((k) => ({ param: t[`param${k}`], m: t[`m${k}`], v: t[`v${k}`] })), ks.map((k) => t[`grad${k}`]), i.params);
+      return Object.fromEntries(next.flatMap((st, k) => [[`param${k}`, st.param], [`m${k}`, st.m], [`v${k}`, st.v]]));
     },
   }),
   make({

@@ -59,6 +59,7 @@ export const FLOAT32_TOLERANCES: Readonly<Record<KernelName, Tolerance>> = Objec
   bceWithLogits: t(1e-6, 1e-5, 0),
   bceWithLogitsBackward: t(1e-6, 1e-5, 0),
   adamAtan2: t(1e-37, 2 ** -22, 2 ** -23), // the reference rounds like the float32 kernel: ≤ 1–2 ulp
+  adamAtan2Many: t(1e-37, 2 ** -22, 2 ** -23), // adamAtan2 per tensor
   // f(f(W·decay) − lr·sign): a fused multiply-add (allowed on GPUs) or a single float64 rounding moves the
   // result by up to an ulp of W·decay, which exceeds an ulp of the result when W·decay ≈ lr cancels
   signSgdRows: t(1e-37, 2 ** -23, 2 ** -23),

@@ -1,7 +1,8 @@
 // The webgpu AdamATan2 parameter update against the written-out float32 formula with atan2 in
 // float64 rounded once (what the released float32 kernel computes): with stepSize 1 and θ 0 the
 // result is −atan2(m', √v'/bc2Sqrt) itself, so any ulp of error in the kernel's atan2 shows.
-// Skipped with the reason when no WebGPU adapter answers here.
+// adamAtan2Many (several tensors per pass) gives bits identical to one adamAtan2 pass per tensor,
+// in ⌈tensors / per pass⌉ launches. Skipped with the reason when no WebGPU adapter answers here.
 
 import { describe, expect, it } from 'vitest';
 import { createGpuBackend } from './backend.ts';
@@ -41,6 +42,43 @@ describe('gpu adamAtan2 on webgpu', () => {
       }
       expect(worst).toBeLessThanOrEqual(1);
       for (const t of [s.param, s.m, s.v]) b.dispose(t);
+    } finally {
+      await b.close();
+    }
+  }, 120_000);
+
+  it('adamAtan2Many: bit-identical to adamAtan2 per tensor, several tensors per launch', async () => {
+    let b;
+    try {
+      b = await createGpuBackend({ gpuMode: 'webgpu', log: () => {} });
+    } catch (e) {
+      console.warn(`adam-atan2.test: webgpu unavailable, skipped: ${(e as Error).message}`);
+      return;
+    }
+    try {
+      // sizes around the 256-element workgroup, more tensors than one pass takes
+      const sizes = [1, 300, 256, 1000, 7, 513, 2, 64, 255];
+      const per = Math.min(8, Math.floor(b.device.storageBindings() / 4));
+      expect(per, 'tensors per pass (the node platform raises the device to the adapter limit)').toBeGreaterThanOrEqual(2);
+      const vals = (n: number, s: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i * s + 0.2) * (1 + (i % 5))));
+      const hyper = { lr: 1e-3, weightDecay: 0.1, beta1: 0.9, beta2: 0.95, step: 3 };
+      const make = () => sizes.map((n, k) => ({ param: b!.fromArray([n], vals(n, 0.3 + k)), m: b!.fromArray([n], vals(n, 1.1 + k).map((x) => x / 10)), v: b!.fromArray([n], vals(n, 2.3 + k).map((x) => Math.abs(x) / 100)) }));
+      const grads = sizes.map((n, k) => b!.fromArray([n], vals(n, 0.7 + k)));
+      const many = make();
+      const one = make();
+      await b.device.flush();
+      const launches0 = b.device.launches;
+      const gotMany = b.adamAtan2Many(many, grads, hyper);
+      expect(b.device.launches - launches0).toBe(Math.ceil(sizes.length / per));
+      const gotOne = one.map((s, k) => b!.adamAtan2(s, grads[k], hyper));
+      for (let k = 0; k < sizes.length; k++) {
+        for (const part of ['param', 'm', 'v'] as const) {
+          const [x, y] = await Promise.all([b.read(gotMany[k][part]), b.read(gotOne[k][part])]);
+          expect(Array.from(x.data), `tensor ${k} (${sizes[k]} elements) ${part}`).toEqual(Array.from(y.data));
+        }
+      }
+      for (const s of [...gotMany, ...gotOne]) for (const t of [s.param, s.m, s.v]) b.dispose(t);
+      for (const g of grads) b.dispose(g);
     } finally {
       await b.close();
     }

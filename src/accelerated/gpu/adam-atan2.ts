@@ -257,21 +257,8 @@ const lerpScalars = (w: number, square: boolean): Float32Array => {
   return Float32Array.from([w, hi, f(w - hi), 1, square ? 1 : 0, 2 ** -60, 2 ** 80, 2 ** -80, 2 ** -70, 2 ** -69, 2 ** -46]);
 };
 
-/**
- * The fused WGSL update of one tensor, element i by one thread: m' = lerp(m, g, 1−β1) and
- * v' = lerp(v, g², 1−β2) as lerpBody computes them, θ' from θ, m', v' as paramPolyBody does; all
- * three written back in place. Scalars k: lerpScalars for m (0–10) and v (11–21), paramScalars
- * (22–33); `one` shields the error terms as in the gpu.js bodies.
- */
-const fusedWgsl = (): string => `
-struct P { n: u32, gx: u32, p0: u32, p1: u32, k: array<vec4<f32>, 9> }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> grad: array<f32>;
-@group(0) @binding(2) var<storage, read_write> theta: array<f32>;
-@group(0) @binding(3) var<storage, read_write> mom: array<f32>;
-@group(0) @binding(4) var<storage, read_write> vel: array<f32>;
-
-fn kf(i: u32) -> f32 { return p.k[i / 4u][i % 4u]; }
+/** The element update's WGSL (the parameter block `p` with its scalars `k` declared before it). */
+const UPDATE_FNS_WGSL = `fn kf(i: u32) -> f32 { return p.k[i / 4u][i % 4u]; }
 
 fn lerp(x0: f32, b0: f32, o: u32) -> f32 {
   let w = kf(o); let wHi = kf(o + 1u); let wLo = kf(o + 2u); let one = kf(o + 3u); let square = kf(o + 4u);
@@ -407,19 +394,80 @@ fn update(p0: f32, mi: f32, vi: f32) -> f32 {
   let delta = kf(o + 1u) * a;
   return th0 - delta;
 }
+`;
 
+/** One tensor's update of element i in place (the names of its four bindings). */
+const updateElementWgsl = (grad: string, theta: string, mom: string, vel: string): string => `let g = ${grad}[i];
+  let m1 = lerp(${mom}[i], g, 0u);
+  let v1 = lerp(${vel}[i], g, 11u);
+  ${theta}[i] = update(${theta}[i], m1, v1);
+  ${mom}[i] = m1;
+  ${vel}[i] = v1;`;
+
+/**
+ * The fused WGSL update of one tensor, element i by one thread: m' = lerp(m, g, 1−β1) and
+ * v' = lerp(v, g², 1−β2) as lerpBody computes them, θ' from θ, m', v' as paramPolyBody does; all
+ * three written back in place. Scalars k: lerpScalars for m (0–10) and v (11–21), paramScalars
+ * (22–33); `one` shields the error terms as in the gpu.js bodies.
+ */
+const fusedWgsl = (): string => `
+struct P { n: u32, gx: u32, p0: u32, p1: u32, k: array<vec4<f32>, 9> }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> grad: array<f32>;
+@group(0) @binding(2) var<storage, read_write> theta: array<f32>;
+@group(0) @binding(3) var<storage, read_write> mom: array<f32>;
+@group(0) @binding(4) var<storage, read_write> vel: array<f32>;
+
+${UPDATE_FNS_WGSL}
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let i = (wid.y * p.gx + wid.x) * 256u + lid.x;
   if (i >= p.n) { return; }
-  let g = grad[i];
-  let m1 = lerp(mom[i], g, 0u);
-  let v1 = lerp(vel[i], g, 11u);
-  theta[i] = update(theta[i], m1, v1);
-  mom[i] = m1;
-  vel[i] = v1;
+  ${updateElementWgsl('grad', 'theta', 'mom', 'vel')}
 }
 `;
+
+/** Most tensors one adamAtan2Many pass updates: their tables fill the 256-byte parameter block. */
+export const MANY_MAX = 8;
+
+/**
+ * AdamATan2 over `count` tensors in one pass: workgroup w (row-major over the grid) belongs to the
+ * last tensor t whose first workgroup start[t] ≤ w, and its thread updates element
+ * (w − start[t])·256 + lid of that tensor exactly as fusedWgsl does (same functions, same order).
+ * Bindings: the gradients g0…, then θ, m, v of each tensor; the tables start and n in the block.
+ */
+const manyWgsl = (count: number): string => `
+struct P { gx: u32, count: u32, p0: u32, p1: u32, k: array<vec4<f32>, 9>, start: array<vec4<u32>, 2>, n: array<vec4<u32>, 2> }
+@group(0) @binding(0) var<uniform> p: P;
+${Array.from({ length: count }, (_, t) => `@group(0) @binding(${1 + t}) var<storage, read> g${t}: array<f32>;`).join('\n')}
+${Array.from({ length: count }, (_, t) => ['theta', 'mom', 'vel'].map((v, j) => `@group(0) @binding(${1 + count + 3 * t + j}) var<storage, read_write> ${v}${t}: array<f32>;`).join('\n')).join('\n')}
+
+${UPDATE_FNS_WGSL}
+fn startOf(t: u32) -> u32 { return p.start[t / 4u][t % 4u]; }
+
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let w = wid.y * p.gx + wid.x;
+  var t = 0u;
+  for (var j = 1u; j < p.count; j++) { if (w >= startOf(j)) { t = j; } }
+  let i = (w - startOf(t)) * 256u + lid.x;
+  if (i >= p.n[t / 4u][t % 4u]) { return; }
+  switch t {
+${Array.from({ length: count }, (_, t) => `    case ${t}u: {\n  ${updateElementWgsl(`g${t}`, `theta${t}`, `mom${t}`, `vel${t}`)}\n    }`).join('\n')}
+    default: {}
+  }
+}
+`;
+
+/** The step's scalars in the parameter block at byte 16: lerp for m, lerp for v, the θ update. */
+const stepScalars = (block: ArrayBuffer, hyper: AdamAtan2Hyper): void => {
+  const f = Math.fround;
+  const { lr, weightDecay, beta1, beta2, step } = hyper;
+  const k = new Float32Array(block, 16, 36);
+  k.set(lerpScalars(f(1 - beta1), false), 0);
+  k.set(lerpScalars(f(1 - beta2), true), 11);
+  k.set(paramScalars(f(1 - lr * weightDecay), f(lr / (1 - beta1 ** step)), f(Math.sqrt(1 - beta2 ** step))), 22);
+};
 
 /** One AdamATan2 step; the step's scalars are rounded to float32 once, as the released kernel does. */
 export const adamAtan2 = (dev: Device, state: AdamState<GpuTensor>, grad: GpuTensor, hyper: AdamAtan2Hyper): AdamState<GpuTensor> => {
@@ -437,10 +485,7 @@ export const adamAtan2 = (dev: Device, state: AdamState<GpuTensor>, grad: GpuTen
     const gx = Math.min(blocks, 65535);
     const params = new ArrayBuffer(16 + 9 * 16);
     new Uint32Array(params, 0, 2).set([n, gx]);
-    const k = new Float32Array(params, 16, 36);
-    k.set(lerpScalars(f(1 - beta1), false), 0);
-    k.set(lerpScalars(f(1 - beta2), true), 11);
-    k.set(paramScalars(wdAlpha, stepSize, bc2Sqrt), 22);
+    stepScalars(params, hyper);
     const [param, m, v] = dev.runWgsl({
       name: 'adamAtan2.fused',
       code: fusedWgsl,
@@ -460,4 +505,64 @@ export const adamAtan2 = (dev: Device, state: AdamState<GpuTensor>, grad: GpuTen
   dev.release(state.m);
   dev.release(state.v);
   return { param, m, v };
+};
+
+/**
+ * adamAtan2 on each (states[i], grads[i]). webgpu: the tensors that can be updated in place go
+ * MANY_MAX at a time (fewer where the device binds fewer storage buffers per stage: 4 per
+ * tensor) through one manyWgsl pass each, element for element the arithmetic of the per-tensor
+ * pass; the others (and cpu/webasm) one by one. CONSUMES every param, m and v.
+ */
+export const adamAtan2Many = (
+  dev: Device, one: (s: AdamState<GpuTensor>, g: GpuTensor) => AdamState<GpuTensor>, states: readonly AdamState<GpuTensor>[], grads: readonly GpuTensor[], hyper: AdamAtan2Hyper,
+): AdamState<GpuTensor>[] => {
+  shapes.adamAtan2Many(states.map((s) => ({ param: s.param.shape, m: s.m.shape, v: s.v.shape })), grads.map((g) => g.shape));
+  if (!(hyper.step >= 1)) throw new RangeError(`adamAtan2Many: hyper 'step' is ${hyper.step}, expected ≥ 1 (1 on the first update)`);
+  const per = Math.min(MANY_MAX, Math.floor(dev.storageBindings() / 4));
+  const storages = states.flatMap((s) => [s.param.storage, s.m.storage, s.v.storage]);
+  const distinct = new Set(storages).size === storages.length;
+  const packable = (i: number): boolean => {
+    const s = states[i];
+    return dev.mode === 'webgpu' && per >= 2 && distinct && numel(s.param.shape) > 0 && [s.param, s.m, s.v].every((t) => dev.writableInPlace(t));
+  };
+  const out: AdamState<GpuTensor>[] = new Array(states.length);
+  const batch: number[] = [];
+  const flush = (): void => {
+    if (batch.length === 0) return;
+    const params = new ArrayBuffer(16 + 9 * 16 + 2 * 2 * 16);
+    const start = new Uint32Array(params, 16 + 9 * 16, 8);
+    const n = new Uint32Array(params, 16 + 9 * 16 + 32, 8);
+    let blocks = 0;
+    batch.forEach((i, t) => {
+      start[t] = blocks;
+      n[t] = numel(states[i].param.shape);
+      blocks += Math.ceil(n[t] / 256);
+    });
+    const gx = Math.min(blocks, 65535);
+    const count = batch.length; // the code is generated later, on the pipeline's first use
+    new Uint32Array(params, 0, 2).set([gx, count]);
+    stepScalars(params, hyper);
+    const results = dev.runWgsl({
+      name: `adamAtan2.many${count}`,
+      code: () => manyWgsl(count),
+      params,
+      inputs: batch.map((i) => grads[i]),
+      outputs: batch.flatMap((i) => [states[i].param, states[i].m, states[i].v]),
+      groups: [gx, Math.ceil(blocks / gx), 1],
+    });
+    batch.forEach((i, t) => {
+      out[i] = { param: results[3 * t], m: results[3 * t + 1], v: results[3 * t + 2] };
+    });
+    batch.length = 0;
+  };
+  states.forEach((s, i) => {
+    if (!packable(i)) {
+      out[i] = one(s, grads[i]);
+      return;
+    }
+    batch.push(i);
+    if (batch.length === per) flush();
+  });
+  flush();
+  return out;
 };

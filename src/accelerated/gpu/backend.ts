@@ -6,7 +6,7 @@
 import type { Backend } from '../../core/backend.ts';
 import type { Shape } from '../../core/tensor.ts';
 import { numel, shapeToString, wrap64 } from '../../core/tensor.ts';
-import { adamAtan2 } from './adam-atan2.ts';
+import { adamAtan2, adamAtan2Many } from './adam-atan2.ts';
 import { attention, attentionBackward } from './attention.ts';
 import { bceWithLogits, bceWithLogitsBackward, sigmoid } from './bce.ts';
 import { argmax, crossEntropy, crossEntropyBackward } from './cross-entropy.ts';
@@ -118,6 +118,7 @@ export const createGpuBackend = async (options: GpuBackendOptions = {}): Promise
     bceWithLogitsBackward: (x, t, s) => bceWithLogitsBackward(dev, x, t, s),
 
     adamAtan2: (state, grad, hyper) => adamAtan2(dev, state, grad, hyper),
+    adamAtan2Many: (states, grads, hyper) => adamAtan2Many(dev, (s, g) => adamAtan2(dev, s, g, hyper), states, grads, hyper),
     signSgdRows: (table, grads, ids, lr, wd) => signSgdRows(dev, table, grads, ids, lr, wd),
     ema: (e, p, decay) => ema(dev, e, p, decay),
   };

@@ -302,6 +302,11 @@ export class Device {
     return this.wrap(launch.shape, { kind: 'device', buffer, refs: 1 });
   }
 
+  /** Storage buffers one WGSL kernel may bind (the device's per-stage limit; 0 without webgpu). */
+  storageBindings(): number {
+    return this.webgpu === null ? 0 : (this.webgpu.limits.maxStorageBuffersPerShaderStage ?? 8);
+  }
+
   /** Whether a WGSL kernel may write into t's buffer in place (webgpu, t's only handle, nothing derived from it). */
   writableInPlace(t: GpuTensor): boolean {
     const s = t.storage;

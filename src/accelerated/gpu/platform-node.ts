@@ -14,6 +14,28 @@ const gpujs: GpuJsLibrary = {
   WebGPUBufferResult: (require('gpu.js/src/backend/web-gpu/buffer-result.js') as Pick<GpuJsLibrary, 'WebGPUBufferResult'>).WebGPUBufferResult,
 };
 
+interface AdapterLike {
+  readonly limits: Record<string, number>;
+  requestDevice(desc?: { requiredLimits?: Record<string, number> }): Promise<unknown>;
+}
+
+/**
+ * Devices of `gpu`'s adapters get the adapter's number of storage buffers per shader stage instead
+ * of WebGPU's default 8 (gpu.js asks only for buffer sizes): AdamATan2 over many tensors binds 4
+ * per tensor (adamAtan2Many in adam-atan2.ts).
+ */
+const withStorageBindings = (gpu: { requestAdapter(o?: unknown): Promise<AdapterLike | null> }): void => {
+  const requestAdapter = gpu.requestAdapter.bind(gpu);
+  gpu.requestAdapter = async (o?: unknown) => {
+    const adapter = await requestAdapter(o);
+    if (adapter === null) return null;
+    const requestDevice = adapter.requestDevice.bind(adapter);
+    const max = adapter.limits.maxStorageBuffersPerShaderStage;
+    adapter.requestDevice = (desc = {}) => requestDevice({ ...desc, requiredLimits: { ...desc.requiredLimits, maxStorageBuffersPerShaderStage: max } });
+    return adapter;
+  };
+};
+
 /** Installs `navigator.gpu` from the `webgpu` package (Dawn) once; returns why not when it cannot load. */
 const installNavigatorGpu = async (): Promise<string | null> => {
   const g = globalThis as { navigator?: { gpu?: unknown } };
@@ -21,7 +43,8 @@ const installNavigatorGpu = async (): Promise<string | null> => {
   try {
     const webgpu = (await import('webgpu')) as { create: (flags: string[]) => unknown; globals: Record<string, unknown> };
     Object.assign(globalThis, webgpu.globals);
-    const gpu = webgpu.create([]);
+    const gpu = webgpu.create([]) as Parameters<typeof withStorageBindings>[0];
+    withStorageBindings(gpu);
     if (g.navigator === undefined) {
       Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
     } else {

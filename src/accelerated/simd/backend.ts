@@ -8,7 +8,7 @@
 
 import type { Backend } from '../../core/backend.ts';
 import { ShapeError } from '../../core/backend.ts';
-import { composedLinearRope, composedLinearRopeBackward, composedLinearSwiglu, composedLinearSwigluBackward } from '../../core/fused.ts';
+import { composedAdamAtan2Many, composedLinearRope, composedLinearRopeBackward, composedLinearSwiglu, composedLinearSwigluBackward } from '../../core/fused.ts';
 import type { Shape, Tensor } from '../../core/tensor.ts';
 import { numel, shapeToString, wrap64 } from '../../core/tensor.ts';
 import { adamAtan2 } from './adam-atan2.ts';
@@ -150,6 +150,7 @@ export const createSimdBackend = async (options: SimdOptions = {}): Promise<Simd
     bceWithLogitsBackward: (x, t, s) => bceWithLogitsBackward(e, x, t, s),
 
     adamAtan2: (state, grad, hyper) => adamAtan2(e, state, grad, hyper),
+    adamAtan2Many: (states, grads, hyper) => composedAdamAtan2Many(backend, states, grads, hyper),
     signSgdRows: (table, grads, ids, lr, wd) => signSgdRows(e, table, grads, ids, lr, wd),
     ema: (avg, p, decay) => ema(e, avg, p, decay),
   };
