@@ -6,16 +6,22 @@
 
 import { describe, expect, it } from 'vitest';
 import { createGpuBackend } from './backend.ts';
+import type { GpuBackend } from './backend.ts';
+
+/** The backend on webgpu, or null (with the reason printed) when no adapter answers. */
+const webgpu = async (): Promise<GpuBackend | null> => {
+  try {
+    return await createGpuBackend({ gpuMode: 'webgpu', log: () => {} });
+  } catch (e) {
+    console.warn(`adam-atan2.test: webgpu unavailable, skipped: ${(e as Error).message}`);
+    return null;
+  }
+};
 
 describe('gpu adamAtan2 on webgpu', () => {
   it('rounds atan2(m, den) to within 1 ulp of the float32 formula over 2¹⁴ random moments', async () => {
-    let b;
-    try {
-      b = await createGpuBackend({ gpuMode: 'webgpu', log: () => {} });
-    } catch (e) {
-      console.warn(`adam-atan2.test: webgpu unavailable, skipped: ${(e as Error).message}`);
-      return;
-    }
+    const b = await webgpu();
+    if (b === null) return;
     try {
       const f = Math.fround;
       const n = 1 << 14;
@@ -32,7 +38,7 @@ describe('gpu adamAtan2 on webgpu', () => {
       const hyper = { lr: 0.1, weightDecay: 0, beta1: 0.9, beta2: 0.95, step: 1 };
       expect(f(0.1 / (1 - 0.9))).toBe(1);
       const s = b.adamAtan2({ param: b.zeros([n]), m: b.fromArray([n], m0), v: b.fromArray([n], v0) }, b.fromArray([n], g), hyper);
-      const [p, m, v] = await Promise.all([s.param, s.m, s.v].map(async (t) => (await b!.read(t)).data));
+      const [p, m, v] = await Promise.all([s.param, s.m, s.v].map(async (t) => (await b.read(t)).data));
       const bc2 = f(Math.sqrt(1 - 0.95));
       let worst = 0;
       for (let i = 0; i < n; i++) {
@@ -48,13 +54,8 @@ describe('gpu adamAtan2 on webgpu', () => {
   }, 120_000);
 
   it('adamAtan2Many: bit-identical to adamAtan2 per tensor, several tensors per launch', async () => {
-    let b;
-    try {
-      b = await createGpuBackend({ gpuMode: 'webgpu', log: () => {} });
-    } catch (e) {
-      console.warn(`adam-atan2.test: webgpu unavailable, skipped: ${(e as Error).message}`);
-      return;
-    }
+    const b = await webgpu();
+    if (b === null) return;
     try {
       // sizes around the 256-element workgroup, more tensors than one pass takes
       const sizes = [1, 300, 256, 1000, 7, 513, 2, 64, 255];
@@ -62,15 +63,15 @@ describe('gpu adamAtan2 on webgpu', () => {
       expect(per, 'tensors per pass (the node platform raises the device to the adapter limit)').toBeGreaterThanOrEqual(2);
       const vals = (n: number, s: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i * s + 0.2) * (1 + (i % 5))));
       const hyper = { lr: 1e-3, weightDecay: 0.1, beta1: 0.9, beta2: 0.95, step: 3 };
-      const make = () => sizes.map((n, k) => ({ param: b!.fromArray([n], vals(n, 0.3 + k)), m: b!.fromArray([n], vals(n, 1.1 + k).map((x) => x / 10)), v: b!.fromArray([n], vals(n, 2.3 + k).map((x) => Math.abs(x) / 100)) }));
-      const grads = sizes.map((n, k) => b!.fromArray([n], vals(n, 0.7 + k)));
+      const make = () => sizes.map((n, k) => ({ param: b.fromArray([n], vals(n, 0.3 + k)), m: b.fromArray([n], vals(n, 1.1 + k).map((x) => x / 10)), v: b.fromArray([n], vals(n, 2.3 + k).map((x) => Math.abs(x) / 100)) }));
+      const grads = sizes.map((n, k) => b.fromArray([n], vals(n, 0.7 + k)));
       const many = make();
       const one = make();
       await b.device.flush();
       const launches0 = b.device.launches;
       const gotMany = b.adamAtan2Many(many, grads, hyper);
       expect(b.device.launches - launches0).toBe(Math.ceil(sizes.length / per));
-      const gotOne = one.map((s, k) => b!.adamAtan2(s, grads[k], hyper));
+      const gotOne = one.map((s, k) => b.adamAtan2(s, grads[k], hyper));
       for (let k = 0; k < sizes.length; k++) {
         for (const part of ['param', 'm', 'v'] as const) {
           const [x, y] = await Promise.all([b.read(gotMany[k][part]), b.read(gotOne[k][part])]);
