@@ -8,7 +8,8 @@
 import type { AdamAtan2Hyper, AdamState, Backend, LinearGrads } from './backend.ts';
 import { shapes } from './shapes.ts';
 
-type Parts<T> = Pick<Backend<T>, 'shape' | 'dispose' | 'linear' | 'linearBackward' | 'rope' | 'ropeBackward' | 'swiglu' | 'swigluBackward'>;
+/** The unfused kernels the compositions are made of. */
+export type Parts<T> = Pick<Backend<T>, 'shape' | 'dispose' | 'linear' | 'linearBackward' | 'rope' | 'ropeBackward' | 'swiglu' | 'swigluBackward'>;
 
 /** y[B,S,W] = rope(x[B,S,K]·w[W,K]ᵀ) on the first `rotatedHeads` heads of width hd. */
 export const composedLinearRope = <T>(b: Parts<T>, x: T, w: T, cos: T, sin: T, headDim: number, rotatedHeads: number): T => {

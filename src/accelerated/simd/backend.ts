@@ -1,14 +1,15 @@
 // The CPU engine `simd`: every kernel of the Backend interface in float32 on one shared
 // WebAssembly.Memory. Heavy kernels (the three products of a linear layer, attention forward and
-// backward, residual + RMSNorm, SwiGLU, RoPE, AdamATan2) run as WebAssembly SIMD on the worker pool
-// (pool.ts); the small ones (sequence plumbing, losses, sparse optimizer, EMA) run in JS over
-// Float32Array views of the same memory, without host copies. This file only wires the named
+// backward, residual + RMSNorm, SwiGLU, RoPE, AdamATan2, and the fused products linearRope and
+// linearSwiglu as one task each) run as WebAssembly SIMD on the worker pool (pool.ts); the small
+// ones (sequence plumbing, losses, sparse optimizer, EMA) run in JS over Float32Array views of the
+// same memory, without host copies. This file only wires the named
 // kernels (one file each, as in src/reference, with their WebAssembly text beside them in
 // `<family>.wat.ts`) to the engine (engine.ts: memory, pool, variant) and holds the memory kernels.
 
 import type { Backend } from '../../core/backend.ts';
 import { ShapeError } from '../../core/backend.ts';
-import { composedAdamAtan2Many, composedLinearRope, composedLinearRopeBackward, composedLinearSwiglu, composedLinearSwigluBackward } from '../../core/fused.ts';
+import { composedAdamAtan2Many } from '../../core/fused.ts';
 import type { Shape, Tensor } from '../../core/tensor.ts';
 import { numel, shapeToString, wrap64 } from '../../core/tensor.ts';
 import { adamAtan2 } from './adam-atan2.ts';
@@ -18,6 +19,7 @@ import { argmax, crossEntropy, crossEntropyBackward } from './cross-entropy.ts';
 import { add, addBroadcast, scale, sumBatch } from './elementwise.ts';
 import { ema } from './ema.ts';
 import { embedding, embeddingBackward } from './embedding.ts';
+import { linearRope, linearRopeBackward, linearSwiglu, linearSwigluBackward } from './fused.ts';
 import type { SimdOptions } from './engine.ts';
 import { startEngine } from './engine.ts';
 import { linear, linearBackward } from './linear.ts';
@@ -128,11 +130,10 @@ export const createSimdBackend = async (options: SimdOptions = {}): Promise<Simd
     attentionBackward: (dy, qkv, heads) => attentionBackward(e, dy, qkv, heads),
     swiglu: (gu) => swiglu(e, gu),
     swigluBackward: (dy, gu) => swigluBackward(e, dy, gu),
-    // no one-pass form on this engine: the composition of its own kernels
-    linearRope: (x, w, cos, sin, hd, rotated) => composedLinearRope(backend, x, w, cos, sin, hd, rotated),
-    linearRopeBackward: (dy, x, w, cos, sin, hd, rotated) => composedLinearRopeBackward(backend, dy, x, w, cos, sin, hd, rotated),
-    linearSwiglu: (x, w) => composedLinearSwiglu(backend, x, w),
-    linearSwigluBackward: (dy, x, w, gu) => composedLinearSwigluBackward(backend, dy, x, w, gu),
+    linearRope: (x, w, cos, sin, hd, rotated) => linearRope(e, x, w, cos, sin, hd, rotated),
+    linearRopeBackward: (dy, x, w, cos, sin, hd, rotated) => linearRopeBackward(e, dy, x, w, cos, sin, hd, rotated),
+    linearSwiglu: (x, w) => linearSwiglu(e, x, w),
+    linearSwigluBackward: (dy, x, w, gu) => linearSwigluBackward(e, dy, x, w, gu),
 
     embedding: (table, ids, idsShape) => embedding(e, table, ids, idsShape),
     embeddingBackward: (dy, ids, rows) => embeddingBackward(e, dy, ids, rows),

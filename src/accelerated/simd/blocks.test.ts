@@ -1,7 +1,8 @@
 // The engine's blocked paths at sizes the conformance arbitraries do not reach: full 6-row panels
 // packed four contraction steps at a time with a leftover (K mod 4 ≠ 0), several 4×4 transpose
 // blocks with leftover rows and columns (S, hd not multiples of 4), several KC-deep blocks (also with
-// 25 column panels: forward at K 523 × M 200; dW over N 600 rows). Each
+// 25 column panels: forward at K 523 × M 200; dW over N 600 rows); the fused products (RoPE and
+// SwiGLU applied per row panel right after its product) over several panels with a leftover. Each
 // result is compared with the float64 reference: |got − ref| ≤ 3e-5·max|ref| (a wrong index, sign
 // or lane order is off by O(max|ref|)); SwiGLU rows wider than 8 (two exp chains per trip), RoPE's unrotated channels. AdamATan2 over several blocks with an odd tail against the
 // float32 formula written out with Math.atan2: m and v bit-identical, parameters within 1 ulp.
@@ -108,6 +109,39 @@ for (const variant of ['relaxed', 'plain'] as const) {
         close((await be.read(d)).data, R.ropeBackward(wrap64(shape, x), rc, rs, hd, rotated).data, 'ropeBackward');
         for (const t of [tx, tc, ts, y, d]) be.dispose(t);
       }
+    });
+
+    it('linearRope and its backward over 42 rows of 6 sequences (panels split between threads, RoPE per row in place)', async () => {
+      const [B, S, K, heads, hd, rotated] = [6, 7, 200, 5, 6, 4];
+      const W = heads * hd;
+      const [x, w, dy] = [data([B, S, K]), data([W, K]), data([B, S, W])];
+      const angle = data([S, hd]);
+      const [cos, sin] = [angle.map((a) => f(Math.cos(3 * a))), angle.map((a) => f(Math.sin(3 * a)))];
+      const t = [be.fromArray([B, S, K], x), be.fromArray([W, K], w), be.fromArray([S, hd], cos), be.fromArray([S, hd], sin), be.fromArray([B, S, W], dy)];
+      const r = [wrap64([B, S, K], x), wrap64([W, K], w), wrap64([S, hd], cos), wrap64([S, hd], sin), wrap64([B, S, W], dy)];
+      const y = be.linearRope(t[0], t[1], t[2], t[3], hd, rotated);
+      close((await be.read(y)).data, R.linearRope(r[0], r[1], r[2], r[3], hd, rotated).data, 'linearRope');
+      const g = be.linearRopeBackward(t[4], t[0], t[1], t[2], t[3], hd, rotated);
+      const rg = R.linearRopeBackward(r[4], r[0], r[1], r[2], r[3], hd, rotated);
+      close((await be.read(g.dx)).data, rg.dx.data, 'dx');
+      close((await be.read(g.dw)).data, rg.dw.data, 'dw');
+      for (const h of [...t, y, g.dx, g.dw]) be.dispose(h);
+    });
+
+    it('linearSwiglu and its backward over 21 rows (panels split between threads), K 523 (two KC blocks), inner 21', async () => {
+      const [N, K, I] = [21, 523, 21];
+      const [x, w, dy] = [data([N, K]), data([2 * I, K]).map((v) => f(4 * v)), data([N, I])];
+      const t = [be.fromArray([N, K], x), be.fromArray([2 * I, K], w), be.fromArray([N, I], dy)];
+      const r = [wrap64([N, K], x), wrap64([2 * I, K], w), wrap64([N, I], dy)];
+      const out = be.linearSwiglu(t[0], t[1]);
+      const ref = R.linearSwiglu(r[0], r[1]);
+      close((await be.read(out.gu)).data, ref.gu.data, 'gu');
+      close((await be.read(out.y)).data, ref.y.data, 'y');
+      const g = be.linearSwigluBackward(t[2], t[0], t[1], out.gu);
+      const rg = R.linearSwigluBackward(r[2], r[0], r[1], ref.gu);
+      close((await be.read(g.dx)).data, rg.dx.data, 'dx');
+      close((await be.read(g.dw)).data, rg.dw.data, 'dw');
+      for (const h of [...t, out.y, out.gu, g.dx, g.dw]) be.dispose(h);
     });
 
     for (const [B, S, H, hd] of [[2, 13, 2, 6], [1, 9, 3, 8], [2, 21, 1, 12]]) {

@@ -13,14 +13,14 @@ import { at } from './memory.ts';
 import { microRows } from './wat.ts';
 
 /** B = wᵀ of w[M,K] packed in 8-column panels for the forward product (cached per handle). */
-const packedWeight = (e: Engine, w: SimdTensor): number => {
+export const packedWeight = (e: Engine, w: SimdTensor): number => {
   const [M, K] = w.shape;
   const panels = Math.ceil(M / 8);
   return e.mem.derive(w, 'packBT', panels * K * 8 * 4, (dst) => e.pool.run('packBT', [w.offset, M, K, dst], panels, 0));
 };
 
 /** B = w[M,K] itself packed in 8-column panels for dX = dY·W (cached per handle). */
-const packedWeightN = (e: Engine, w: SimdTensor): number => {
+export const packedWeightN = (e: Engine, w: SimdTensor): number => {
   const [M, K] = w.shape;
   const panels = Math.ceil(K / 8);
   return e.mem.derive(w, 'packB', panels * M * 8 * 4, (dst) => e.pool.run('packB', [w.offset, M, K, dst], panels, 0, M * K));
@@ -42,6 +42,20 @@ export const linear = (e: Engine, x: SimdTensor, w: SimdTensor, b?: SimdTensor):
   return y;
 };
 
+/** dw[M,K] = dy[N,M]ᵀ·x[N,K] into dw (x packed in 8-column panels for the product, then freed). */
+export const weightGrad = (e: Engine, dy: SimdTensor, x: SimdTensor, dw: SimdTensor, N: number, K: number, M: number): void => {
+  if (M === 0 || K === 0) return;
+  if (N === 0) {
+    e.mem.f32.fill(0, at(dw), at(dw) + M * K);
+    return;
+  }
+  const panels = Math.ceil(K / 8);
+  const xp = e.mem.block(panels * N * 8 * 4);
+  e.pool.run('packB', [x.offset, N, K, xp.offset], panels, 0, N * K);
+  e.pool.run('linearDw', [dy.offset, xp.offset, dw.offset, N, K, M], Math.ceil(M / microRows(e.variant)), gemmScratchBytes(e.variant), 2 * N * K * M);
+  e.mem.free(xp);
+};
+
 /** dx[..., K], dw[M,K] and (withBias) db[M] from dy[..., M], x[..., K], w[M,K]. */
 export const linearBackward = (e: Engine, dy: SimdTensor, x: SimdTensor, w: SimdTensor, withBias: boolean): LinearGrads<SimdTensor> => {
   const { mem, pool } = e;
@@ -59,15 +73,7 @@ export const linearBackward = (e: Engine, dy: SimdTensor, x: SimdTensor, w: Simd
     if (M > 0) pool.run('linearDx', [dy.offset, packedWeightN(e, w), dx.offset, N, K, M], Math.ceil(N / MR), gemmScratch, 2 * N * K * M);
     else mem.f32.fill(0, at(dx), at(dx) + N * K);
   }
-  if (M > 0 && K > 0) {
-    if (N > 0) {
-      const panels = Math.ceil(K / 8);
-      const xp = mem.block(panels * N * 8 * 4);
-      pool.run('packB', [x.offset, N, K, xp.offset], panels, 0, N * K);
-      pool.run('linearDw', [dy.offset, xp.offset, dw.offset, N, K, M], Math.ceil(M / MR), gemmScratch, 2 * N * K * M);
-      mem.free(xp);
-    } else mem.f32.fill(0, at(dw), at(dw) + M * K);
-  }
+  weightGrad(e, dy, x, dw, N, K, M);
   if (!withBias) return { dx, dw };
   const db = mem.alloc(s.db);
   const acc = new Float64Array(M);

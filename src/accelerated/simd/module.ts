@@ -9,6 +9,7 @@ import { simdPlatform } from './platform.ts';
 import { ADAM_ATAN2_KERNELS, adamAtan2Wat } from './adam-atan2.wat.ts';
 import { ATTENTION_KERNELS, attentionWat } from './attention.wat.ts';
 import { ELEMENTWISE_KERNELS, elementwiseWat } from './elementwise.wat.ts';
+import { FUSED_KERNELS, fusedWat } from './fused.wat.ts';
 import { gemmWat } from './gemm.wat.ts';
 import { LINEAR_KERNELS, linearWat } from './linear.wat.ts';
 import { RMS_NORM_KERNELS, rmsNormWat } from './rms-norm.wat.ts';
@@ -28,6 +29,7 @@ export const PARALLEL_KERNELS = {
   ...ELEMENTWISE_KERNELS,
   ...ROPE_KERNELS,
   ...ADAM_ATAN2_KERNELS,
+  ...FUSED_KERNELS,
 } as const;
 
 export type ParallelKernel = keyof typeof PARALLEL_KERNELS;
@@ -44,6 +46,7 @@ ${swigluWat(variant)}
 ${elementwiseWat()}
 ${ropeWat()}
 ${adamAtan2Wat()}
+${fusedWat(variant)}
 )`;
 
 type Wabt = Awaited<ReturnType<typeof wabtInit>>;

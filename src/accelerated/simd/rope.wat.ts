@@ -7,8 +7,9 @@ export const ropeWat = (): string => `
   ;; rope: rows r = b·S + s in [lo, hi) of x[B,S,W]: rotated heads j < nh get, for i < h = hd/2,
   ;; dir 1: y[i] = x[i]·cos[i] − x[i+h]·sin[i], y[i+h] = x[i+h]·cos[i+h] + x[i]·sin[i+h];
   ;; dir 0 (the transpose): y[i] = x[i]·cos[i] + x[i+h]·sin[i+h], y[i+h] = x[i+h]·cos[i+h] − x[i]·sin[i];
-  ;; the other channels are copied (four at a time, then one by one). cos, sin [S, hd].
-  (func (export "rope") (param $x i32) (param $cos i32) (param $sin i32) (param $y i32) (param $S i32) (param $W i32)
+  ;; the other channels are copied (four at a time, then one by one; not at all in place). cos, sin [S, hd].
+  ;; In place (y = x) is allowed: each step loads x[i], x[i+h] before it stores y[i], y[i+h].
+  (func $rope (export "rope") (param $x i32) (param $cos i32) (param $sin i32) (param $y i32) (param $S i32) (param $W i32)
       (param $hd i32) (param $nh i32) (param $dir i32) (param $scr i32) (param $lo i32) (param $hi i32)
     (local $r i32) (local $j i32) (local $i i32) (local $h i32) (local $h4 i32) (local $row i32) (local $o i32)
     (local $cs i32) (local $sn i32) (local $ci i32) (local $si i32)
@@ -20,6 +21,8 @@ export const ropeWat = (): string => `
       (br_if $er (i32.ge_u (local.get $r) (local.get $hi)))
       (local.set $row (i32.shl (i32.mul (local.get $r) (local.get $W)) (i32.const 2)))
       (local.set $i (i32.mul (local.get $nh) (local.get $hd)))
+      ;; in place (y = x) the unrotated channels are already there
+      (if (i32.eq (local.get $x) (local.get $y)) (then (local.set $i (local.get $W))))
       (block $ev (loop $lv
         (br_if $ev (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $W)))
         (v128.store (i32.add (local.get $y) (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2))))

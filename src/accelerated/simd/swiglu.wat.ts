@@ -18,7 +18,7 @@ const swigluBwdLanes = (g: string, u: string, s: string, d: string): string =>
 
 export const swigluWat = (variant: SimdVariant): string => `
   ;; swiglu: y[r,j] = g·σ(g)·u with g = gu[r, j], u = gu[r, I + j]; rows [lo, hi)
-  (func (export "swiglu") (param $gu i32) (param $y i32) (param $I i32) (param $scr i32) (param $lo i32) (param $hi i32)
+  (func $swiglu (export "swiglu") (param $gu i32) (param $y i32) (param $I i32) (param $scr i32) (param $lo i32) (param $hi i32)
     (local $r i32) (local $j i32) (local $pg i32) (local $py i32) (local $g v128) (local $e v128) (local $I4 i32) (local $o i32)
     (local $n v128) (local $q v128) (local $gs f32) (local $I8 i32) (local $g2 v128) (local $e2 v128) (local $n2 v128) (local $q2 v128)
     (local.set $I4 (i32.and (local.get $I) (i32.const -4)))
@@ -70,7 +70,7 @@ export const swigluWat = (variant: SimdVariant): string => `
       (br $lr))))
 
   ;; swigluBwd: dg = dy·u·s·(1 + g·(1 − s)), du = dy·g·s with s = σ(g); rows [lo, hi)
-  (func (export "swigluBwd") (param $dy i32) (param $gu i32) (param $dgu i32) (param $I i32) (param $scr i32) (param $lo i32) (param $hi i32)
+  (func $swigluBwd (export "swigluBwd") (param $dy i32) (param $gu i32) (param $dgu i32) (param $I i32) (param $scr i32) (param $lo i32) (param $hi i32)
     (local $r i32) (local $j i32) (local $pg i32) (local $pd i32) (local $py i32) (local $o i32) (local $oi i32)
     (local $g v128) (local $u v128) (local $s v128) (local $d v128) (local $n v128) (local $q v128)
     (local $g2 v128) (local $u2 v128) (local $s2 v128) (local $d2 v128) (local $n2 v128) (local $q2 v128) (local $I8 i32)
