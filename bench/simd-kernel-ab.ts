@@ -1,4 +1,5 @@
-// The CPU engine's attention and SwiGLU kernels alone at the model's shapes (sequence 81; tiny: 16
+// The CPU engine's attention, SwiGLU and fused-product kernels alone at the model's shapes (the QKV
+// projection with RoPE, gate_up with SwiGLU; sequence 81; tiny: 16
 // batch × 2 heads of 32, hidden 64 → SwiGLU inner 256; small: 32 × 4 heads of 32, inner 384; medium:
 // 32 × 4 heads of 64, inner 768), on one thread, in CPU milliseconds per call (process.cpuUsage: a
 // busy machine still gives comparable figures); attention also in GFLOP/s (forward 4·B·H·S²·hd,
@@ -26,6 +27,10 @@ interface Engine {
   attentionBackward(dy: unknown, qkv: unknown, heads: number): unknown;
   swiglu(gu: unknown): unknown;
   swigluBackward(dy: unknown, gu: unknown): unknown;
+  linearRope(x: unknown, w: unknown, cos: unknown, sin: unknown, hd: number, rotated: number): unknown;
+  linearRopeBackward(dy: unknown, x: unknown, w: unknown, cos: unknown, sin: unknown, hd: number, rotated: number): { dx: unknown; dw: unknown };
+  linearSwiglu(x: unknown, w: unknown): { y: unknown; gu: unknown };
+  linearSwigluBackward(dy: unknown, x: unknown, w: unknown, gu: unknown): { dx: unknown; dw: unknown };
   dispose(t: unknown): void;
   close(): Promise<void>;
 }
@@ -40,6 +45,13 @@ const engines = await Promise.all(sides.map(([, r]) => open(r)));
 const rounds = engines.length > 1 ? Number(flags.rounds ?? 5) : 1;
 const S = 81;
 const wave = (n: number, f: number, a: number): Float32Array => Float32Array.from({ length: n }, (_, i) => a * Math.sin(i * f));
+
+/** Disposes the first of a pair of results and returns the second (for the caller to dispose). */
+const pair = (e: Engine, r: { dx: unknown; dw: unknown } | { y: unknown; gu: unknown }): unknown => {
+  const [a, b] = Object.values(r);
+  e.dispose(a);
+  return b;
+};
 
 /** One kernel at one shape: how to make its inputs on an engine, and its forward and backward calls. */
 interface Case {
@@ -67,6 +79,28 @@ for (const [cfg, B, H, hd, I] of [['tiny', 16, 2, 32, 256], ['small', 32, 4, 32,
     inputs: (e) => [e.fromArray([B * S, 2 * I], wave(B * S * 2 * I, 0.29, 3)), e.fromArray([B * S, I], wave(B * S * I, 0.13, 1))],
     fwd: (e, [gu]) => e.swiglu(gu),
     bwd: (e, [gu, dy]) => e.swigluBackward(dy, gu),
+  });
+  const [N, D] = [B * S, H * hd];
+  const angle = wave(S * hd, 0.7, 3);
+  cases.push({
+    name: `linearRope ${cfg} (${N}×${D} · ${W}×${D}, RoPE on ${2 * H} heads)`,
+    flop: [2 * N * D * W, 4 * N * D * W],
+    inputs: (e) => [
+      e.fromArray([B, S, D], wave(N * D, 0.23, 1)), e.fromArray([W, D], wave(W * D, 0.17, 0.1)),
+      e.fromArray([S, hd], angle.map(Math.cos)), e.fromArray([S, hd], angle.map(Math.sin)), e.fromArray([B, S, W], wave(N * W, 0.31, 1)),
+    ],
+    fwd: (e, [x, w, c, sn]) => e.linearRope(x, w, c, sn, hd, 2 * H),
+    bwd: (e, [x, w, c, sn, dy]) => pair(e, e.linearRopeBackward(dy, x, w, c, sn, hd, 2 * H)),
+  });
+  cases.push({
+    name: `linearSwiglu ${cfg} (${N}×${D} · ${2 * I}×${D})`,
+    flop: [2 * N * D * 2 * I, 4 * N * D * 2 * I],
+    inputs: (e) => {
+      const [x, w] = [e.fromArray([N, D], wave(N * D, 0.23, 1)), e.fromArray([2 * I, D], wave(2 * I * D, 0.17, 0.1))];
+      return [x, w, e.linearSwiglu(x, w).gu, e.fromArray([N, I], wave(N * I, 0.31, 1))];
+    },
+    fwd: (e, [x, w]) => pair(e, e.linearSwiglu(x, w)),
+    bwd: (e, [x, w, gu, dy]) => pair(e, e.linearSwigluBackward(dy, x, w, gu)),
   });
 }
 
