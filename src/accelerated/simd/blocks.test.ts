@@ -2,7 +2,7 @@
 // packed four contraction steps at a time with a leftover (K mod 4 ≠ 0), several 4×4 transpose
 // blocks with leftover rows and columns (S, hd not multiples of 4), several KC-deep blocks (also with
 // 25 column panels: forward at K 523 × M 200; dW over N 600 rows); the fused products (RoPE and
-// SwiGLU applied per row panel right after its product) over several panels with a leftover. Each
+// SwiGLU applied per group of row panels right after its product) over several groups per chunk. Each
 // result is compared with the float64 reference: |got − ref| ≤ 3e-5·max|ref| (a wrong index, sign
 // or lane order is off by O(max|ref|)); SwiGLU rows wider than 8 (two exp chains per trip), RoPE's unrotated channels. AdamATan2 over several blocks with an odd tail against the
 // float32 formula written out with Math.atan2: m and v bit-identical, parameters within 1 ulp.
@@ -111,8 +111,8 @@ for (const variant of ['relaxed', 'plain'] as const) {
       }
     });
 
-    it('linearRope and its backward over 42 rows of 6 sequences (panels split between threads, RoPE per row in place)', async () => {
-      const [B, S, K, heads, hd, rotated] = [6, 7, 200, 5, 6, 4];
+    it('linearRope and its backward over 420 rows of 60 sequences (chunks of several panel groups per thread, RoPE per row in place)', async () => {
+      const [B, S, K, heads, hd, rotated] = [60, 7, 200, 5, 6, 4];
       const W = heads * hd;
       const [x, w, dy] = [data([B, S, K]), data([W, K]), data([B, S, W])];
       const angle = data([S, hd]);
@@ -128,8 +128,8 @@ for (const variant of ['relaxed', 'plain'] as const) {
       for (const h of [...t, y, g.dx, g.dw]) be.dispose(h);
     });
 
-    it('linearSwiglu and its backward over 21 rows (panels split between threads), K 523 (two KC blocks), inner 21', async () => {
-      const [N, K, I] = [21, 523, 21];
+    it('linearSwiglu and its backward over 401 rows (several panel groups per chunk, a leftover panel), K 523 (two KC blocks), inner 21', async () => {
+      const [N, K, I] = [401, 523, 21];
       const [x, w, dy] = [data([N, K]), data([2 * I, K]).map((v) => f(4 * v)), data([N, I])];
       const t = [be.fromArray([N, K], x), be.fromArray([2 * I, K], w), be.fromArray([N, I], dy)];
       const r = [wrap64([N, K], x), wrap64([2 * I, K], w), wrap64([N, I], dy)];
