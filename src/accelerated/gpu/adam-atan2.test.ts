@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createGpuBackend } from './backend.ts';
 import type { GpuBackend } from './backend.ts';
+import { MANY_MAX } from './adam-atan2.ts';
 
 /** The backend on webgpu, or null (with the reason printed) when no adapter answers. */
 const webgpu = async (): Promise<GpuBackend | null> => {
@@ -59,7 +60,7 @@ describe('gpu adamAtan2 on webgpu', () => {
     try {
       // sizes around the 256-element workgroup, more tensors than one pass takes
       const sizes = [1, 300, 256, 1000, 7, 513, 2, 64, 255];
-      const per = Math.min(8, Math.floor(b.device.storageBindings() / 4));
+      const per = Math.min(MANY_MAX, Math.floor(b.device.storageBindings() / 4));
       expect(per, 'tensors per pass (the node platform raises the device to the adapter limit)').toBeGreaterThanOrEqual(2);
       const vals = (n: number, s: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i * s + 0.2) * (1 + (i % 5))));
       const hyper = { lr: 1e-3, weightDecay: 0.1, beta1: 0.9, beta2: 0.95, step: 3 };

@@ -427,8 +427,8 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 }
 `;
 
-/** Most tensors one adamAtan2Many pass updates: their tables fill the 256-byte parameter block. */
-export const MANY_MAX = 8;
+/** Most tensors one adamAtan2Many pass updates (their tables take 256 bytes of the parameter block). */
+export const MANY_MAX = 32;
 
 /**
  * AdamATan2 over `count` tensors in one pass: workgroup w (row-major over the grid) belongs to the
@@ -437,7 +437,7 @@ export const MANY_MAX = 8;
  * Bindings: the gradients g0…, then θ, m, v of each tensor; the tables start and n in the block.
  */
 const manyWgsl = (count: number): string => `
-struct P { gx: u32, count: u32, p0: u32, p1: u32, k: array<vec4<f32>, 9>, start: array<vec4<u32>, 2>, n: array<vec4<u32>, 2> }
+struct P { gx: u32, count: u32, p0: u32, p1: u32, k: array<vec4<f32>, 9>, start: array<vec4<u32>, ${MANY_MAX / 4}>, n: array<vec4<u32>, ${MANY_MAX / 4}> }
 @group(0) @binding(0) var<uniform> p: P;
 ${Array.from({ length: count }, (_, t) => `@group(0) @binding(${1 + t}) var<storage, read> g${t}: array<f32>;`).join('\n')}
 ${Array.from({ length: count }, (_, t) => ['theta', 'mom', 'vel'].map((v, j) => `@group(0) @binding(${1 + count + 3 * t + j}) var<storage, read_write> ${v}${t}: array<f32>;`).join('\n')).join('\n')}
@@ -529,9 +529,9 @@ export const adamAtan2Many = (
   const batch: number[] = [];
   const flush = (): void => {
     if (batch.length === 0) return;
-    const params = new ArrayBuffer(16 + 9 * 16 + 2 * 2 * 16);
-    const start = new Uint32Array(params, 16 + 9 * 16, 8);
-    const n = new Uint32Array(params, 16 + 9 * 16 + 32, 8);
+    const params = new ArrayBuffer(16 + 9 * 16 + 2 * 4 * MANY_MAX);
+    const start = new Uint32Array(params, 16 + 9 * 16, MANY_MAX);
+    const n = new Uint32Array(params, 16 + 9 * 16 + 4 * MANY_MAX, MANY_MAX);
     let blocks = 0;
     batch.forEach((i, t) => {
       start[t] = blocks;

@@ -260,7 +260,7 @@ export class Batcher {
   wgslPipe(key: string, code: () => string, paramBytes: number, reads: number, writes: number): Pipe {
     let p = this.wgslPipes.get(key);
     if (p === undefined) {
-      if (paramBytes > SLOT) throw new Error(`gpu backend: WGSL kernel '${key}' has a ${paramBytes}-byte parameter block (at most ${SLOT})`);
+      if (paramBytes > 4 * SLOT) throw new Error(`gpu backend: WGSL kernel '${key}' has a ${paramBytes}-byte parameter block (at most ${4 * SLOT})`);
       p = this.makePipe(code(), paramBytes, reads, writes);
       this.wgslPipes.set(key, p);
     }

@@ -61,7 +61,7 @@ export interface WgslLaunch {
   /** pipeline cache key: the kernel and every compile-time choice baked into its code */
   readonly name: string;
   readonly code: () => string;
-  /** the parameter block (≤ 256 bytes; the same size on every call of `name`) */
+  /** the parameter block (≤ 1024 bytes: up to 4 slots of 256; the same size on every call of `name`) */
   readonly params: ArrayBuffer;
   readonly inputs: readonly (GpuTensor | Float32Array)[];
   /** a shape: a fresh buffer; a tensor: written in place, the handle taken over (the caller's handle is spent) */
