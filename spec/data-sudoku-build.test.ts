@@ -12,7 +12,7 @@ import { isSolutionOf, shapeForSize, tokensToBoard } from '../src/data/sudoku/gr
 import { SudokuSolver } from '../src/data/sudoku/solver.ts';
 import { shuffleSudoku } from '../src/data/sudoku/augment.ts';
 import { generateMinimalPuzzle } from '../src/data/sudoku/generate.ts';
-import { formatBoard } from '../src/data/sudoku/grid.ts';
+import { formatBoard, parseBoard } from '../src/data/sudoku/grid.ts';
 import { Rng } from '../src/core/rng.ts';
 
 let dir: string;
@@ -74,6 +74,38 @@ describe('parallel generation', () => {
     const ratings = fs.readFileSync(path.join(dir, 'thr1', 'raw/train.csv'), 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[3]));
     expect(ratings.length).toBe(30);
     expect(Math.min(...ratings)).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('a clue range (--clues)', () => {
+  it('fills minimal 9×9 puzzles up to a count in the range, still uniquely solvable, the same on 1 and 2 threads', async () => {
+    const build = (threads: number) => generateSudokuDataset({ out: path.join(dir, `clues${threads}`), size: 9, trainSize: 12, testSize: 4, minRating: 0, clues: { min: 36, max: 40 }, numAug: 0, seed: 7, threads });
+    await build(1);
+    await build(2);
+    expect(fs.readFileSync(path.join(dir, 'clues2', 'raw/train.csv')).equals(fs.readFileSync(path.join(dir, 'clues1', 'raw/train.csv')))).toBe(true);
+    const shape = shapeForSize(9);
+    const solver = new SudokuSolver(shape);
+    const counts = new Set<number>();
+    for (const split of ['train', 'test']) {
+      const rows = fs.readFileSync(path.join(dir, 'clues1', `raw/${split}.csv`), 'utf8').trim().split('\n').slice(1);
+      expect(rows.length).toBe(split === 'train' ? 12 : 4);
+      for (const row of rows) {
+        const [, q, a] = row.split(',');
+        const puzzle = parseBoard(shape, q!, true);
+        const solution = parseBoard(shape, a!, false);
+        const clues = puzzle.reduce((n, v) => n + (v > 0 ? 1 : 0), 0);
+        counts.add(clues);
+        expect(clues).toBeGreaterThanOrEqual(36);
+        expect(clues).toBeLessThanOrEqual(40);
+        expect(isSolutionOf(shape, puzzle, solution)).toBe(true);
+        expect(solver.solve(puzzle, { maxSolutions: 2 }).count).toBe(1);
+      }
+    }
+    expect(counts.size).toBeGreaterThan(1); // drawn from the range, not pinned to one end
+  });
+
+  it('rejects a range outside the grid', async () => {
+    await expect(generateSudokuDataset({ out: path.join(dir, 'cluesbad'), size: 4, trainSize: 2, testSize: 1, minRating: 0, clues: { min: 10, max: 16 }, numAug: 0, seed: 1, threads: 1 })).rejects.toThrow(/--clues 10-16: expected .* < 16 for 4×4/);
   });
 });
 

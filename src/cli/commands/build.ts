@@ -10,6 +10,7 @@ import { buildArcDataset } from '../../data/arc/build.ts';
 import { buildDatasetAtomically } from '../../data/format.ts';
 import { generateMazeDataset, importMazeCsv } from '../../data/maze/build.ts';
 import { defaultMinPathLength } from '../../data/maze/generate.ts';
+import type { ClueRange } from '../../data/sudoku/generate.ts';
 import { defaultMinRating, generateSudokuDataset, importSudokuCsv, type Progress, type SplitReport } from '../../data/sudoku/build.ts';
 
 export const summary = 'generate or import a dataset (sudoku, maze, arc) in the original on-disk format';
@@ -27,7 +28,8 @@ const SUDOKU: Record<string, FlagSpec> = {
   generate: { kind: 'int', min: 1, help: 'generate N training puzzles instead of importing' },
   'test-size': { kind: 'int', min: 1, help: 'generated test puzzles (default: same as --generate)' },
   size: { kind: 'int', min: 4, help: 'side of generated puzzles: 4 (2×2 boxes), 6 (2×3) or 9 (default 9)' },
-  'min-rating': { kind: 'int', min: 0, help: 'hard filter for generated puzzles: solver backtracks ≥ N (default 20 for 9×9, 0 below)' },
+  'min-rating': { kind: 'int', min: 0, help: 'hard filter for generated puzzles: solver backtracks ≥ N (default 20 for 9×9 minimal puzzles, else 0)' },
+  clues: { kind: 'string', help: 'clue count MIN-MAX (or N) of generated puzzles: minimal puzzles with clues added back (default: minimal, no clue can be removed)' },
   'subsample-size': { kind: 'int', min: 1, help: 'import: keep N training puzzles, uniformly at random (seeded)' },
   'min-difficulty': { kind: 'int', min: 0, help: 'import: keep rows with rating ≥ N (both splits)' },
   'num-aug': { kind: 'int', min: 0, help: 'augmented copies per training puzzle (default 0)' },
@@ -99,6 +101,16 @@ const splitLines = (r: SplitReport, what: string, edges: readonly number[] = RAT
   };
 };
 
+/** `--clues MIN-MAX` or `--clues N` as a range within the grid's cells. */
+const parseClueRange = (cmd: string, text: string | undefined, size: number): ClueRange | undefined => {
+  if (text === undefined) return undefined;
+  const m = /^(\d+)(?:-(\d+))?$/.exec(text.trim());
+  const min = m === null ? NaN : Number(m[1]);
+  const max = m === null ? NaN : Number(m[2] ?? m[1]);
+  if (!(min <= max && max < size * size)) throw new ArgsError(`${cmd}: --clues expects MIN-MAX or N with 0 ≤ MIN ≤ MAX < ${size * size} for ${size}×${size}, got '${text}'`);
+  return { min, max };
+};
+
 const buildSudoku = async (argv: readonly string[]): Promise<number> => {
   const cmd = 'hrm build sudoku';
   const { flags } = parseFlags(cmd, argv, SUDOKU);
@@ -110,7 +122,7 @@ const buildSudoku = async (argv: readonly string[]): Promise<number> => {
   const input = flags.input as string | undefined;
   if ((generate === undefined) === (input === undefined)) throw new ArgsError(`${cmd}: give exactly one of --generate N or --input DIR`);
   if (input !== undefined) {
-    for (const f of ['size', 'min-rating', 'test-size', 'threads'] as const) if (flags[f] !== undefined) throw new ArgsError(`${cmd}: --${f} applies to --generate only`);
+    for (const f of ['size', 'min-rating', 'clues', 'test-size', 'threads'] as const) if (flags[f] !== undefined) throw new ArgsError(`${cmd}: --${f} applies to --generate only`);
   } else {
     for (const f of ['subsample-size', 'min-difficulty'] as const) if (flags[f] !== undefined) throw new ArgsError(`${cmd}: --${f} applies to --input only`);
   }
@@ -123,7 +135,8 @@ const buildSudoku = async (argv: readonly string[]): Promise<number> => {
   if (generate !== undefined) {
     const size = (flags.size as number | undefined) ?? 9;
     if (![4, 6, 9].includes(size)) throw new ArgsError(`${cmd}: --size must be 4, 6 or 9, got ${size}`);
-    const minRating = (flags['min-rating'] as number | undefined) ?? defaultMinRating(size);
+    const clues = parseClueRange(cmd, flags.clues as string | undefined, size);
+    const minRating = (flags['min-rating'] as number | undefined) ?? (clues === undefined ? defaultMinRating(size) : 0);
     const p = progressReporter(quiet, 'puzzles');
     reports = await buildDatasetAtomically(out, (dir) => generateSudokuDataset({
       out: dir,
@@ -131,13 +144,14 @@ const buildSudoku = async (argv: readonly string[]): Promise<number> => {
       trainSize: generate,
       testSize: (flags['test-size'] as number | undefined) ?? generate,
       minRating,
+      clues,
       numAug,
       seed,
       threads: flags.threads as number | undefined,
       progress: p.report,
     }));
     p.finish();
-    console.log(`Sudoku ${size}×${size}: generated, min rating ${minRating}, ${numAug} augmentations per training puzzle, seed ${seed}`);
+    console.log(`Sudoku ${size}×${size}: generated, ${clues === undefined ? 'minimal puzzles' : `${clues.min}–${clues.max} clues`}, min rating ${minRating}, ${numAug} augmentations per training puzzle, seed ${seed}`);
   } else {
     const p = progressReporter(quiet, 'rows');
     reports = await buildDatasetAtomically(out, (dir) => importSudokuCsv({

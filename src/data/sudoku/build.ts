@@ -13,6 +13,7 @@ import { csvLine, readCsv } from '../csv.ts';
 import { boardToTokens, formatBoard, isSolutionOf, parseBoard, shapeForSize, type SudokuShape } from './grid.ts';
 import { shuffleSudoku } from './augment.ts';
 import { generateHardPuzzles } from './parallel.ts';
+import type { ClueRange } from './generate.ts';
 import { inputError } from '../../io/codec.ts';
 
 export const SUDOKU_CSV_HEADER = ['source', 'question', 'answer', 'rating'] as const;
@@ -198,6 +199,8 @@ export interface SudokuGenerateOptions {
   readonly trainSize: number;
   readonly testSize: number;
   readonly minRating: number;
+  /** clue-count range (default: minimal puzzles, no clue can be removed) */
+  readonly clues?: ClueRange;
   readonly numAug: number;
   readonly seed: number;
   readonly progress?: Progress;
@@ -218,6 +221,9 @@ export const defaultMinRating = (size: number): number => (size >= 9 ? 20 : 0);
 export const generateSudokuDataset = async (o: SudokuGenerateOptions): Promise<SplitReport[]> => {
   if (![4, 6, 9].includes(o.size)) throw new Error(`--size ${o.size}: generated Sudoku supports 4, 6 and 9`);
   const shape = shapeForSize(o.size);
+  if (o.clues !== undefined && !(Number.isInteger(o.clues.min) && Number.isInteger(o.clues.max) && o.clues.min >= 0 && o.clues.min <= o.clues.max && o.clues.max < shape.cells)) {
+    throw new Error(`--clues ${o.clues.min}-${o.clues.max}: expected whole numbers 0 ≤ min ≤ max < ${shape.cells} for ${shape.n}×${shape.n}`);
+  }
   const root = Rng.fromSeed(o.seed);
   const masters = { train: root.fork(), test: root.fork() };
   const augRng = root.fork();
@@ -230,6 +236,7 @@ export const generateSudokuDataset = async (o: SudokuGenerateOptions): Promise<S
     const results = await generateHardPuzzles(shape, {
       count,
       minRating: o.minRating,
+      clues: o.clues,
       master: masters[split],
       seen,
       threads: o.threads,

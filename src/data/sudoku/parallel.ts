@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import { Rng, type RngState } from '../../core/rng.ts';
 import { formatBoard, sudokuShape, type SudokuShape } from './grid.ts';
 import { SudokuSolver } from './solver.ts';
-import { generateHardPuzzle } from './generate.ts';
+import { generateHardPuzzle, type ClueRange } from './generate.ts';
 
 export interface SlotResult {
   readonly slot: number;
@@ -22,6 +22,7 @@ export interface SlotJob {
   readonly boxRows: number;
   readonly boxCols: number;
   readonly minRating: number;
+  readonly clues?: ClueRange;
   readonly maxAttempts: number;
   readonly slots: readonly { readonly slot: number; readonly rng: RngState }[];
 }
@@ -31,7 +32,7 @@ export const runSlots = (job: SlotJob, solver?: SudokuSolver): SlotResult[] => {
   const shape = sudokuShape(job.boxRows, job.boxCols);
   const s = solver ?? new SudokuSolver(shape);
   return job.slots.map(({ slot, rng }) => {
-    const g = generateHardPuzzle(shape, Rng.fromState(rng), job.minRating, s, job.maxAttempts);
+    const g = generateHardPuzzle(shape, Rng.fromState(rng), job.minRating, s, job.maxAttempts, job.clues);
     return { slot, puzzle: g.puzzle, solution: g.solution, rating: g.rating, attempts: g.attempts };
   });
 };
@@ -39,6 +40,8 @@ export const runSlots = (job: SlotJob, solver?: SudokuSolver): SlotResult[] => {
 export interface ParallelOptions {
   readonly count: number;
   readonly minRating: number;
+  /** clue-count range of the puzzles (default: minimal puzzles) */
+  readonly clues?: ClueRange;
   /** the slot generators: fork k of this master gives slot k (advanced by the caller across splits) */
   readonly master: Rng;
   /** puzzles already used (other split); extended with the kept ones */
@@ -64,7 +67,7 @@ export const generateHardPuzzles = async (shape: SudokuShape, o: ParallelOptions
   const makeJob = (k: number): SlotJob => {
     const slots = [];
     for (let q = 0; q < k; q++) slots.push({ slot: nextSlot++, rng: o.master.fork().state() });
-    return { boxRows: shape.boxRows, boxCols: shape.boxCols, minRating: o.minRating, maxAttempts, slots };
+    return { boxRows: shape.boxRows, boxCols: shape.boxCols, minRating: o.minRating, clues: o.clues, maxAttempts, slots };
   };
   const merge = (results: readonly SlotResult[]): void => {
     for (const r of results) pending.set(r.slot, r);
