@@ -76,6 +76,21 @@ const timeAll = async (paths: readonly (() => GpuTensor[])[], inner: number): Pr
 };
 
 /** --fused: the block's fused products against their composition, per [B, S, D, Hh]; prints a table and exits. */
+/** Runs each path once (pipelines compiled, pool filled), then times `probe` once: calls per sample
+ * so that a sample takes about 200 ms (1–50). */
+const warmUp = async (paths: readonly (() => GpuTensor[])[], probe: () => GpuTensor[]): Promise<number> => {
+  for (const call of paths) {
+    const out = call();
+    await dev.flush();
+    for (const t of out) b.dispose(t);
+  }
+  const t0 = now();
+  const out = probe();
+  await dev.flush();
+  for (const t of out) b.dispose(t);
+  return Math.max(1, Math.min(50, Math.floor(200 / Math.max(1, now() - t0))));
+};
+
 const fusedBench = async (blocks: readonly (readonly number[])[]): Promise<void> => {
   const lines = [
     `Fused products on ${b.description}: one pass (forward: activation in the tiled product's epilogue; backward: in its tile loads) vs the activation's own pass and the product(s), median of ${reps} alternating samples.`,
@@ -103,16 +118,7 @@ const fusedBench = async (blocks: readonly (readonly number[])[]): Promise<void>
       { name: `gate_up + SwiGLU [${B * S}×${D}]·[${D}×${2 * I}]`, direction: 'backward', fused: () => two(linearSwigluBackward(dev, b, dS, x, wGu, gu, true)), unfused: () => two(b.linearSwigluBackward(dS, x, wGu, gu)) },
     ];
     for (const pr of pairs) {
-      for (const call of [pr.fused, pr.unfused]) {
-        const out = call();
-        await dev.flush();
-        for (const t of out) b.dispose(t);
-      }
-      const t0 = now();
-      const probe = pr.unfused();
-      await dev.flush();
-      for (const t of probe) b.dispose(t);
-      const inner = Math.max(1, Math.min(50, Math.floor(200 / Math.max(1, now() - t0))));
+      const inner = await warmUp([pr.fused, pr.unfused], pr.unfused);
       const [f, u] = (await timeAll([pr.fused, pr.unfused], inner)).map((ms) => summarize(ms).medianMs);
       lines.push(`| ${pr.name} | ${pr.direction} | ${f.toFixed(2)} | ${u.toFixed(2)} | ×${(u / f).toFixed(2)} |`);
       process.stderr.write(`${lines[lines.length - 1]}\n`);
@@ -157,17 +163,7 @@ try {
     const gflop = (2 * N * K * M) / 1e9;
     for (const [direction, set, work] of [['forward', fwd, gflop], ['backward', bwd, 2 * gflop]] as const) {
       const paths = [set.tiled, set.scalar, set.gpujs];
-      // warm-up (pipelines compiled, pool filled), then calls per sample from the warm-up's time
-      for (const call of paths) {
-        const out = call();
-        await dev.flush();
-        for (const t of out) b.dispose(t);
-      }
-      const t0 = now();
-      const probe = set.gpujs();
-      await dev.flush();
-      for (const t of probe) b.dispose(t);
-      const inner = Math.max(1, Math.min(50, Math.floor(200 / Math.max(1, now() - t0))));
+      const inner = await warmUp(paths, set.gpujs);
       const [tiled, scalar, gpujs] = (await timeAll(paths, inner)).map((ms) => summarize(ms).medianMs);
       rows.push({ shape: `[${N}×${K}]·[${K}×${M}]`, direction, gflop: work, tiledMs: tiled, scalarMs: scalar, gpujsMs: gpujs, ratio: gpujs / tiled, vecRatio: scalar / tiled, samples: reps });
       process.stderr.write(`${rows[rows.length - 1].shape} ${direction}: tiled ${tiled.toFixed(2)} ms, scalar loads ${scalar.toFixed(2)} ms, gpu.js ${gpujs.toFixed(2)} ms\n`);
