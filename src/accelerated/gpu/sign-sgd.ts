@@ -2,10 +2,12 @@
 // gradient rows are summed in ascending batch position, then W[u] ← W[u]·(1 − lr·wd) − lr·sign(g_u),
 // sign(0) = 0. Untouched rows keep their bits. CONSUMES table. Legend: R table rows, E width, B ids,
 // U distinct ids.
-// webgpu, table writable in place: one hand-written WGSL pass over the U touched rows only (U·E
-// threads), written into the table's own buffer; the host groups the batch positions by id first.
-// Otherwise (cpu/webasm, or a table shared with another handle): one gpu.js pass over every cell
-// of the table, each scanning all B ids, into a fresh table. No ids: the table's values unchanged.
+// webgpu: one hand-written WGSL pass over the U touched rows only (U·E threads), written into the
+// table's own buffer (a table shared with another handle is first copied into a fresh one); the
+// host groups the batch positions by id first. cpu/webasm: one gpu.js pass over every cell of the
+// table, each scanning all B ids, into a fresh table (its cell index is a float: in float32, as
+// gpu.js's webgpu translation computes it, exact only up to 2²³ cells). No ids: the table's values
+// unchanged.
 
 import { checkIds, shapes } from '../../core/shapes.ts';
 import type { Device, GpuTensor } from './device.ts';
@@ -98,7 +100,12 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 }
 `;
 
-/** The gpu.js pass over every cell of the table (the cpu/webasm path and the fallback); a fresh table. */
+/** y[i] = a[i]: a private copy of a shared table (webgpu). */
+function copyBody(this: KernelThis<object>, a: Float32Array): number {
+  return a[this.thread.x];
+}
+
+/** The gpu.js pass over every cell of the table (the cpu/webasm path); a fresh table. */
 export const signSgdRowsGpuJs = (dev: Device, table: GpuTensor, grads: GpuTensor, ids: Int32Array, lr: number, weightDecay: number): GpuTensor => {
   const shape = shapes.signSgdRows(table.shape, grads.shape, ids.length);
   checkIds('signSgdRows', 'ids', ids, table.shape[0]);
@@ -124,10 +131,13 @@ export const signSgdRows = (dev: Device, table: GpuTensor, grads: GpuTensor, ids
   const shape = shapes.signSgdRows(table.shape, grads.shape, ids.length);
   const E = shape[1];
   if (ids.length === 0) return unchanged(dev, table);
-  if (dev.mode !== 'webgpu' || E === 0 || !dev.writableInPlace(table)) {
-    return signSgdRowsGpuJs(dev, table, grads, ids, lr, weightDecay);
-  }
+  if (dev.mode !== 'webgpu' || E === 0) return signSgdRowsGpuJs(dev, table, grads, ids, lr, weightDecay);
   checkIds('signSgdRows', 'ids', ids, table.shape[0]);
+  let own = table;
+  if (!dev.writableInPlace(table)) {
+    own = dev.run({ name: 'signSgdRows.copy', body: copyBody, args: [table], shape });
+    dev.release(table);
+  }
   const { table: idx, distinct } = groupIds(ids);
   const n = distinct * E;
   const blocks = Math.ceil(n / 256);
@@ -140,7 +150,7 @@ export const signSgdRows = (dev: Device, table: GpuTensor, grads: GpuTensor, ids
     code: signSgdWgsl,
     params,
     inputs: [grads, idx],
-    outputs: [table],
+    outputs: [own],
     groups: [gx, Math.ceil(blocks / gx), 1],
   });
   return out;
