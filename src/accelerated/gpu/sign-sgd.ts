@@ -5,24 +5,37 @@
 // webgpu: one hand-written WGSL pass over the U touched rows only (U·E threads), written into the
 // table's own buffer (a table shared with another handle is first copied into a fresh one); the
 // host groups the batch positions by id first. cpu/webasm: one gpu.js pass over every cell of the
-// table, each scanning all B ids, into a fresh table (its cell index is a float: in float32, as
-// gpu.js's webgpu translation computes it, exact only up to 2²³ cells). No ids: the table's values
-// unchanged.
+// table, each scanning all B ids, into a fresh table (its cell index is a float32 number on webasm:
+// tables past 2²⁴ cells are refused there). No ids: the table's values unchanged.
 
 import { checkIds, shapes } from '../../core/shapes.ts';
+import { numel, shapeToString } from '../../core/tensor.ts';
 import type { Device, GpuTensor } from './device.ts';
 import type { KernelThis } from './gpujs.ts';
 
-/** thread i = r·E + e: the updated W[r,e] if some ids[n] = r, else W[r,e]. */
+/**
+ * thread i = r·E + e: the updated W[r,e] if some ids[n] = r, else W[r,e]. The row is floor(i/E)
+ * corrected by one either way, so that it stays exact where the division rounds (float32 numbers
+ * on webgpu/webasm: exact up to 2²⁴ cells, where i itself stops being exact); Math.fround marks the
+ * float32 roundings (the sum, W·decay) for the cpu mode, which computes in float64.
+ */
 function signSgdBody(this: KernelThis<{ E: number; B: number }>, table: Float32Array, grads: Float32Array, ids: Float32Array, decay: number, lr: number): number {
   const i = this.thread.x;
-  const r = Math.floor((i + 0.5) / this.constants.E);
-  const e = i - r * this.constants.E;
+  let r = Math.floor(i / this.constants.E);
+  let e = i - r * this.constants.E;
+  if (e < 0) {
+    r = r - 1;
+    e = e + this.constants.E;
+  }
+  if (e >= this.constants.E) {
+    r = r + 1;
+    e = e - this.constants.E;
+  }
   let g = 0;
   let touched = 0;
   for (let n = 0; n < this.constants.B; n++) {
     if (Math.abs(ids[n] - r) < 0.5) {
-      g += grads[n * this.constants.E + e];
+      g = Math.fround(g + grads[n * this.constants.E + e]);
       touched = 1;
     }
   }
@@ -35,7 +48,7 @@ function signSgdBody(this: KernelThis<{ E: number; B: number }>, table: Float32A
   } else if (g < 0) {
     sg = -1;
   }
-  return table[i] * decay - lr * sg;
+  return Math.fround(table[i] * decay) - lr * sg;
 }
 
 /**
@@ -109,8 +122,11 @@ function copyBody(this: KernelThis<object>, a: Float32Array): number {
 export const signSgdRowsGpuJs = (dev: Device, table: GpuTensor, grads: GpuTensor, ids: Int32Array, lr: number, weightDecay: number): GpuTensor => {
   const shape = shapes.signSgdRows(table.shape, grads.shape, ids.length);
   checkIds('signSgdRows', 'ids', ids, table.shape[0]);
+  if (dev.mode !== 'cpu' && numel(shape) > 2 ** 24) {
+    throw new RangeError(`signSgdRows: table ${shapeToString(shape)} has ${numel(shape)} cells, more than the 2^24 that gpu.js's float32 cell index addresses exactly on mode ${dev.mode} (webgpu and cpu have no such limit)`);
+  }
   const constants = { E: shape[1], B: ids.length };
-  const args = [table, grads, Float32Array.from(ids), 1 - lr * weightDecay, lr];
+  const args = [table, grads, Float32Array.from(ids), Math.fround(1 - lr * weightDecay), Math.fround(lr)];
   const out = dev.run({ name: 'signSgdRows', body: signSgdBody, constants, args, shape });
   dev.release(table);
   return out;
