@@ -216,7 +216,7 @@ describe('gpu signSgdRows on webgpu', () => {
     b.dispose(grads);
   });
 
-  it('a table with another handle on it is copied first (same bits, two launches); empty ids return the table itself', async () => {
+  it('a table with another handle on it is copied first (same bits, two launches); no ids: the same values under a new handle', async () => {
     if (b === null) return;
     const R = 9;
     const E = 5;
