@@ -1,7 +1,7 @@
 // Every conformance target (src/backends/registry.ts) against the float64 reference, every kernel,
 // forward and backward, under the tolerance table of src/verify/tolerances.ts; and every target
 // leaves its arguments bit-identical. An unavailable target is skipped with its reason in the title
-// (and printed). Run counts: HRM_PROP_RUNS for all, else 100 per kernel on the reference, 50 on
+// (and printed). Packs (pack, packedZeros, place) keep values on every target. Run counts: HRM_PROP_RUNS for all, else 100 per kernel on the reference, 50 on
 // accelerated targets (8 configurations × 37 kernels), and 20 for the immutability checks.
 
 import fc from 'fast-check';
@@ -10,7 +10,7 @@ import type { Backend } from '../src/core/backend.ts';
 import { conformanceTargets } from '../src/backends/registry.ts';
 import { propRuns } from '../src/verify/arbitraries.ts';
 import { KERNEL_CASES } from '../src/verify/cases.ts';
-import { conformanceProperty, immutabilityProperty } from './props.ts';
+import { conformanceProperty, immutabilityProperty, packingProperty } from './props.ts';
 
 const targets = await conformanceTargets();
 
@@ -40,5 +40,8 @@ for (const target of targets) {
         await fc.assert(immutabilityProperty(backend, c), { numRuns: immutableRuns });
       });
     }
+    it('pack, packedZeros and place keep the values; adamAtan2Many over packs equals adamAtan2 per tensor', async () => {
+      await fc.assert(packingProperty(backend), { numRuns: immutableRuns });
+    });
   });
 }

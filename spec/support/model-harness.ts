@@ -36,6 +36,8 @@ const CONSUMING: Record<string, (args: unknown[]) => unknown[]> = {
   },
   adamAtan2Many: (a) => (a[0] as { param: unknown; m: unknown; v: unknown }[]).flatMap((s) => [s.param, s.m, s.v]),
   signSgdRows: (a) => [a[0]],
+  pack: (a) => [...(a[0] as unknown[])],
+  place: (a) => [a[0], a[1]],
   ema: (a) => [a[0]],
   reshape: (a) => [a[0]], // aliasing: the input handle is considered consumed by its view
 };

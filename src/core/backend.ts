@@ -73,6 +73,21 @@ export interface Backend<T> {
   dispose(t: T): void;
   /** Same values under a new shape with the same number of elements (may alias; dispose either one). */
   reshape(t: T, shape: Shape): T;
+  /**
+   * The same values with their memory in one storage where the engine keeps packs (the gpu
+   * backend on webgpu: one buffer, each tensor a view), so a kernel over all of them (the
+   * optimizer's adamAtan2Many) runs as one pass. Engines without packs return `ts` themselves.
+   * CONSUMES ts.
+   */
+  pack(ts: readonly T[]): T[];
+  /** Zeros of each shape, packed as `pack` packs (one tensor per shape elsewhere). */
+  packedZeros(shapes: readonly Shape[]): T[];
+  /**
+   * g's values in slot's memory (slot: a tensor of g's size, e.g. from packedZeros). An engine may
+   * have the kernel that computes g write there directly. Without packs: g itself (slot released).
+   * CONSUMES g and slot.
+   */
+  place(g: T, slot: T): T;
   /** Releases the backend itself (worker threads, device); optional. */
   close?(): Promise<void>;
 

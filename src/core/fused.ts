@@ -7,6 +7,8 @@
 
 import type { AdamAtan2Hyper, AdamState, Backend, LinearGrads } from './backend.ts';
 import { shapes } from './shapes.ts';
+import type { Shape } from './tensor.ts';
+import { numel, shapeToString } from './tensor.ts';
 
 /** The unfused kernels the compositions are made of. */
 export type Parts<T> = Pick<Backend<T>, 'shape' | 'dispose' | 'linear' | 'linearBackward' | 'rope' | 'ropeBackward' | 'swiglu' | 'swigluBackward'>;
@@ -54,3 +56,14 @@ export const composedAdamAtan2Many = <T>(
   shapes.adamAtan2Many(states.map((s) => ({ param: b.shape(s.param), m: b.shape(s.m), v: b.shape(s.v) })), grads.map((g) => b.shape(g)));
   return states.map((s, i) => b.adamAtan2(s, grads[i], hyper));
 };
+
+/** pack, packedZeros and place for an engine that keeps every tensor in its own storage. */
+export const withoutPacks = <T>(b: Pick<Backend<T>, 'shape' | 'zeros' | 'dispose'>): Pick<Backend<T>, 'pack' | 'packedZeros' | 'place'> => ({
+  pack: (ts: readonly T[]): T[] => [...ts],
+  packedZeros: (ss: readonly Shape[]): T[] => ss.map((s) => b.zeros(s)),
+  place: (g: T, slot: T): T => {
+    if (numel(b.shape(g)) !== numel(b.shape(slot))) throw new Error(`place: g ${shapeToString(b.shape(g))} does not fit slot ${shapeToString(b.shape(slot))}`);
+    b.dispose(slot);
+    return g;
+  },
+});

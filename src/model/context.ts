@@ -18,19 +18,26 @@ export interface ModelContext<T> {
   readonly record?: (key: string, handle: T) => void;
 }
 
-/** Gradients by original parameter name (owned handles); `addGrad` accumulates. */
-export type Grads<T> = Map<string, T>;
+/**
+ * Gradients by original parameter name (owned handles); `addGrad` accumulates. `slots` (owned):
+ * where each parameter's gradient is to be placed (`Backend.place`), e.g. views of one pack that
+ * the optimizer then updates in one pass.
+ */
+export type Grads<T> = Map<string, T> & { slots?: Map<string, T> };
 
-/** Adds g (owned) into grads[name], disposing what it replaces. */
+/** Adds g (owned) into grads[name], disposing what it replaces; the first one goes to its slot. */
 export const addGrad = <T>(b: Backend<T>, grads: Grads<T>, name: string, g: T): void => {
   const prev = grads.get(name);
   if (prev === undefined) {
-    grads.set(name, g);
+    const slot = grads.slots?.get(name);
+    grads.slots?.delete(name);
+    grads.set(name, slot === undefined ? g : b.place(g, slot));
     return;
   }
-  grads.set(name, b.add(prev, g));
-  b.dispose(prev);
+  const sum = b.add(prev, g);
   b.dispose(g);
+  // the sum goes where prev is (its slot, when it has one)
+  grads.set(name, b.place(sum, prev));
 };
 
 /** Disposes every handle given (skipping undefined). */

@@ -27,7 +27,7 @@ import { buildLayout, parameterNames, PUZZLE_TABLE } from './layout.ts';
 import { advanceSteps, decideHalting, lossesAndMetrics, mergeData, qTargetLogits, rowStats } from './act.ts';
 import { IGNORE_LABEL } from '../core/batch.ts';
 import type { OptimizerState } from './optimizer.ts';
-import { initOptimizerState, optimizerStep } from './optimizer.ts';
+import { disposeOptimizerState, initOptimizerState, newGrads, optimizerStep, packOptimizer } from './optimizer.ts';
 import type { SegmentTape } from './segment.ts';
 import { segmentBackward, segmentForward } from './segment.ts';
 import type { TrmSegmentTape } from './trm/segment.ts';
@@ -404,7 +404,7 @@ class HrmModel<T> implements Hrm {
     const rowScale = Float64Array.from(r.stats.count, (n) => 1 / (globalBatchSize * Math.max(n, 1)));
     const dlogits = b.crossEntropyBackward(heads.logits, data.labels, this.sizes.lossKind, rowScale);
     const dq = b.bceWithLogitsBackward(heads.q, bce.targets, 0.5 / globalBatchSize);
-    const grads: Grads<T> = new Map();
+    const grads: Grads<T> = newGrads(this.opt);
     const dzH = headsBackward(ctx, heads.tape, dlogits, dq, B, grads);
     disposeAll(b, dlogits, dq, heads.logits, heads.q, bce.targets);
     const dx = segmentGradient(ctx, seg.tape!, dzH, grads);
@@ -541,6 +541,7 @@ class HrmModel<T> implements Hrm {
       if (state.ema !== undefined) upload(this.opt.ema, state.ema);
       else upload(this.opt.ema, new Map(this.names.map((n) => [n, state.parameters.get(n) as Tensor<Float64Array>])));
     }
+    packOptimizer(this.b, this.params, this.names, this.opt);
     if (state.optimizerStep !== undefined) this.opt.step = state.optimizerStep;
     if (state.rng !== undefined) this.rng = Rng.fromState(state.rng);
   }
@@ -549,10 +550,9 @@ class HrmModel<T> implements Hrm {
     if (this.disposed) return;
     this.disposed = true;
     const b = this.b;
-    for (const m of [this.params, this.opt.m, this.opt.v, this.opt.ema ?? new Map<string, T>()]) {
-      for (const h of m.values()) b.dispose(h);
-      m.clear();
-    }
+    for (const h of this.params.values()) b.dispose(h);
+    this.params.clear();
+    disposeOptimizerState(b, this.opt);
     if (this.rope !== null) disposeAll(b, this.rope.cos, this.rope.sin);
   }
 }

@@ -7,7 +7,7 @@ import type { AdamAtan2Hyper, AdamState, Backend } from '../core/backend.ts';
 import { ShapeError } from '../core/backend.ts';
 import type { Shape, Tensor } from '../core/tensor.ts';
 import { numel, shapeToString, tensor64, wrap64 } from '../core/tensor.ts';
-import { composedAdamAtan2Many, composedLinearRope, composedLinearRopeBackward, composedLinearSwiglu, composedLinearSwigluBackward } from '../core/fused.ts';
+import { composedAdamAtan2Many, composedLinearRope, composedLinearRopeBackward, composedLinearSwiglu, composedLinearSwigluBackward, withoutPacks } from '../core/fused.ts';
 import { add, addBroadcast, scale, sumBatch } from './elementwise.ts';
 import { adamAtan2 } from './adam-atan2.ts';
 import { attention, attentionBackward } from './attention.ts';
@@ -59,6 +59,7 @@ export const referenceBackend: Backend<T64> = Object.freeze({
     }
     return wrap64(shape, t.data);
   },
+  ...withoutPacks<T64>({ shape: (t) => t.shape, zeros: (s) => tensor64(s), dispose: () => {} }),
 
   linear,
   linearBackward,

@@ -508,7 +508,30 @@ export const adamAtan2 = (dev: Device, state: AdamState<GpuTensor>, grad: GpuTen
 };
 
 /**
- * adamAtan2 on each (states[i], grads[i]). webgpu: the tensors that can be updated in place go
+ * adamAtan2 over whole packs (webgpu): when the params, m, v and grads are each every view of one
+ * pack (four packs, one layout), fusedWgsl runs once over the packs' full length, gaps included
+ * (zero there, and the update keeps zero at zero). Returns null when they are not.
+ */
+const adamAtan2Packed = (dev: Device, states: readonly AdamState<GpuTensor>[], grads: readonly GpuTensor[], hyper: AdamAtan2Hyper): AdamState<GpuTensor>[] | null => {
+  if (dev.mode !== 'webgpu' || states.length === 0) return null;
+  const groups = [states.map((s) => s.param), states.map((s) => s.m), states.map((s) => s.v), grads];
+  const packs = groups.map((g) => dev.packOf(g));
+  const [p] = packs;
+  if (p === null || new Set(packs).size !== 4) return null;
+  const same = packs.every((q) => q !== null && q.total === p.total && q.offsets.every((o, i) => o === p.offsets[i] && q.sizes[i] === p.sizes[i]));
+  if (!same || !groups.slice(0, 3).every((g) => g.every((t) => dev.writableInPlace(t)))) return null;
+  const blocks = Math.ceil(p.total / 256);
+  const gx = Math.min(blocks, 65535);
+  const params = new ArrayBuffer(16 + 9 * 16);
+  new Uint32Array(params, 0, 2).set([p.total, gx]);
+  stepScalars(params, hyper);
+  const [param, m, v] = dev.runWgslPacks({ name: 'adamAtan2.fused', code: fusedWgsl, params, groups: [gx, Math.ceil(blocks / gx), 1] }, [grads], groups.slice(0, 3));
+  return states.map((_, i) => ({ param: param[i], m: m[i], v: v[i] }));
+};
+
+/**
+ * adamAtan2 on each (states[i], grads[i]). webgpu: whole packs in one pass (adamAtan2Packed);
+ * otherwise the tensors that can be updated in place go
  * MANY_MAX at a time (fewer where the device binds fewer storage buffers per stage: 4 per
  * tensor) through one manyWgsl pass each, element for element the arithmetic of the per-tensor
  * pass; the others (and cpu/webasm) one by one. CONSUMES every param, m and v.
@@ -518,6 +541,8 @@ export const adamAtan2Many = (
 ): AdamState<GpuTensor>[] => {
   shapes.adamAtan2Many(states.map((s) => ({ param: s.param.shape, m: s.m.shape, v: s.v.shape })), grads.map((g) => g.shape));
   if (!(hyper.step >= 1)) throw new RangeError(`adamAtan2Many: hyper 'step' is ${hyper.step}, expected ≥ 1 (1 on the first update)`);
+  const whole = adamAtan2Packed(dev, states, grads, hyper);
+  if (whole !== null) return whole;
   const per = Math.min(MANY_MAX, Math.floor(dev.storageBindings() / 4));
   const storages = states.flatMap((s) => [s.param.storage, s.m.storage, s.v.storage]);
   const distinct = new Set(storages).size === storages.length;

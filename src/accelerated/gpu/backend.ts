@@ -13,6 +13,7 @@ import { argmax, crossEntropy, crossEntropyBackward } from './cross-entropy.ts';
 import type { GpuTensor } from './device.ts';
 import { Device } from './device.ts';
 import { add, addBroadcast, scale, sumBatch } from './elementwise.ts';
+import { withoutPacks } from '../../core/fused.ts';
 import { ema } from './ema.ts';
 import { embedding, embeddingBackward } from './embedding.ts';
 import { linearRope, linearRopeBackward, linearSwiglu, linearSwigluBackward } from './fused.ts';
@@ -51,6 +52,7 @@ export const createGpuBackend = async (options: GpuBackendOptions = {}): Promise
   const dev = new Device(chosen.mode, chosen.gpu, chosen.device, chosen.context);
   const arg = (t: GpuTensor, kernel: string, name: string): GpuTensor => dev.check(t, kernel, name);
   let closed = false;
+  const unpacked = withoutPacks<GpuTensor>({ shape: (t) => t.shape, zeros: (s) => dev.zeros(s), dispose: (t) => dev.release(t) });
 
   const backend: GpuBackend = {
     name: 'gpu',
@@ -73,6 +75,11 @@ export const createGpuBackend = async (options: GpuBackendOptions = {}): Promise
       }
       return dev.alias(arg(t, 'reshape', 't'), shape);
     },
+    pack: (ts) => (dev.mode === 'webgpu' && ts.length > 0 && ts.every((t) => numel(t.shape) > 0) ? dev.packed(ts.map((t) => t.shape), ts) : unpacked.pack(ts)),
+    packedZeros: (shapes) => (dev.mode === 'webgpu' && shapes.length > 0 && shapes.every((s) => numel(s) > 0)
+      ? dev.packed(shapes, shapes.map(() => null))
+      : unpacked.packedZeros(shapes)),
+    place: (g, slot) => (dev.mode === 'webgpu' && numel(g.shape) > 0 && dev.writableInPlace(slot) ? dev.place(g, slot) : unpacked.place(g, slot)),
     close: async () => {
       if (closed) return;
       closed = true;

@@ -1,7 +1,7 @@
 // webgpu dispatch with no fixed cost per call in steady state: every dispatch (a built gpu.js
 // kernel or a hand-written WGSL kernel) is recorded into one shared compute pass, up to BATCH per
 // queue submit; output and upload buffers come from a pool keyed by size; bind groups are cached by
-// (pipeline, buffers); every pipeline takes its parameter block from one persistent uniform ring
+// (pipeline, buffers and bound ranges: a view into a packed buffer binds its range); every pipeline takes its parameter block from one persistent uniform ring
 // through a dynamic offset, so a call's bind group does not depend on where its parameters sit.
 // A released buffer is free again at once (later commands of the same queue may overwrite it: the
 // implementation orders dispatches and copies), so which buffer a call gets depends only on the
@@ -31,6 +31,16 @@ const MAX_GROUPS = 16384;
 const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
 const STAGE_COMPUTE = 4;
 
+/**
+ * A storage binding: a whole buffer, or the byte range [offset, offset + size) of one (a view into
+ * a packed buffer; offsets are multiples of 256, WebGPU's largest storage-offset alignment).
+ */
+export type Binding = GpuBufferLike | { readonly buffer: GpuBufferLike; readonly offset: number; readonly size: number };
+
+const isRange = (b: Binding): b is { readonly buffer: GpuBufferLike; readonly offset: number; readonly size: number } => 'offset' in b && 'buffer' in b;
+const bufferOf = (b: Binding): GpuBufferLike => (isRange(b) ? b.buffer : b);
+const offsetOf = (b: Binding): number => (isRange(b) ? b.offset : 0);
+
 /** What the device did since it was created (or since `reset`). */
 export interface Counters {
   dispatches: number;
@@ -44,12 +54,14 @@ export interface Counters {
   paramBytes: number;
   /** bytes read back to the host */
   bytesDown: number;
+  /** buffer-to-buffer copies and clears recorded in the command stream (not dispatches) */
+  copies: number;
   /** times the host waited for the device (one per group of reads submitted together, plus throttling waits) */
   waits: number;
 }
 
 export const zeroCounters = (): Counters => ({
-  dispatches: 0, submits: 0, bufferCreations: 0, bindGroupCreations: 0, pipelineCreations: 0, bytesUp: 0, paramBytes: 0, bytesDown: 0, waits: 0,
+  dispatches: 0, submits: 0, bufferCreations: 0, bindGroupCreations: 0, pipelineCreations: 0, bytesUp: 0, paramBytes: 0, bytesDown: 0, copies: 0, waits: 0,
 });
 
 /** The parts of a built gpu.js WebGPUKernel this module reads. */
@@ -135,6 +147,8 @@ export class Batcher {
   private readonly groups = new Map<string, unknown>();
   private readonly gpujsPipes = new WeakMap<object, Pipe>();
   private readonly wgslPipes = new Map<string, Pipe>();
+  /** result handles that are views into part of their buffer (see `viewResult`) */
+  private readonly views = new WeakMap<object, { readonly offset: number; readonly size: number }>();
 
   constructor(private readonly device: GpuDeviceLike) {
     this.ring = this.createBuffer(RING_SLOTS * SLOT, USAGE.UNIFORM | USAGE.COPY_DST);
@@ -222,6 +236,7 @@ export class Batcher {
   }
 
   private recycleBuffer(b: GpuBufferLike): void {
+    (b as GpuBufferLike & { _refs?: number })._refs = undefined; // no longer shared by views
     const size = b.size;
     const list = this.free.get(size);
     if (list === undefined) {
@@ -238,6 +253,53 @@ export class Batcher {
   /** A result handle over a pool buffer, as gpu.js kernels take their arguments. */
   result(Result: new (settings: object) => WebGpuBufferResult, buffer: GpuBufferLike, cells: number, context: unknown, kernel: unknown): WebGpuBufferResult {
     return new Result({ buffer, output: [cells], componentCount: 1, context, kernel });
+  }
+
+  /**
+   * A result handle over `cells` floats of `buffer` from byte `offset` (a view into a packed pool
+   * buffer): dispatches bind only that range. The buffer is shared by `refs` such views and
+   * returns to the pool when the last one is released.
+   */
+  viewResult(Result: new (settings: object) => WebGpuBufferResult, buffer: GpuBufferLike, offset: number, cells: number, context: unknown): WebGpuBufferResult {
+    const r = this.result(Result, buffer, cells, context, null);
+    this.views.set(r, { offset, size: cells * 4 });
+    return r;
+  }
+
+  /** Marks a pool buffer as shared by `refs` view results (see `release`). */
+  share(buffer: GpuBufferLike, refs: number): void {
+    (buffer as GpuBufferLike & { _refs?: number })._refs = refs;
+  }
+
+  /** The binding of a result: its whole buffer, or a view's range. */
+  binding(r: WebGpuBufferResult): Binding {
+    const v = this.views.get(r);
+    return v === undefined ? r.buffer : { buffer: r.buffer, offset: v.offset, size: v.size };
+  }
+
+  /** Whether a result is a view into part of its buffer (gpu.js itself cannot bind those). */
+  isView(r: WebGpuBufferResult): boolean {
+    return this.views.has(r);
+  }
+
+  /** Records a copy of `bytes` bytes between two bindings' starts, in command order. */
+  copy(src: Binding, dst: Binding, bytes: number): void {
+    const open = this.open ?? this.begin();
+    open.pass.end();
+    if (bytes > 0) {
+      open.encoder.copyBufferToBuffer(bufferOf(src), offsetOf(src), bufferOf(dst), offsetOf(dst), bytes);
+      this.counters.copies++;
+    }
+    open.pass = open.encoder.beginComputePass();
+  }
+
+  /** Records zeroing a whole buffer, in command order. */
+  clear(buffer: GpuBufferLike): void {
+    const open = this.open ?? this.begin();
+    open.pass.end();
+    open.encoder.clearBuffer(buffer);
+    this.counters.copies++;
+    open.pass = open.encoder.beginComputePass();
   }
 
   // ---- pipelines ----------------------------------------------------------------------------
@@ -286,9 +348,9 @@ export class Batcher {
 
   /**
    * Records one dispatch of `pipe` over `groups` workgroups with the parameter block `params`
-   * (≤ pipe.paramBytes bytes), reading `reads` and writing `writes` (whole buffers).
+   * (≤ pipe.paramBytes bytes), reading `reads` and writing `writes` (whole buffers or views).
    */
-  dispatch(pipe: Pipe, params: ArrayBuffer, reads: readonly GpuBufferLike[], writes: readonly GpuBufferLike[], groups: readonly [number, number, number]): void {
+  dispatch(pipe: Pipe, params: ArrayBuffer, reads: readonly Binding[], writes: readonly Binding[], groups: readonly [number, number, number]): void {
     if (reads.length !== pipe.reads || writes.length !== pipe.writes) {
       throw new Error(`gpu backend: dispatch with ${reads.length} inputs and ${writes.length} outputs on a pipeline of ${pipe.reads} and ${pipe.writes}`);
     }
@@ -298,7 +360,7 @@ export class Batcher {
     const offset = b.slots * SLOT;
     new Uint8Array(this.ringHost, offset, params.byteLength).set(new Uint8Array(params));
     const all = [...reads, ...writes];
-    const key = `${pipe.id}|${all.map((x) => this.idOf(x)).join(',')}`;
+    const key = `${pipe.id}|${all.map((x) => (isRange(x) ? `${this.idOf(x.buffer)}@${x.offset}+${x.size}` : this.idOf(x))).join(',')}`;
     let group = this.groups.get(key);
     if (group === undefined) {
       if (this.groups.size >= MAX_GROUPS) this.groups.clear();
@@ -306,7 +368,7 @@ export class Batcher {
         layout: pipe.layout,
         entries: [
           { binding: 0, resource: { buffer: this.ring, offset: 0, size: Math.max(16, pipe.paramBytes) } },
-          ...all.map((buffer, i) => ({ binding: 1 + i, resource: { buffer } })),
+          ...all.map((x, i) => ({ binding: 1 + i, resource: isRange(x) ? { buffer: x.buffer, offset: x.offset, size: x.size } : { buffer: x } })),
         ],
       });
       this.counters.bindGroupCreations++;
@@ -326,9 +388,10 @@ export class Batcher {
 
   /**
    * Records one call of a built gpu.js kernel over `threads` threads, each writing `comps`
-   * consecutive floats, and returns its output as a flat handle of threads·comps cells.
+   * consecutive floats, and returns its output as a flat handle of threads·comps cells: a fresh
+   * pool buffer, or `target` (a result whose buffer or view takes the output in place).
    */
-  record(kernel: unknown, Result: new (settings: object) => WebGpuBufferResult, args: readonly KernelArg[], threads: number, comps: number): WebGpuBufferResult {
+  record(kernel: unknown, Result: new (settings: object) => WebGpuBufferResult, args: readonly KernelArg[], threads: number, comps: number, target?: WebGpuBufferResult): WebGpuBufferResult {
     const k = kernel as BuiltKernel;
     const layout = k.paramsLayout;
     let pipe = this.gpujsPipes.get(k);
@@ -348,7 +411,7 @@ export class Batcher {
     u32[3] = dispatchWidth;
     const reads = layout.arrayArgs.map((rec) => {
       const a = args[rec.index];
-      let buffer: GpuBufferLike;
+      let buffer: Binding;
       let length: number;
       if (a instanceof Float32Array) {
         buffer = this.upload(a);
@@ -356,7 +419,7 @@ export class Batcher {
       } else {
         const r = a as WebGpuBufferResult;
         if (r.componentCount !== 1) throw new Error(`gpu backend: argument #${rec.index} has ${r.componentCount} components per cell, expected 1`);
-        buffer = r.buffer;
+        buffer = this.binding(r);
         length = r.output.reduce((p, d) => p * d, 1);
       }
       const d = rec.dimsOffset / 4;
@@ -372,6 +435,10 @@ export class Batcher {
       if (rec.type === 'Integer') i32[s] = v;
       else if (rec.type === 'Boolean') u32[s] = v ? 1 : 0;
       else f32[s] = v;
+    }
+    if (target !== undefined) {
+      this.dispatch(pipe, params, reads, [this.binding(target)], [groups[0], groups[1], groups[2]]);
+      return target;
     }
     const out = this.acquire(threads * comps * 4);
     this.dispatch(pipe, params, reads, [out], [groups[0], groups[1], groups[2]]);
@@ -405,12 +472,12 @@ export class Batcher {
    * the batch is submitted on the next turn of the event loop (or earlier when it fills up), so the
    * reads a caller asks for together, and the dispatches it queues meanwhile, share one submit.
    */
-  async read(src: GpuBufferLike, bytes: number): Promise<Float32Array> {
+  async read(src: Binding, bytes: number): Promise<Float32Array> {
     const size = poolSize(bytes);
     const staging = this.stagingFree.get(size)?.pop() ?? this.createBuffer(size, USAGE.MAP_READ | USAGE.COPY_DST);
     const open = this.open ?? this.begin();
     open.pass.end();
-    open.encoder.copyBufferToBuffer(src, 0, staging, 0, bytes);
+    open.encoder.copyBufferToBuffer(bufferOf(src), offsetOf(src), staging, 0, bytes);
     open.pass = open.encoder.beginComputePass();
     if (open.readers++ === 0) this.counters.waits++;
     if (!open.scheduled) {

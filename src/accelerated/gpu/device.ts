@@ -4,14 +4,17 @@
 // module decides *how* it runs: synchronously on cpu/webasm, or on webgpu as a chain of queued
 // calls whose results stay in pooled device buffers until `read` (gpu.js builds each kernel on its
 // first call; later calls and every WGSL call are recorded many per queue submit by batch.ts).
-// Tensors derived once from a tensor's values live and die with it. Not a kernel itself.
+// Tensors derived once from a tensor's values live and die with it. On webgpu a tensor may be a
+// view into a packed buffer (`packed`): kernels bind just its range, and a queued kernel's output
+// can be redirected into such a view (`place`), so whole packs are updated in one pass
+// (`runWgslPacks`). Not a kernel itself.
 
 import type { Shape } from '../../core/tensor.ts';
 import { numel, shapeToString } from '../../core/tensor.ts';
 import type {
   CompiledKernel, GpuDeviceLike, GpuInstance, GpuMode, KernelArg, KernelBody, WebGpuBufferResult,
 } from './gpujs.ts';
-import type { Counters } from './batch.ts';
+import type { Binding, Counters } from './batch.ts';
 import { Batcher, zeroCounters } from './batch.ts';
 import { EXPECTED_KERNEL_CLASS, webGpuBufferResult } from './gpujs.ts';
 
@@ -29,7 +32,35 @@ type Storage = (
   pendingRelease?: WebGpuBufferResult;
   /** tensors computed once from these values (e.g. a transposed weight), released with them */
   derived?: Map<string, GpuTensor>;
+  /** webgpu: these values are slot `slot` of a packed buffer (see `pack`) */
+  view?: { readonly pack: Pack; readonly slot: number };
+  /** webgpu: the call that computes these values and which of its outputs they are (see `place`) */
+  producer?: { readonly call: Call; readonly output: number };
 };
+
+/**
+ * The layout of a packed buffer: slot i holds sizes[i] floats from float offsets[i] (multiples of
+ * PACK_ALIGN), total floats in all; the gaps between slots are zero and stay zero under the
+ * kernels that run over whole packs (adamAtan2Many keeps 0 at 0 for a zero gradient).
+ */
+export interface Pack {
+  readonly offsets: readonly number[];
+  readonly sizes: readonly number[];
+  readonly total: number;
+}
+
+/** Floats per slot alignment in a pack: 256 bytes, the largest storage-offset alignment WebGPU allows. */
+export const PACK_ALIGN = 64;
+
+/**
+ * A queued webgpu call: `started` once the chain reaches it (from then on where its outputs go is
+ * fixed), the storages it binds, and per output the slot it writes into instead of a fresh buffer.
+ */
+interface Call {
+  started: boolean;
+  readonly binds: readonly Storage[];
+  readonly targets: (Storage | undefined)[];
+}
 
 /** The gpu backend's tensor handle: a shape over shared, reference-counted storage. */
 export interface GpuTensor {
@@ -187,7 +218,8 @@ export class Device {
       const n = numel(t.shape);
       if (buffer === null || n === 0) return new Float32Array(0);
       this.sinceSync = 0;
-      return await (this.batcher as Batcher).read(buffer.buffer, n * 4);
+      const batcher = this.batcher as Batcher;
+      return await batcher.read(batcher.binding(buffer), n * 4);
     } finally {
       if (--s.reading === 0 && s.pendingRelease !== undefined) {
         const b = s.pendingRelease;
@@ -267,7 +299,9 @@ export class Device {
     }
     // webgpu: host arrays are copied now (the call runs later); device inputs are awaited in order
     const snap = launch.args.map((a) => (a instanceof Float32Array ? a.slice() : a));
+    const call: Call = { started: false, binds: launch.args.filter((a): a is GpuTensor => typeof a === 'object' && !(a instanceof Float32Array)).map((a) => a.storage), targets: [] };
     const buffer = this.tail.then(async () => {
+      call.started = true;
       const args: KernelArg[] = [];
       for (const a of snap) {
         if (typeof a === 'number' || a instanceof Float32Array) args.push(a);
@@ -284,22 +318,40 @@ export class Device {
         batcher.countWait();
         await (this.webgpu as GpuDeviceLike).queue.onSubmittedWorkDone();
       }
+      const target = call.targets[0] === undefined ? undefined : ((await bufferOfStorage(call.targets[0])) as WebGpuBufferResult);
       const k = this.kernelFor(launch, n / comps);
       for (const c of constantNames(launch)) args.push((launch.constants as Record<string, number>)[c]);
       if (Batcher.canRecord(k.kernel)) {
         this.verify(k, launch.name);
-        return batcher.record(k.kernel, webGpuBufferResult(), args, n / comps, comps);
+        return batcher.record(k.kernel, webGpuBufferResult(), args, n / comps, comps, target);
       }
-      // first call (gpu.js builds the kernel) or a kernel the batcher cannot record: gpu.js submits
+      // first call (gpu.js builds the kernel) or a kernel the batcher cannot record: gpu.js submits,
+      // binding whole buffers, so views into packs are copied out first
+      const copies: WebGpuBufferResult[] = [];
+      for (let i = 0; i < args.length; i++) {
+        const a = args[i];
+        if (typeof a === 'object' && !(a instanceof Float32Array) && batcher.isView(a)) {
+          const cells = a.output[0];
+          const c = batcher.result(webGpuBufferResult(), batcher.acquire(cells * 4), cells, this.context, null);
+          batcher.copy(batcher.binding(a), c.buffer, cells * 4);
+          copies.push(c);
+          args[i] = c;
+        }
+      }
       batcher.flush();
       if (k.output[0] !== n / comps) k.setOutput([n / comps]);
-      const out = await (k(...args) as Promise<WebGpuBufferResult>);
+      const made = await (k(...args) as Promise<WebGpuBufferResult>);
       this.verify(k, launch.name);
-      return comps > 1 ? flatResult(out, n) : out;
+      for (const c of copies) batcher.release(c);
+      const out = comps > 1 ? flatResult(made, n) : made;
+      if (target === undefined) return out;
+      batcher.copy(batcher.binding(out), batcher.binding(target), n * 4);
+      batcher.release(out);
+      return target;
     });
     buffer.catch(() => undefined); // failures surface at `read`; the chain itself continues
     this.tail = buffer.then(() => undefined, () => undefined);
-    return this.wrap(launch.shape, { kind: 'device', buffer, refs: 1 });
+    return this.wrap(launch.shape, { kind: 'device', buffer, refs: 1, producer: { call, output: 0 } });
   }
 
   /** Storage buffers one WGSL kernel may bind (the device's per-stage limit; 0 without webgpu). */
@@ -334,7 +386,13 @@ export class Device {
     const inputs = launch.inputs.map((a) => (a instanceof Float32Array ? a.slice() : a));
     const batcher = this.batcher as Batcher;
     const Result = webGpuBufferResult();
+    const call: Call = {
+      started: false,
+      binds: [...inputs.filter((a): a is GpuTensor => !(a instanceof Float32Array)), ...inPlace].map((t) => t.storage),
+      targets: [],
+    };
     const done = this.tail.then(async () => {
+      call.started = true;
       if (++this.sinceSync >= MAX_IN_FLIGHT) {
         this.sinceSync = 0;
         batcher.flush();
@@ -344,25 +402,29 @@ export class Device {
       // every await first: from `reserve` to `dispatch` nothing may submit the open batch (its
       // uploads return to the pool at that submit)
       const devIn = await Promise.all(inputs.map((a) => (a instanceof Float32Array || a.storage.kind === 'host' ? null : a.storage.buffer)));
-      const inPlace = await Promise.all(launch.outputs.map((o) => (Array.isArray(o) ? null : ((o as GpuTensor).storage as { buffer: Promise<WebGpuBufferResult | null> }).buffer)));
+      const inPlace = await Promise.all(launch.outputs.map((o, i) => {
+        if (!Array.isArray(o)) return ((o as GpuTensor).storage as { buffer: Promise<WebGpuBufferResult | null> }).buffer;
+        const target = call.targets[i];
+        return target === undefined ? null : bufferOfStorage(target);
+      }));
       batcher.reserve(launch.params.byteLength);
       const reads = inputs.map((a, i) => {
         if (a instanceof Float32Array) return batcher.upload(a);
         if (a.storage.kind === 'host') return batcher.upload(a.storage.data);
         const r = devIn[i];
-        return r === null ? batcher.upload(new Float32Array(0)) : r.buffer;
+        return r === null ? batcher.upload(new Float32Array(0)) : batcher.binding(r);
       });
       const results = launch.outputs.map((o, i) => {
-        if (Array.isArray(o)) {
+        const r = inPlace[i];
+        if (Array.isArray(o) && r === null) {
           const n = numel(o as Shape);
           return batcher.result(Result, batcher.acquire(n * 4), n, this.context, null);
         }
-        const r = inPlace[i];
         if (r === null) throw new Error(`gpu backend: WGSL kernel '${launch.name}' writes in place into an empty tensor`);
         return r;
       });
       const pipe = batcher.wgslPipe(launch.name, launch.code, launch.params.byteLength, reads.length, results.length);
-      batcher.dispatch(pipe, launch.params, reads, results.map((r) => r.buffer), launch.groups);
+      batcher.dispatch(pipe, launch.params, reads, results.map((r) => batcher.binding(r)), launch.groups);
       return results;
     });
     done.catch(() => undefined); // failures surface at `read`
@@ -370,11 +432,149 @@ export class Device {
     return launch.outputs.map((o, i) => {
       const buffer = done.then((rs) => rs[i]);
       buffer.catch(() => undefined);
-      if (Array.isArray(o)) return this.wrap(o as Shape, { kind: 'device', buffer, refs: 1 });
+      if (Array.isArray(o)) return this.wrap(o as Shape, { kind: 'device', buffer, refs: 1, producer: { call, output: i } });
       const t = o as GpuTensor;
       t.disposed = true; // the handle is taken over: its buffer now resolves after this call
-      return { shape: t.shape, storage: { kind: 'device', buffer, refs: 1 }, disposed: false };
+      return { shape: t.shape, storage: { kind: 'device', buffer, refs: 1, view: t.storage.view }, disposed: false };
     });
+  }
+
+  // ---- packs --------------------------------------------------------------------------------
+
+  /**
+   * Tensors of `shapes` in one buffer (webgpu): slot i at a multiple of PACK_ALIGN floats, holding
+   * sources[i]'s values (copied, then the source released) or zeros where sources[i] is null; the
+   * gaps are zero. Returns one view handle per slot. Copies and a clear, no dispatch.
+   */
+  packed(shapes: readonly Shape[], sources: readonly (GpuTensor | null)[]): GpuTensor[] {
+    if (this.webgpu === null) throw new Error(`gpu backend: packs need webgpu (mode ${this.mode})`);
+    sources.forEach((t, i) => {
+      if (t !== null) this.check(t, 'pack', `#${i}`);
+    });
+    const sizes = shapes.map((sh) => numel(sh));
+    if (sizes.some((n) => n === 0)) throw new Error('gpu backend: a pack has no empty slots');
+    const offsets: number[] = [];
+    let total = 0;
+    for (const n of sizes) {
+      offsets.push(total);
+      total += Math.ceil(n / PACK_ALIGN) * PACK_ALIGN;
+    }
+    const pack: Pack = { offsets, sizes, total };
+    const batcher = this.batcher as Batcher;
+    const Result = webGpuBufferResult();
+    const done = this.tail.then(async () => {
+      const ins = await Promise.all(sources.map((t) => (t === null || t.storage.kind === 'host' ? null : bufferOfStorage(t.storage))));
+      const buffer = batcher.acquire(total * 4);
+      batcher.clear(buffer);
+      const views = offsets.map((o, i) => batcher.viewResult(Result, buffer, o * 4, sizes[i], this.context));
+      sources.forEach((t, i) => {
+        if (t === null) return;
+        const r = ins[i];
+        if (t.storage.kind === 'host') batcher.copy(batcher.upload(t.storage.data), batcher.binding(views[i]), sizes[i] * 4);
+        else if (r !== null) batcher.copy(batcher.binding(r), batcher.binding(views[i]), sizes[i] * 4);
+      });
+      batcher.share(buffer, views.length);
+      return views;
+    });
+    done.catch(() => undefined);
+    this.tail = done.then(() => undefined, () => undefined);
+    const out = shapes.map((sh, i) => {
+      const buffer = done.then((rs) => rs[i]);
+      buffer.catch(() => undefined);
+      return this.wrap(sh, { kind: 'device', buffer, refs: 1, view: { pack, slot: i } });
+    });
+    for (const t of sources) if (t !== null) this.release(t);
+    return out;
+  }
+
+  /** The pack that `ts` are the views of, every slot once and in order; null otherwise. */
+  packOf(ts: readonly GpuTensor[]): Pack | null {
+    const pack = ts[0]?.storage.view?.pack;
+    if (pack === undefined || ts.length !== pack.offsets.length) return null;
+    return ts.every((t, i) => t.storage.view?.pack === pack && t.storage.view.slot === i && !t.disposed && t.storage.released !== true) ? pack : null;
+  }
+
+  /**
+   * g's values in slot's storage (same element count; both CONSUMED). When the call computing g
+   * is still queued and binds nothing of slot's pack, it writes there directly; otherwise one copy
+   * is recorded.
+   */
+  place(g: GpuTensor, slot: GpuTensor): GpuTensor {
+    this.check(g, 'place', 'g');
+    this.check(slot, 'place', 'slot');
+    if (numel(g.shape) !== numel(slot.shape)) throw new Error(`place: g ${shapeToString(g.shape)} does not fit slot ${shapeToString(slot.shape)}`);
+    if (!this.writableInPlace(slot) || slot.storage === g.storage) throw new Error('place: the slot is shared or not on the device');
+    const s = g.storage;
+    const p = s.producer;
+    const pack = slot.storage.view?.pack;
+    const direct = p !== undefined && !p.call.started && s.refs === 1 && s.derived === undefined &&
+      p.call.binds.every((b) => b !== slot.storage && (pack === undefined || b.view?.pack !== pack));
+    slot.disposed = true;
+    if (direct) {
+      p.call.targets[p.output] = slot.storage;
+      g.disposed = true;
+      s.released = true;
+      this.live--;
+      return { shape: g.shape, storage: { kind: 'device', buffer: bufferOfStorage(s), refs: 1, view: slot.storage.view }, disposed: false };
+    }
+    const batcher = this.batcher as Batcher;
+    const n = numel(g.shape);
+    const src = g.storage;
+    const dst = bufferOfStorage(slot.storage);
+    const buffer = this.tail.then(async () => {
+      const r = await dst;
+      const from = src.kind === 'host' ? null : await src.buffer;
+      if (r !== null) {
+        if (src.kind === 'host') batcher.copy(batcher.upload(src.data), batcher.binding(r), n * 4);
+        else if (from !== null) batcher.copy(batcher.binding(from), batcher.binding(r), n * 4);
+      }
+      return r;
+    });
+    buffer.catch(() => undefined);
+    this.tail = buffer.then(() => undefined, () => undefined);
+    this.release(g);
+    return { shape: g.shape, storage: { kind: 'device', buffer, refs: 1, view: slot.storage.view }, disposed: false };
+  }
+
+  /**
+   * A WGSL kernel over whole packs (webgpu): binding 1… the packs of `inputs`, then those of
+   * `outputs`, written in place; each group lists all views of one pack in slot order. Returns the
+   * outputs' views as new handles (the given ones are taken over).
+   */
+  runWgslPacks(launch: Omit<WgslLaunch, 'inputs' | 'outputs'>, inputs: readonly (readonly GpuTensor[])[], outputs: readonly (readonly GpuTensor[])[]): GpuTensor[][] {
+    for (const group of [...inputs, ...outputs]) {
+      if (this.packOf(group) === null) throw new Error(`gpu backend: WGSL kernel '${launch.name}' needs every view of a pack, in slot order`);
+    }
+    for (const group of outputs) {
+      if (!group.every((t) => this.writableInPlace(t))) throw new Error(`gpu backend: WGSL kernel '${launch.name}' writes in place into a shared view`);
+    }
+    this.launches++;
+    const batcher = this.batcher as Batcher;
+    const whole = (group: readonly GpuTensor[]): (() => Promise<Binding>) => {
+      const first = bufferOfStorage(group[0].storage);
+      const bytes = (this.packOf(group) as Pack).total * 4;
+      return async () => ({ buffer: ((await first) as WebGpuBufferResult).buffer, offset: 0, size: bytes });
+    };
+    const readPacks = inputs.map(whole);
+    const writePacks = outputs.map(whole);
+    const outViews = outputs.map((g) => g.map((t) => bufferOfStorage(t.storage)));
+    const done = this.tail.then(async () => {
+      const reads = await Promise.all(readPacks.map((f) => f()));
+      const writes = await Promise.all(writePacks.map((f) => f()));
+      const views = await Promise.all(outViews.map((g) => Promise.all(g)));
+      batcher.reserve(launch.params.byteLength);
+      const pipe = batcher.wgslPipe(launch.name, launch.code, launch.params.byteLength, reads.length, writes.length);
+      batcher.dispatch(pipe, launch.params, reads, writes, launch.groups);
+      return views;
+    });
+    done.catch(() => undefined);
+    this.tail = done.then(() => undefined, () => undefined);
+    return outputs.map((group, j) => group.map((t, i) => {
+      const buffer = done.then((vs) => vs[j][i]);
+      buffer.catch(() => undefined);
+      t.disposed = true;
+      return { shape: t.shape, storage: { kind: 'device', buffer, refs: 1, view: t.storage.view }, disposed: false };
+    }));
   }
 
   /** The kernel class gpu.js actually ran for each compiled kernel (e.g. 'WebGPUKernel'). */
@@ -411,6 +611,12 @@ const flatResult = (out: WebGpuBufferResult, n: number): WebGpuBufferResult => {
   const flat = new Result({ buffer: out.buffer, output: [n], componentCount: 1, context: o.context, kernel: o.kernel });
   out.delete();
   return flat;
+};
+
+/** A device storage's buffer (a host storage has none: an error). */
+const bufferOfStorage = (s: Storage): Promise<WebGpuBufferResult | null> => {
+  if (s.kind !== 'device') throw new Error('gpu backend: expected values on the device');
+  return s.buffer;
 };
 
 const constantNames = (launch: Launch): string[] => Object.keys(launch.constants ?? {}).sort();

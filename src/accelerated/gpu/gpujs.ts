@@ -45,6 +45,7 @@ export interface GpuDeviceLike {
   createBuffer(desc: { size: number; usage: number; mappedAtCreation?: boolean }): GpuBufferLike;
   createCommandEncoder(): {
     copyBufferToBuffer(src: GpuBufferLike, srcOffset: number, dst: GpuBufferLike, dstOffset: number, size: number): void;
+    clearBuffer(buffer: GpuBufferLike, offset?: number, size?: number): void;
     finish(): unknown;
   };
 }

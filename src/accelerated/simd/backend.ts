@@ -9,7 +9,7 @@
 
 import type { Backend } from '../../core/backend.ts';
 import { ShapeError } from '../../core/backend.ts';
-import { composedAdamAtan2Many } from '../../core/fused.ts';
+import { composedAdamAtan2Many, withoutPacks } from '../../core/fused.ts';
 import type { Shape, Tensor } from '../../core/tensor.ts';
 import { numel, shapeToString, wrap64 } from '../../core/tensor.ts';
 import { adamAtan2 } from './adam-atan2.ts';
@@ -106,6 +106,7 @@ export const createSimdBackend = async (options: SimdOptions = {}): Promise<Simd
       }
       return mem.alias(t, shape);
     },
+    ...withoutPacks<SimdTensor>({ shape: (t) => t.shape, zeros: (s) => backend.zeros(s), dispose: (t) => backend.dispose(t) }),
     async close(): Promise<void> {
       if (mem.closed) return;
       mem.closed = true;

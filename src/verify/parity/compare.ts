@@ -8,7 +8,7 @@ import type { Tensor } from '../../core/tensor.ts';
 import type { SafeTensor } from '../../io/safetensors.ts';
 import type { TraceCase, TraceOutputs } from './trace.ts';
 import { buildLayout, parameterNames, PUZZLE_TABLE } from '../../model/layout.ts';
-import { initOptimizerState, optimizerStep } from '../../model/optimizer.ts';
+import { disposeOptimizerState, initOptimizerState, optimizerStep } from '../../model/optimizer.ts';
 
 export type CheckKind = 'relL2' | 'rel' | 'abs' | 'maxAbs' | 'exact';
 
@@ -192,7 +192,8 @@ export const optimizerAloneChecks = async <T>(c: TraceCase, fixture: TraceOutput
       checks.push({ file, key: `optimizer-alone ${key}`, kind: 'maxAbs', value: v, limit: TOLERANCES.optimizerAlone, pass: v <= TOLERANCES.optimizerAlone });
     }
   }
-  for (const h of [...params.values(), ...state.m.values(), ...state.v.values()]) b.dispose(h);
+  for (const h of params.values()) b.dispose(h);
+  disposeOptimizerState(b, state);
   return checks;
 };
 
