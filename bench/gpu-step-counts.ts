@@ -9,7 +9,9 @@
 // process on one device: two models from the same seed, their steps alternating (fused, unfused,
 // fused, …), so both see the same load; it prints each variant's counts, its median step and the
 // median of the per-round time ratios.
-//   npx tsx bench/gpu-step-counts.ts [--root DIR] [--sizes tiny-shape,steady] [--steps N] [--fusion-ab] [--json FILE]
+// `--by-kernel` adds each kernel's launches per step (by launch name: the gpu.js body or the WGSL
+// kernel), to see where the dispatches of a step go.
+//   npx tsx bench/gpu-step-counts.ts [--root DIR] [--sizes tiny-shape,steady] [--steps N] [--fusion-ab] [--by-kernel] [--json FILE]
 // Prints one JSON line per configuration (and variant; and writes them to --json).
 
 import { writeFileSync } from 'node:fs';
@@ -30,6 +32,7 @@ const { flags } = parseFlags('gpu-step-counts', process.argv.slice(2), {
   sizes: { kind: 'string', help: `comma-separated structures (${Object.keys(SIZES).join(', ')})` },
   steps: { kind: 'int', help: 'timed steps after warm-up (1..100)', min: 1, max: 100 },
   'fusion-ab': { kind: 'boolean', help: 'alternate the fused products with their unfused composition in one process' },
+  'by-kernel': { kind: 'boolean', help: "also count each kernel's launches per step" },
   json: { kind: 'string', help: 'also write the JSON lines to this file' },
 });
 const flag = (name: string): string | undefined => (flags[name] === undefined ? undefined : String(flags[name]));
@@ -69,19 +72,35 @@ const main = async (): Promise<void> => {
     };
     for (let i = 0; i < warmup; i++) await step();
     times.length = 0;
+    const launches = flags['by-kernel'] === true ? countLaunches(b.device) : null;
     const before = b.device.counters();
     for (let i = 0; i < steps; i++) await step();
     const after = b.device.counters();
     const per: Record<string, number> = {};
     for (const k of Object.keys(after)) per[k] = (after[k] - before[k]) / steps;
     times.sort((x, y) => x - y);
-    emit(JSON.stringify({ root, config: name, steps, ...per, medianStepMs: Math.round(times[times.length >> 1]) }));
+    const byKernel = launches === null ? {} : { launchesByKernel: Object.fromEntries([...launches].sort((x, y) => y[1] - x[1]).map(([k, n]) => [k, n / steps])) };
+    emit(JSON.stringify({ root, config: name, steps, ...per, medianStepMs: Math.round(times[times.length >> 1]), ...byKernel }));
     hrm.disposeCarry(carry);
     await hrm.dispose();
     await b.close();
   }
   const out = flag('json');
   if (out !== undefined) writeFileSync(out, `${lines.join('\n')}\n`);
+};
+
+/** Counts the device's launches by name from now on (wraps its run, runWgsl and runWgslPacks). */
+const countLaunches = (dev: Record<string, unknown>): Map<string, number> => {
+  const counts = new Map<string, number>();
+  for (const method of ['run', 'runWgsl', 'runWgslPacks']) {
+    const f = dev[method];
+    if (typeof f !== 'function') continue;
+    dev[method] = (launch: { name: string }, ...rest: unknown[]): unknown => {
+      counts.set(launch.name, (counts.get(launch.name) ?? 0) + 1);
+      return (f as (...a: unknown[]) => unknown).call(dev, launch, ...rest);
+    };
+  }
+  return counts;
 };
 
 /**

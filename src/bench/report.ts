@@ -98,7 +98,7 @@ export const peakLine = (gflops: number, peak: Peak | null): string =>
 
 /** One line of per-step device counts. */
 export const countsLine = (c: DeviceCounts): string =>
-  `${c.dispatches.toFixed(0)} dispatches, ${c.submits.toFixed(1)} submits, ${c.waits.toFixed(1)} waits for the device, ${c.bufferCreations.toFixed(1)} buffer creations, ` +
+  `${c.dispatches.toFixed(0)} dispatches, ${(c.copies ?? 0).toFixed(1)} copies, ${c.submits.toFixed(1)} submits, ${c.waits.toFixed(1)} waits for the device, ${c.bufferCreations.toFixed(1)} buffer creations, ` +
   `${c.bindGroupCreations.toFixed(1)} bind-group creations, ${c.pipelineCreations.toFixed(1)} pipeline creations, ` +
   `host→device ${bytes(c.bytesUp)} data + ${bytes(c.paramBytes)} parameter blocks, device→host ${bytes(c.bytesDown)}`;
 
@@ -216,9 +216,9 @@ export const renderMarkdown = (r: BenchReport): string => {
     lines.push('');
     const rows = counted.map((s) => {
       const c = s.perStep!;
-      return [s.variant, s.config, c.dispatches.toFixed(0), c.submits.toFixed(1), c.waits.toFixed(1), c.bufferCreations.toFixed(1), c.bindGroupCreations.toFixed(1), c.pipelineCreations.toFixed(1), bytes(c.bytesUp), bytes(c.paramBytes), bytes(c.bytesDown)];
+      return [s.variant, s.config, c.dispatches.toFixed(0), (c.copies ?? 0).toFixed(1), c.submits.toFixed(1), c.waits.toFixed(1), c.bufferCreations.toFixed(1), c.bindGroupCreations.toFixed(1), c.pipelineCreations.toFixed(1), bytes(c.bytesUp), bytes(c.paramBytes), bytes(c.bytesDown)];
     });
-    lines.push(...table(['backend', 'config', 'dispatches', 'submits', 'waits for the device', 'buffer creations', 'bind-group creations', 'pipeline creations', 'host→device data', 'parameter blocks', 'device→host'], rows));
+    lines.push(...table(['backend', 'config', 'dispatches', 'copies', 'submits', 'waits for the device', 'buffer creations', 'bind-group creations', 'pipeline creations', 'host→device data', 'parameter blocks', 'device→host'], rows));
     lines.push('');
   }
 

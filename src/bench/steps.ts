@@ -132,6 +132,8 @@ export interface DeviceCounts {
   readonly bytesUp: number;
   readonly paramBytes: number;
   readonly bytesDown: number;
+  /** buffer-to-buffer copies and clears recorded (e.g. a gradient that could not be computed into its slot) */
+  readonly copies?: number;
   /** times the host waited for the device (groups of reads submitted together, throttling) */
   readonly waits: number;
 }
@@ -144,10 +146,10 @@ export const deviceCounts = (backend: unknown): DeviceCounts | null => {
 
 /** (after − before) / steps, field by field. */
 const perStepCounts = (before: DeviceCounts, after: DeviceCounts, steps: number): DeviceCounts => {
-  const d = (k: keyof DeviceCounts): number => (after[k] - before[k]) / steps;
+  const d = (k: keyof DeviceCounts): number => ((after[k] ?? 0) - (before[k] ?? 0)) / steps;
   return {
     dispatches: d('dispatches'), submits: d('submits'), bufferCreations: d('bufferCreations'), bindGroupCreations: d('bindGroupCreations'),
-    pipelineCreations: d('pipelineCreations'), bytesUp: d('bytesUp'), paramBytes: d('paramBytes'), bytesDown: d('bytesDown'), waits: d('waits'),
+    pipelineCreations: d('pipelineCreations'), bytesUp: d('bytesUp'), paramBytes: d('paramBytes'), bytesDown: d('bytesDown'), copies: d('copies'), waits: d('waits'),
   };
 };
 
