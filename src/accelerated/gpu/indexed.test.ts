@@ -1,0 +1,90 @@
+// Kernels on webgpu past 2^24 cells, where a float32 flat index is no longer exact (and past 2^23,
+// where floor((i + 0.5)/W) already fails): each case runs one kernel on a tensor of more than 2^24
+// cells and compares every cell with the float64 reference backend on the same inputs (the same
+// tolerance shape as the conformance suite: atol + rtol·|ref|). Skipped with the reason when no
+// WebGPU adapter answers here. Sizes stay under lavapipe's 128 MiB binding limit.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Backend } from '../../core/backend.ts';
+import type { Shape, Tensor } from '../../core/tensor.ts';
+import { numel, tensor64 } from '../../core/tensor.ts';
+import { Rng } from '../../core/rng.ts';
+import { referenceBackend } from '../../reference/backend.ts';
+import type { GpuBackend } from './backend.ts';
+import { createGpuBackend } from './backend.ts';
+
+let gpu: GpuBackend | null = null;
+let why = '';
+
+beforeAll(async () => {
+  try {
+    gpu = await createGpuBackend({ gpuMode: 'webgpu', log: () => {} });
+  } catch (e) {
+    why = (e as Error).message;
+    console.warn(`indexed.test: webgpu unavailable, skipped: ${why}`);
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await gpu?.close();
+});
+
+/** Float32-representable values in [-1, 1) (so both backends start from the same numbers). */
+const host = (shape: Shape, seed: number): Tensor<Float64Array> => {
+  const rng = Rng.fromSeed(seed);
+  const t = tensor64(shape);
+  for (let i = 0; i < t.data.length; i++) t.data[i] = Math.fround(rng.uniform() * 2 - 1);
+  return t;
+};
+
+interface Case {
+  readonly name: string;
+  /** the host inputs (tensors; other arguments are closed over by `call`) */
+  readonly inputs: () => Tensor<Float64Array>[];
+  readonly call: <T>(b: Backend<T>, ts: T[]) => T;
+}
+
+/** Batches that put B·S·W past 2^24 cells at the paper's sequence length and qkv width. */
+const S = 82;
+const HD = 16;
+const W_QKV = 3 * 4 * HD * 8; // 1536: the paper's qkv width
+const B_BIG = Math.ceil(2 ** 24 / (S * W_QKV)) + 1; // 135 → 17.0M cells
+
+const BIG_CASES: Case[] = [
+  {
+    name: 'ropeBackward',
+    inputs: () => [host([B_BIG, S, W_QKV], 1), host([S, HD], 2), host([S, HD], 3)],
+    call: (b, [dy, cos, sin]) => b.ropeBackward(dy, cos, sin, HD, W_QKV / HD - 8),
+  },
+  {
+    name: 'rope',
+    inputs: () => [host([B_BIG, S, W_QKV], 4), host([S, HD], 5), host([S, HD], 6)],
+    call: (b, [x, cos, sin]) => b.rope(x, cos, sin, HD, W_QKV / HD - 8),
+  },
+];
+
+describe('kernels past 2^24 cells on webgpu match the reference in every cell', () => {
+  for (const c of BIG_CASES) {
+    it(c.name, async (ctx) => {
+      if (gpu === null) return ctx.skip(why);
+      const g = gpu;
+      const inputs = c.inputs();
+      const want = c.call(referenceBackend, inputs);
+      expect(numel(want.shape)).toBeGreaterThan(2 ** 24);
+      const handles = inputs.map((t) => g.fromArray(t.shape, t.data));
+      const out = c.call(g, handles);
+      const got = await g.read(out);
+      for (const h of [...handles, out]) g.dispose(h);
+      expect(got.shape).toEqual(want.shape);
+      let bad = 0;
+      let first = -1;
+      for (let i = 0; i < want.data.length; i++) {
+        if (!(Math.abs(got.data[i] - want.data[i]) <= 1e-6 + 1e-5 * Math.abs(want.data[i]))) {
+          bad++;
+          if (first < 0) first = i;
+        }
+      }
+      expect(bad, `${bad} cells differ, the first at ${first}: ${got.data[first]} vs ${want.data[first]}`).toBe(0);
+    }, 120_000);
+  }
+});
