@@ -53,6 +53,9 @@ export const createGpuBackend = async (options: GpuBackendOptions = {}): Promise
   const arg = (t: GpuTensor, kernel: string, name: string): GpuTensor => dev.check(t, kernel, name);
   let closed = false;
   const unpacked = withoutPacks<GpuTensor>({ shape: (t) => t.shape, zeros: (s) => dev.zeros(s), dispose: (t) => dev.release(t) });
+  // packs on webgpu, of non-empty tensors, when the whole pack fits one binding (else one tensor per buffer)
+  const packable = (shapes: readonly Shape[]): boolean =>
+    dev.mode === 'webgpu' && shapes.length > 0 && shapes.every((s) => numel(s) > 0) && Device.packFloats(shapes) * 4 <= dev.maxBindingBytes();
 
   const backend: GpuBackend = {
     name: 'gpu',
@@ -75,10 +78,8 @@ export const createGpuBackend = async (options: GpuBackendOptions = {}): Promise
       }
       return dev.alias(arg(t, 'reshape', 't'), shape);
     },
-    pack: (ts) => (dev.mode === 'webgpu' && ts.length > 0 && ts.every((t) => numel(t.shape) > 0) ? dev.packed(ts.map((t) => t.shape), ts) : unpacked.pack(ts)),
-    packedZeros: (shapes) => (dev.mode === 'webgpu' && shapes.length > 0 && shapes.every((s) => numel(s) > 0)
-      ? dev.packed(shapes, shapes.map(() => null))
-      : unpacked.packedZeros(shapes)),
+    pack: (ts) => (packable(ts.map((t) => t.shape)) ? dev.packed(ts.map((t) => t.shape), ts) : unpacked.pack(ts)),
+    packedZeros: (shapes) => (packable(shapes) ? dev.packed(shapes, shapes.map(() => null)) : unpacked.packedZeros(shapes)),
     place: (g, slot) => (dev.mode === 'webgpu' && numel(g.shape) > 0 && dev.writableInPlace(slot) ? dev.place(g, slot) : unpacked.place(g, slot)),
     close: async () => {
       if (closed) return;

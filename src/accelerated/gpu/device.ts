@@ -359,6 +359,18 @@ export class Device {
     return this.webgpu === null ? 0 : (this.webgpu.limits.maxStorageBuffersPerShaderStage ?? 8);
   }
 
+  /** The largest buffer one binding may cover (bytes): the device's storage-binding and buffer-size limits. */
+  maxBindingBytes(): number {
+    if (this.webgpu === null) return 0;
+    const l = this.webgpu.limits;
+    return Math.min(l.maxStorageBufferBindingSize ?? 134217728, l.maxBufferSize ?? 268435456);
+  }
+
+  /** The floats a pack of `shapes` takes (slots rounded up to PACK_ALIGN). */
+  static packFloats(shapes: readonly Shape[]): number {
+    return shapes.reduce((total, sh) => total + Math.ceil(numel(sh) / PACK_ALIGN) * PACK_ALIGN, 0);
+  }
+
   /** Whether a WGSL kernel may write into t's buffer in place (webgpu, t's only handle, nothing derived from it). */
   writableInPlace(t: GpuTensor): boolean {
     const s = t.storage;
@@ -459,6 +471,7 @@ export class Device {
       offsets.push(total);
       total += Math.ceil(n / PACK_ALIGN) * PACK_ALIGN;
     }
+    if (total * 4 > this.maxBindingBytes()) throw new Error(`gpu backend: a pack of ${total * 4} bytes is more than one binding may cover (${this.maxBindingBytes()})`);
     const pack: Pack = { offsets, sizes, total };
     const batcher = this.batcher as Batcher;
     const Result = webGpuBufferResult();

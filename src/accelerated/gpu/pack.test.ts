@@ -73,6 +73,25 @@ describe('packs on webgpu', () => {
     expect(dev.counters().bufferCreations).toBe(before);
   });
 
+  it('a pack larger than one binding may cover stays one tensor per buffer', async (ctx) => {
+    if (b === null) return ctx.skip(why);
+    const dev = b.device;
+    const limit = vi.spyOn(dev, 'maxBindingBytes').mockReturnValue(2 * PACK_ALIGN * 4);
+    try {
+      const fits = b.pack([b.fromArray([PACK_ALIGN], values(PACK_ALIGN)), b.fromArray([3], values(3))]);
+      expect(dev.packOf(fits)).not.toBeNull();
+      const data = [values(PACK_ALIGN), values(PACK_ALIGN + 1)];
+      const big = b.pack(data.map((d) => b!.fromArray([d.length], d)));
+      expect(dev.packOf(big)).toBeNull();
+      expect(await read32(big[1])).toEqual(data[1]);
+      const zeros = b.packedZeros([[PACK_ALIGN], [PACK_ALIGN + 1]]);
+      expect(dev.packOf(zeros)).toBeNull();
+      for (const t of [...fits, ...big, ...zeros]) b.dispose(t);
+    } finally {
+      limit.mockRestore();
+    }
+  });
+
   it('gpu.js and WGSL kernels read views, on their first call and recorded', async (ctx) => {
     if (b === null) return ctx.skip(why);
     const table = values(6 * 8);
