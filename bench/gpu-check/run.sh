@@ -10,6 +10,8 @@
 #      and the fraction of the float32 peak (`hrm bench --backend gpu --gpu-modes webgpu`),
 #   4. the dense products [2592×512]·[512×1536] and smaller, tiled WGSL against gpu.js (bench/gpu-linear.ts),
 #      then the per-kernel benchmark at paper width,
+#   5. the device work of one step by kernel (bench/gpu-step-counts.ts --by-kernel) and SignSGD on a
+#      puzzle table of ARC's size (bench/gpu-sign-sgd.ts),
 # and prints a short table last. Logs go to bench/gpu-check/out/ (or $OUT when set). The curated
 # record is one file per machine kind, bench/gpu-check/results/<gpu name>.md (e.g. nvidia-h200.md):
 # its hand-written part (analysis, history) stays; everything below its marker line is replaced by
@@ -72,7 +74,8 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$work/xdg}"; mkdir -p "$XDG_RUNTIME_D
 
 cd "$root"
 # Each stage has its own time limit (seconds; env overrides) so the whole check fits in 8 minutes.
-t_verify="${VERIFY_S:-100}"; t_trace="${TRACE_S:-60}"; t_steps="${STEPS_S:-130}"; t_linear="${LINEAR_S:-45}"; t_kernels="${KERNELS_S:-70}"; runs="${RUNS:-25}"
+t_verify="${VERIFY_S:-100}"; t_trace="${TRACE_S:-60}"; t_steps="${STEPS_S:-120}"; t_linear="${LINEAR_S:-45}"; t_kernels="${KERNELS_S:-70}"; runs="${RUNS:-25}"
+t_counts="${COUNTS_S:-20}"; t_sgd="${SGD_S:-25}"
 # ---- 1. conformance on webgpu: every kernel vs the float64 reference (the property suite's cases)
 log "conformance: hrm verify --backend gpu-webgpu --runs $runs"
 timeout "$t_verify" "$node" bin/hrm.mjs verify --backend gpu-webgpu --runs "$runs" --model-runs "${MODEL_RUNS:-5}" --seed 1 2>&1 | grep -v '^Warning: max' | tee "$out/verify.txt"
@@ -99,6 +102,13 @@ log "kernels at paper width"
 timeout "$t_kernels" "$node" bin/hrm.mjs bench --backend gpu --gpu-modes webgpu --configs paper --reps "$reps" --budget-min 1 \
   --no-steps --no-memory --results "$out/kernels.md" --json "$out/kernels.json" 2>&1 | grep -v '^Warning: max' | tee "$out/kernels.txt"
 kernels=${PIPESTATUS[0]}
+# ---- 5. where a step's dispatches go; SignSGD at ARC's table size
+log "dispatches by kernel, paper's structure"
+timeout "$t_counts" "$node" --import tsx bench/gpu-step-counts.ts --sizes paper-shape,tiny-shape --steps 2 --by-kernel --json "$out/counts.json" 2>&1 | grep -v '^Warning: max' | tee "$out/counts.txt"
+counts=${PIPESTATUS[0]}
+log "SignSGD on the puzzle table: one WGSL pass over the batch's rows vs the gpu.js pass"
+timeout "$t_sgd" "$node" --import tsx bench/gpu-sign-sgd.ts --cases 8000x512x384,100000x512x768 --reps 3 --json "$out/sign-sgd.json" 2>&1 | grep -v '^Warning: max' | tee "$out/sign-sgd.txt"
+sgd=${PIPESTATUS[0]}
 
 # ---- the curated results file of this machine kind: this run replaces what is below the marker ------
 kind="$(printf '%s' "${HRM_GPU_NAME:-unknown gpu}" | tr 'A-Z' 'a-z' | sed -E 's/[^a-z0-9]+/-/g; s/^-+|-+$//g')"
@@ -113,7 +123,7 @@ mkdir -p "$here/results"
   echo
   echo "## Latest run: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo
-  echo "Exits: verify $conf, parity $trace, steps $steps, products $linear, kernels $kernels (0 = pass; 124 = stage time limit)."
+  echo "Exits: verify $conf, parity $trace, steps $steps, products $linear, kernels $kernels, counts $counts, sign-sgd $sgd (0 = pass; 124 = stage time limit)."
   echo
   echo '```'
   grep '^\[gpu-check\] \(node\|vulkan\|gpu\|parity .*exit\)' "$out/summary.txt"
@@ -126,6 +136,14 @@ mkdir -p "$here/results"
   grep -E '^(Dense|\|)' "$out/linear.txt"
   echo
   [ -f "$out/kernels.md" ] && sed -n '/^### Kernels/,/^### /p' "$out/kernels.md" | sed '$d'
+  echo
+  echo '### Dispatches per step by kernel, and SignSGD on the puzzle table'
+  echo
+  echo '```'
+  cat "$out/counts.txt" 2>/dev/null
+  echo '```'
+  echo
+  grep -E '^\|' "$out/sign-sgd.txt" 2>/dev/null
 } > "$out/curated.md" 2>/dev/null
 cp "$out/curated.md" "$curated"
 log "curated results: $curated (below its marker; the hand-written part above it and bench/RESULTS.md's analysis are to be updated with these figures)"
@@ -138,5 +156,5 @@ grep -i -m2 -E 'webgpu on|adapter' "$out/verify.txt" || true
 grep -E '^(all|[0-9]+ of|FAIL|.*failed)' "$out/verify.txt" | tail -n 3 || echo "verify: no verdict (exit $conf)"
 grep -E 'train .* TFLOP/s|per step' "$out/steps.txt" | head -n 12 || echo "steps: no lines (exit $steps)"
 grep -E '^\|' "$out/linear.txt" || echo "products: no table (exit $linear)"
-echo "verify exit $conf, parity exit $trace, steps exit $steps, products exit $linear, kernels exit $kernels; full logs in $out, curated results in $curated"
+echo "verify exit $conf, parity exit $trace, steps exit $steps, products exit $linear, kernels exit $kernels, counts exit $counts, sign-sgd exit $sgd; full logs in $out, curated results in $curated"
 [ "$conf" = 0 ] && [ "$trace" = 0 ] && [ "$steps" = 0 ] && [ "$linear" = 0 ]
