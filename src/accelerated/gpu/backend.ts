@@ -55,7 +55,7 @@ export const createGpuBackend = async (options: GpuBackendOptions = {}): Promise
   const unpacked = withoutPacks<GpuTensor>({ shape: (t) => t.shape, zeros: (s) => dev.zeros(s), dispose: (t) => dev.release(t) });
   // packs on webgpu, of non-empty tensors, when the whole pack fits one binding (else one tensor per buffer)
   const packable = (shapes: readonly Shape[]): boolean =>
-    dev.mode === 'webgpu' && shapes.length > 0 && shapes.every((s) => numel(s) > 0) && Device.packFloats(shapes) * 4 <= dev.maxBindingBytes();
+    dev.mode === 'webgpu' && shapes.length > 0 && shapes.every((s) => numel(s) > 0) && Device.packLayout(shapes).total * 4 <= dev.maxBindingBytes();
 
   const backend: GpuBackend = {
     name: 'gpu',

@@ -366,9 +366,16 @@ export class Device {
     return Math.min(l.maxStorageBufferBindingSize ?? 134217728, l.maxBufferSize ?? 268435456);
   }
 
-  /** The floats a pack of `shapes` takes (slots rounded up to PACK_ALIGN). */
-  static packFloats(shapes: readonly Shape[]): number {
-    return shapes.reduce((total, sh) => total + Math.ceil(numel(sh) / PACK_ALIGN) * PACK_ALIGN, 0);
+  /** The layout of a pack of `shapes`: slots in order, each at a multiple of PACK_ALIGN floats. */
+  static packLayout(shapes: readonly Shape[]): Pack {
+    const sizes = shapes.map((sh) => numel(sh));
+    const offsets: number[] = [];
+    let total = 0;
+    for (const n of sizes) {
+      offsets.push(total);
+      total += Math.ceil(n / PACK_ALIGN) * PACK_ALIGN;
+    }
+    return { offsets, sizes, total };
   }
 
   /** Whether a WGSL kernel may write into t's buffer in place (webgpu, t's only handle, nothing derived from it). */
@@ -463,16 +470,10 @@ export class Device {
     sources.forEach((t, i) => {
       if (t !== null) this.check(t, 'pack', `#${i}`);
     });
-    const sizes = shapes.map((sh) => numel(sh));
+    const pack = Device.packLayout(shapes);
+    const { offsets, sizes, total } = pack;
     if (sizes.some((n) => n === 0)) throw new Error('gpu backend: a pack has no empty slots');
-    const offsets: number[] = [];
-    let total = 0;
-    for (const n of sizes) {
-      offsets.push(total);
-      total += Math.ceil(n / PACK_ALIGN) * PACK_ALIGN;
-    }
     if (total * 4 > this.maxBindingBytes()) throw new Error(`gpu backend: a pack of ${total * 4} bytes is more than one binding may cover (${this.maxBindingBytes()})`);
-    const pack: Pack = { offsets, sizes, total };
     const batcher = this.batcher as Batcher;
     const Result = webGpuBufferResult();
     const done = this.tail.then(async () => {
