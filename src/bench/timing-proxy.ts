@@ -126,7 +126,9 @@ export const withTiming = <T>(inner: Backend<T>, cpuPerCall = false): TimingProx
         } else if (prop === 'adamAtan2Many') {
           const states = args[0] as { param: T; m: T; v: T }[];
           for (const s of states) recording.deferred.push(s.param);
-          args = [states.map((s) => ({ ...s, param: inner.scale(s.param, 1) })), ...args.slice(1)];
+          // copies packed as the parameters were (an engine that packs keeps its one-pass update)
+          const copies = inner.pack(states.map((s) => inner.scale(s.param, 1)));
+          args = [states.map((s, i) => ({ ...s, param: copies[i] })), ...args.slice(1)];
         } else if (prop === 'signSgdRows') {
           recording.deferred.push(args[0]);
           args = [inner.scale(args[0] as T, 1), ...args.slice(1)];
