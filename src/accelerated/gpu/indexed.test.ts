@@ -49,6 +49,16 @@ const S = 82;
 const HD = 16;
 const W_QKV = 3 * 4 * HD * 8; // 1536: the paper's qkv width
 const B_BIG = Math.ceil(2 ** 24 / (S * W_QKV)) + 1; // 135 → 17.0M cells
+/** The paper's hidden width and a batch that puts B·S·D past 2^24 cells (420 → 17.6M). */
+const D = 512;
+const B_ACT = Math.ceil(2 ** 24 / (S * D)) + 20;
+
+/** A reset mask over B rows: about one in three set, with values other than 1 among them. */
+const maskOf = (B: number, seed: number): Uint8Array => {
+  const rng = Rng.fromSeed(seed);
+  return Uint8Array.from({ length: B }, () => [0, 0, 1, 0, 0, 255][Math.floor(rng.uniform() * 6)]);
+};
+const RESET_MASK = maskOf(B_ACT, 12);
 
 const BIG_CASES: Case[] = [
   {
@@ -60,6 +70,31 @@ const BIG_CASES: Case[] = [
     name: 'rope',
     inputs: () => [host([B_BIG, S, W_QKV], 4), host([S, HD], 5), host([S, HD], 6)],
     call: (b, [x, cos, sin]) => b.rope(x, cos, sin, HD, W_QKV / HD - 8),
+  },
+  {
+    name: 'concatSeq',
+    inputs: () => [host([B_ACT, 1, D], 7), host([B_ACT, S - 1, D], 8)],
+    call: (b, [a, c]) => b.concatSeq(a, c),
+  },
+  {
+    name: 'sliceSeq',
+    inputs: () => [host([B_ACT, S, D], 9)],
+    call: (b, [x]) => b.sliceSeq(x, 1, S - 1),
+  },
+  {
+    name: 'sliceSeqBackward',
+    inputs: () => [host([B_ACT, S - 1, D], 10)],
+    call: (b, [dy]) => b.sliceSeqBackward(dy, S, 1),
+  },
+  {
+    name: 'resetRows',
+    inputs: () => [host([B_ACT, S, D], 11), host([D], 13)],
+    call: (b, [state, init]) => b.resetRows(state, init, RESET_MASK),
+  },
+  {
+    name: 'transpose',
+    inputs: () => [host([B_ACT, S, D], 14)],
+    call: (b, [x]) => b.transpose(x),
   },
 ];
 
