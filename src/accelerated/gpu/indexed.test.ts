@@ -1,8 +1,9 @@
 // Kernels on webgpu past 2^24 cells, where a float32 flat index is no longer exact (and past 2^23,
 // where floor((i + 0.5)/W) already fails): each case runs one kernel on a tensor of more than 2^24
-// cells and compares every cell with the float64 reference backend on the same inputs (the same
-// tolerance shape as the conformance suite: atol + rtol·|ref|). Skipped with the reason when no
-// WebGPU adapter answers here. Sizes stay under lavapipe's 128 MiB binding limit.
+// cells (its output, or an input for reductions such as sumBatch) and compares every output cell
+// with the float64 reference backend on the same inputs (the same tolerance shape as the
+// conformance suite: atol + rtol·|ref|). Skipped with the reason when no WebGPU adapter answers
+// here. Sizes stay under lavapipe's 128 MiB binding limit.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../core/backend.ts';
@@ -96,6 +97,16 @@ const BIG_CASES: Case[] = [
     inputs: () => [host([B_ACT, S, D], 14)],
     call: (b, [x]) => b.transpose(x),
   },
+  {
+    name: 'addBroadcast',
+    inputs: () => [host([B_ACT, S, D], 15), host([S, D], 16)],
+    call: (b, [x, p]) => b.addBroadcast(x, p),
+  },
+  {
+    name: 'sumBatch',
+    inputs: () => [host([B_ACT, S, D], 17)],
+    call: (b, [x]) => b.sumBatch(x),
+  },
 ];
 
 describe('kernels past 2^24 cells on webgpu match the reference in every cell', () => {
@@ -105,7 +116,7 @@ describe('kernels past 2^24 cells on webgpu match the reference in every cell', 
       const g = gpu;
       const inputs = c.inputs();
       const want = c.call(referenceBackend, inputs);
-      expect(numel(want.shape)).toBeGreaterThan(2 ** 24);
+      expect(Math.max(numel(want.shape), ...inputs.map((t) => numel(t.shape)))).toBeGreaterThan(2 ** 24);
       const handles = inputs.map((t) => g.fromArray(t.shape, t.data));
       const out = c.call(g, handles);
       const got = await g.read(out);
