@@ -61,6 +61,20 @@ const maskOf = (B: number, seed: number): Uint8Array => {
 };
 const RESET_MASK = maskOf(B_ACT, 12);
 
+/** Ids in [0, rows), n of them. */
+const idsOf = (n: number, rows: number, seed: number): Int32Array => {
+  const rng = Rng.fromSeed(seed);
+  return Int32Array.from({ length: n }, () => Math.floor(rng.uniform() * rows));
+};
+/** A puzzle-like table of 1000 rows looked up at every position; a vocabulary of 12 for the backward. */
+const LOOKUP_ROWS = 1000;
+const LOOKUP_IDS = idsOf(B_ACT * S, LOOKUP_ROWS, 18);
+const VOCAB = 12;
+const TOKEN_IDS = idsOf(B_ACT * (S - 1), VOCAB, 20);
+/** A one-column table of more than 2^24 rows and ids past 2^24 (odd ones are not float32 numbers). */
+const TALL_ROWS = 2 ** 24 + 4096;
+const TALL_IDS = Int32Array.from([...idsOf(2048, TALL_ROWS, 22), ...Array.from({ length: 2048 }, (_, k) => 2 ** 24 + 1 + 2 * k)]);
+
 const BIG_CASES: Case[] = [
   {
     name: 'ropeBackward',
@@ -106,6 +120,21 @@ const BIG_CASES: Case[] = [
     name: 'sumBatch',
     inputs: () => [host([B_ACT, S, D], 17)],
     call: (b, [x]) => b.sumBatch(x),
+  },
+  {
+    name: 'embedding',
+    inputs: () => [host([LOOKUP_ROWS, D], 19)],
+    call: (b, [table]) => b.embedding(table, LOOKUP_IDS, [B_ACT, S]),
+  },
+  {
+    name: 'embedding (ids past 2^24)',
+    inputs: () => [host([TALL_ROWS, 1], 23)],
+    call: (b, [table]) => b.embedding(table, TALL_IDS, [TALL_IDS.length]),
+  },
+  {
+    name: 'embeddingBackward',
+    inputs: () => [host([B_ACT, S - 1, D], 21)],
+    call: (b, [dy]) => b.embeddingBackward(dy, TOKEN_IDS, VOCAB),
   },
 ];
 
