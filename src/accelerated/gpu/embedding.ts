@@ -47,12 +47,8 @@ function embeddingBackwardBody(this: KernelThis<{ D: number; N: number }>, dy: F
 }
 
 /**
- * Host integers as u32 bits in a float32 array, read in WGSL by `bitcast<u32>`: exact for every
- * valid value where a float32 number is exact only below 2^24. Ids are below R and positions and
- * offsets at most N, and R·D and N·D floats each fit one binding (< 2^32 bytes), so every value is
- * below 2^30: its bits are a zero, subnormal or normal float32, never NaN or infinity, and loads,
- * copies and bitcasts move them unchanged (uploads copy bytes; SPIR-V's OpLoad and OpBitcast must
- * not flush subnormals).
+ * Host integers as their u32 bits in a float32 array (the upload copies bytes), bound as
+ * `array<u32>`: exact for every value, where a float32 number is exact only below 2^24.
  */
 const asBits = (u: Uint32Array): Float32Array => new Float32Array(u.buffer, u.byteOffset, u.length);
 
@@ -71,32 +67,34 @@ const groupByRow = (ids: Int32Array, rows: number): Uint32Array => {
   return t;
 };
 
-/** embeddingBody in WGSL (ids as u32 bits). */
+/** embeddingBody in WGSL (ids as u32). */
 const EMBEDDING: IndexedKernel = {
   name: 'embedding.cells',
   inputs: ['table', 'ids'],
+  u32: ['ids'],
   sizes: ['D'],
   body: `  let n = i / p.D;
   let d = i - n * p.D;
-  return table[bitcast<u32>(ids[n]) * p.D + d];`,
+  return table[ids[n] * p.D + d];`,
 };
 
 /**
- * embeddingBackwardBody in WGSL over row r's positions only (from groupByRow, as u32 bits): the same
+ * embeddingBackwardBody in WGSL over row r's positions only (from groupByRow, as u32): the same
  * compensated sum, n ascending, so the same additions as the scan over all ids.
  */
 const EMBEDDING_BACKWARD: IndexedKernel = {
   name: 'embeddingBackward.cells',
   inputs: ['dy', 'groups'],
+  u32: ['groups'],
   sizes: ['D', 'R'],
   scalars: ['one'],
   body: `  let r = i / p.D;
   let d = i - r * p.D;
-  let last = bitcast<u32>(groups[r + 1u]);
+  let last = groups[r + 1u];
   var acc = 0.0;
   var err = 0.0;
-  for (var k = bitcast<u32>(groups[r]); k < last; k++) {
-    let x = dy[bitcast<u32>(groups[p.R + 1u + k]) * p.D + d];
+  for (var k = groups[r]; k < last; k++) {
+    let x = dy[groups[p.R + 1u + k] * p.D + d];
     let s = (acc + x) * p.one;
     let bv = s - acc;
     err = err + ((acc - (s - bv)) + (x - bv));

@@ -4,7 +4,7 @@
 // 2^23 cells and i itself only below 2^24, and a paper-width step (batch 384: qkv 48M cells, gate_up
 // 97M) is far past that. A kernel gives its inputs, its u32 sizes and f32 scalars by name, and a
 // WGSL function body that returns cell i's value (`p.NAME` reads a size or scalar; inputs are
-// `array<f32>` by name). This file is the plumbing only: parameter block, bindings, grid.
+// `array<f32>` by name, or `array<u32>` for host integers). This file is the plumbing only: parameter block, bindings, grid.
 
 import type { Shape } from '../../core/tensor.ts';
 import { numel } from '../../core/tensor.ts';
@@ -15,6 +15,8 @@ export interface IndexedKernel {
   readonly name: string;
   /** input binding names, in argument order */
   readonly inputs: readonly string[];
+  /** the inputs (by name) declared `array<u32>`: host integers handed over as their bits in a Float32Array */
+  readonly u32?: readonly string[];
   /** u32 sizes, in parameter-block order */
   readonly sizes: readonly string[];
   /** f32 scalars, after the sizes */
@@ -34,7 +36,7 @@ const source = (k: IndexedKernel): string => {
   return `
 struct P { ${fields.join(', ')} }
 @group(0) @binding(0) var<uniform> p: P;
-${k.inputs.map((name, j) => `@group(0) @binding(${1 + j}) var<storage, read> ${name}: array<f32>;`).join('\n')}
+${k.inputs.map((name, j) => `@group(0) @binding(${1 + j}) var<storage, read> ${name}: array<${k.u32?.includes(name) ? 'u32' : 'f32'}>;`).join('\n')}
 @group(0) @binding(${1 + k.inputs.length}) var<storage, read_write> out: array<f32>;
 ${k.helpers ?? ''}
 fn cell(i: u32) -> f32 {
