@@ -1,9 +1,13 @@
 // Exponential moving average of weights on gpu.js (float32): e ← decay·e + (1 − decay)·p.
+// webgpu: the same arithmetic as cell-wise WGSL with u32 indices (indexed.ts): gpu.js turns the
+// cell index into a float32 number, wrong past 2^24 cells (a puzzle-embedding table passes that).
 // CONSUMES e.
 
 import { shapes } from '../../core/shapes.ts';
 import type { Device, GpuTensor } from './device.ts';
 import type { KernelThis } from './gpujs.ts';
+import type { IndexedKernel } from './indexed.ts';
+import { runIndexed } from './indexed.ts';
 
 /**
  * e' = decay·e + rest·p, evaluated nearly exactly: each product is split into its float32 value and
@@ -49,13 +53,49 @@ function emaBody(this: KernelThis<object>, e: Float32Array, p: Float32Array, k: 
   return sum + (es + e1 + e2 + dLo * x + rLo * y);
 }
 
+/**
+ * emaBody in WGSL; k's five values are scalars of the parameter block (unknown to the compiler).
+ * prodErr(a, b, ab) is the rounding error of ab = a·b (the split of each factor, then the four
+ * partial products in emaBody's order).
+ */
+const EMA: IndexedKernel = {
+  name: 'ema.cells',
+  inputs: ['e', 'pw'],
+  sizes: [],
+  scalars: ['dHi', 'dLo', 'rHi', 'rLo', 'one'],
+  helpers: `fn high(v: f32, one: f32) -> f32 {
+  let c = 4097.0 * v * one;
+  return c - (c - v) * one;
+}
+fn prodErr(a: f32, b: f32, ab: f32, one: f32) -> f32 {
+  let ah = high(a, one);
+  let al = a - ah;
+  let bh = high(b, one);
+  let bl = b - bh;
+  return (((ah * bh - ab) + ah * bl + al * bh) + al * bl) * one;
+}`,
+  body: `  let one = p.one;
+  let x = e[i];
+  let y = pw[i];
+  let p1 = p.dHi * x * one;
+  let e1 = prodErr(p.dHi, x, p1, one);
+  let p2 = p.rHi * y * one;
+  let e2 = prodErr(p.rHi, y, p2, one);
+  let sum = (p1 + p2) * one;
+  let bv = (sum - p1) * one;
+  let es = ((p1 - (sum - bv)) + (p2 - bv)) * one;
+  return sum + (es + e1 + e2 + p.dLo * x + p.rLo * y);`,
+};
+
 /** EMA step; decay and 1 − decay are passed as float32 high and low parts. CONSUMES e. */
 export const ema = (dev: Device, e: GpuTensor, p: GpuTensor, decay: number): GpuTensor => {
   const shape = shapes.ema(e.shape, p.shape);
   const f = Math.fround;
   const rest = 1 - decay;
-  const k = Float32Array.from([f(decay), f(decay - f(decay)), f(rest), f(rest - f(rest)), 1]);
-  const out = dev.run({ name: 'ema', body: emaBody, args: [e, p, k], shape });
+  const k = [f(decay), f(decay - f(decay)), f(rest), f(rest - f(rest)), 1];
+  const out = dev.mode === 'webgpu'
+    ? runIndexed(dev, EMA, [e, p], shape, {}, { dHi: k[0], dLo: k[1], rHi: k[2], rLo: k[3], one: k[4] })
+    : dev.run({ name: 'ema', body: emaBody, args: [e, p, Float32Array.from(k)], shape });
   dev.release(e);
   return out;
 };

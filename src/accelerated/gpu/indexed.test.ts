@@ -74,6 +74,20 @@ const TOKEN_IDS = idsOf(B_ACT * (S - 1), VOCAB, 20);
 /** A one-column table of more than 2^24 rows and ids past 2^24 (odd ones are not float32 numbers). */
 const TALL_ROWS = 2 ** 24 + 4096;
 const TALL_IDS = Int32Array.from([...idsOf(2048, TALL_ROWS, 22), ...Array.from({ length: 2048 }, (_, k) => 2 ** 24 + 1 + 2 * k)]);
+/** SwiGLU at the paper's inner size: gate_up [B,S,2I] past 2^24 cells (68 → 17.1M). */
+const I_SW = 1536;
+const B_SW = Math.ceil(2 ** 24 / (S * 2 * I_SW)) + 1;
+/** Logits [B,T,V] past 2^24 cells at ARC's sequence and vocabulary (1555 → 16.8M), labels with ~1 in 8 ignored. */
+const T_CE = 900;
+const V_CE = 12;
+const B_CE = Math.ceil(2 ** 24 / (T_CE * V_CE)) + 1;
+const labelsOf = (n: number, V: number, seed: number): Int32Array => {
+  const rng = Rng.fromSeed(seed);
+  return Int32Array.from({ length: n }, () => (rng.uniform() < 0.125 ? -100 : rng.int(0, V - 1)));
+};
+const CE_LABELS = labelsOf(B_CE * T_CE, V_CE, 40);
+/** Per-row gradient scales in [0.5, 2.5), float32-representable (so a wrong cell shows). */
+const CE_SCALE = Float64Array.from({ length: B_CE }, (_, b) => Math.fround(0.5 + ((b * 7919) % 1000) / 500));
 
 const BIG_CASES: Case[] = [
   {
@@ -136,6 +150,39 @@ const BIG_CASES: Case[] = [
     inputs: () => [host([B_ACT, S - 1, D], 21)],
     call: (b, [dy]) => b.embeddingBackward(dy, TOKEN_IDS, VOCAB),
   },
+  {
+    name: 'swiglu',
+    inputs: () => [host([B_SW, S, 2 * I_SW], 41)],
+    call: (b, [gu]) => b.swiglu(gu),
+  },
+  {
+    name: 'swigluBackward',
+    inputs: () => [host([B_SW, S, I_SW], 42), host([B_SW, S, 2 * I_SW], 43)],
+    call: (b, [dy, gu]) => b.swigluBackward(dy, gu),
+  },
+  ...(['softmax_cross_entropy', 'stablemax_cross_entropy'] as const).flatMap((kind, j): Case[] => [
+    {
+      name: `crossEntropy ${kind}`,
+      inputs: () => [host([B_CE, T_CE, V_CE], 44 + j)],
+      call: (b, [logits]) => b.crossEntropy(logits, CE_LABELS, kind),
+    },
+    {
+      name: `crossEntropyBackward ${kind}`,
+      inputs: () => [host([B_CE, T_CE, V_CE], 46 + j)],
+      call: (b, [logits]) => b.crossEntropyBackward(logits, CE_LABELS, kind, CE_SCALE),
+    },
+  ]),
+  {
+    name: 'argmax',
+    inputs: () => [host([B_CE, T_CE, V_CE], 48)],
+    call: (b, [x]) => b.argmax(x),
+  },
+  {
+    // a puzzle-embedding table of 32800 rows of 512 (16.8M cells); ema consumes e
+    name: 'ema',
+    inputs: () => [host([32800, D], 49), host([32800, D], 50)],
+    call: (b, [e, p]) => b.ema(e, p, 0.999),
+  },
 ];
 
 describe('kernels past 2^24 cells on webgpu match the reference in every cell', () => {
@@ -149,7 +196,7 @@ describe('kernels past 2^24 cells on webgpu match the reference in every cell', 
       const handles = inputs.map((t) => g.fromArray(t.shape, t.data));
       const out = c.call(g, handles);
       const got = await g.read(out);
-      for (const h of [...handles, out]) g.dispose(h);
+      for (const h of [...handles, out]) if (!h.disposed) g.dispose(h); // a consumed input is disposed
       expect(got.shape).toEqual(want.shape);
       let bad = 0;
       let first = -1;

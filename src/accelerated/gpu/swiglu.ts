@@ -1,10 +1,14 @@
 // SwiGLU on gpu.js (float32) over a fused gu[N,2I] (gate first, then up): y = silu(g)·u, and its
 // backward into both halves. σ is the overflow-free form used by every sigmoid of this backend.
+// webgpu: the same arithmetic as cell-wise WGSL with u32 indices (indexed.ts), exact at any size
+// (gate_up at paper width is 97M cells); the gpu.js bodies serve cpu/webasm.
 // Legend: N rows, I inner size.
 
 import { shapes } from '../../core/shapes.ts';
 import type { Device, GpuTensor } from './device.ts';
 import type { KernelThis } from './gpujs.ts';
+import type { IndexedKernel } from './indexed.ts';
+import { runIndexed } from './indexed.ts';
 
 type Dims = KernelThis<{ I: number }>;
 
@@ -51,14 +55,57 @@ function swigluBackwardBody(this: Dims, dy: Float32Array, gu: Float32Array): num
   return d * u * sg * (1 + g * (1 - sg));
 }
 
+/** σ(g) as the gpu.js bodies compute it. */
+const SIGMOID = `fn sigma(g: f32) -> f32 {
+  if (g >= 0.0) { return 1.0 / (1.0 + exp(-g)); }
+  let e = exp(g);
+  return e / (1.0 + e);
+}`;
+
+/** swigluBody in WGSL. */
+const SWIGLU: IndexedKernel = {
+  name: 'swiglu.cells',
+  inputs: ['gu'],
+  sizes: ['I'],
+  helpers: SIGMOID,
+  body: `  let n = i / p.I;
+  let c = i - n * p.I;
+  let g = gu[n * 2u * p.I + c];
+  let u = gu[n * 2u * p.I + p.I + c];
+  return g * sigma(g) * u;`,
+};
+
+/** swigluBackwardBody in WGSL. */
+const SWIGLU_BACKWARD: IndexedKernel = {
+  name: 'swigluBackward.cells',
+  inputs: ['dy', 'gu'],
+  sizes: ['I'],
+  helpers: SIGMOID,
+  body: `  let twoI = 2u * p.I;
+  let n = i / twoI;
+  let c = i - n * twoI;
+  var k = c;
+  if (c >= p.I) { k = c - p.I; }
+  let g = gu[n * twoI + k];
+  let u = gu[n * twoI + p.I + k];
+  let d = dy[n * p.I + k];
+  let sg = sigma(g);
+  if (c >= p.I) { return d * g * sg; }
+  return d * u * sg * (1.0 + g * (1.0 - sg));`,
+};
+
 /** y[N,I] = silu(g)·u of gu[N,2I]. */
 export const swiglu = (dev: Device, gu: GpuTensor): GpuTensor => {
   const shape = shapes.swiglu(gu.shape);
-  return dev.run({ name: 'swiglu', body: swigluBody, constants: { I: shape[shape.length - 1] }, args: [gu], shape });
+  const constants = { I: shape[shape.length - 1] };
+  if (dev.mode === 'webgpu') return runIndexed(dev, SWIGLU, [gu], shape, constants);
+  return dev.run({ name: 'swiglu', body: swigluBody, constants, args: [gu], shape });
 };
 
 /** dgu[N,2I] from dy[N,I]. */
 export const swigluBackward = (dev: Device, dy: GpuTensor, gu: GpuTensor): GpuTensor => {
   const shape = shapes.swigluBackward(dy.shape, gu.shape);
-  return dev.run({ name: 'swigluBackward', body: swigluBackwardBody, constants: { I: shape[shape.length - 1] / 2 }, args: [dy, gu], shape });
+  const constants = { I: shape[shape.length - 1] / 2 };
+  if (dev.mode === 'webgpu') return runIndexed(dev, SWIGLU_BACKWARD, [dy, gu], shape, constants);
+  return dev.run({ name: 'swigluBackward', body: swigluBackwardBody, constants, args: [dy, gu], shape });
 };
