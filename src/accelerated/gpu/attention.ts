@@ -1,9 +1,10 @@
 // Non-causal multi-head attention (float32) over a fused qkv[B,S,3·W] (all Q heads, then all K
 // heads, then all V heads), and its backward.
 // webgpu (head dim ≤ 128): hand-written WGSL, one workgroup of 64 threads per (batch, head, block of
-// 64 rows), one row per thread, the other side's rows streamed through workgroup memory in tiles;
-// nothing of size S×S is stored. Forward: pass 1 the row max m of the scores, pass 2 l = Σ_t e_t
-// and Σ_t e_t·V_t with e_t = exp(score_t − m), out = (Σ e·V)/l. Backward, two launches: per query
+// 64 rows) (the grid folded past 65535 workgroups), one row per thread, the other side's rows
+// streamed through workgroup memory in tiles; nothing of size S×S is stored. Forward: pass 1 the
+// row max m of the scores, pass 2 l = Σ_t e_t and Σ_t e_t·V_t with e_t = exp(score_t − m),
+// out = (Σ e·V)/l. Backward, two launches: per query
 // row m, l, D = Σ_t P_t·dP_t (dP_t = dy·V_t) and dQ = Σ_t dS_t·K_t (dS = P·(dP − D)·scale), writing
 // (m, l, D) per row; then per key row dV = Σ_s P_s·dy_s and dK = Σ_s dS_s·Q_s from those rows.
 // Summation order: every sum runs over increasing key (or query) index with one float32
@@ -16,6 +17,7 @@
 import { shapes } from '../../core/shapes.ts';
 import type { Device, GpuTensor } from './device.ts';
 import type { KernelThis } from './gpujs.ts';
+import { foldGrid } from './linear.ts';
 
 type Dims = KernelThis<{ S: number; Hh: number; hd: number; W: number; F: number }>;
 
@@ -176,7 +178,7 @@ const MAX_WGSL_HD = 128;
 const tileRows = (hd: number, extraPerRow: number): number => Math.max(1, Math.min(RB, Math.floor(16384 / (8 * hd + extraPerRow))));
 
 const header = `
-struct P { S: u32, Hh: u32, W: u32, F: u32, scale: f32, p0: u32, p1: u32, p2: u32 }
+struct P { S: u32, Hh: u32, W: u32, F: u32, scale: f32, gx: u32, blocks: u32, tiles: u32 }
 @group(0) @binding(0) var<uniform> p: P;`;
 
 /** Loads rows t0 … t0+T−1 (part `off` of the fused layout, head h) of `src` into `dst` (zeros past S). */
@@ -189,11 +191,14 @@ const loadTile = (dst: string, src: string, rowWidth: string, off: string, T: nu
       ${dst}[e] = v;
     }`;
 
+/** Workgroup wg = wid.y·gx + wid.x (see foldGrid) is row block wg mod blocks of (batch, head) wg ÷ blocks. */
 const prologue = (hd: number): string => `
-  let bh = wid.y;
+  let wg = wid.y * p.gx + wid.x;
+  if (wg >= p.tiles) { return; }
+  let bh = wg / p.blocks;
   let b = bh / p.Hh;
   let h = bh % p.Hh;
-  let s = wid.x * ${RB}u + lid.x;
+  let s = (wg % p.blocks) * ${RB}u + lid.x;
   let valid = s < p.S;
   let row = min(s, p.S - 1u);`;
 
@@ -389,12 +394,16 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 `;
 };
 
-/** The parameter block of the WGSL kernels. */
-const paramsOf = (c: ReturnType<typeof dimsOf>): ArrayBuffer => {
-  const buf = new ArrayBuffer(32);
-  new Uint32Array(buf, 0, 4).set([c.S, c.Hh, c.W, c.F]);
-  new Float32Array(buf, 16, 1)[0] = 1 / Math.sqrt(c.hd);
-  return buf;
+/** The parameter block and grid of the WGSL kernels: one workgroup per (batch, head, block of RB rows). */
+const launchOf = (c: ReturnType<typeof dimsOf>, B: number): { params: ArrayBuffer; groups: [number, number, number] } => {
+  const blocks = Math.ceil(c.S / RB);
+  const tiles = blocks * B * c.Hh;
+  const { gx, groups } = foldGrid(blocks, tiles);
+  const params = new ArrayBuffer(32);
+  new Uint32Array(params, 0, 4).set([c.S, c.Hh, c.W, c.F]);
+  new Float32Array(params, 16, 1)[0] = 1 / Math.sqrt(c.hd);
+  new Uint32Array(params, 20, 3).set([gx, blocks, tiles]);
+  return { params, groups };
 };
 
 /** Whether the WGSL kernels take these shapes. */
@@ -405,14 +414,12 @@ export const attention = (dev: Device, qkv: GpuTensor, numHeads: number): GpuTen
   const shape = shapes.attention(qkv.shape, numHeads);
   const c = dimsOf(qkv, numHeads);
   if (useWgsl(dev, c)) {
-    const B = qkv.shape[0];
     const [out] = dev.runWgsl({
       name: `attention.forward.hd${c.hd}`,
       code: () => forwardWgsl(c.hd),
-      params: paramsOf(c),
+      ...launchOf(c, qkv.shape[0]),
       inputs: [qkv],
       outputs: [shape],
-      groups: [Math.ceil(c.S / RB), B * c.Hh, 1],
     });
     return out;
   }
@@ -428,8 +435,7 @@ export const attentionBackward = (dev: Device, dy: GpuTensor, qkv: GpuTensor, nu
   const c = dimsOf(qkv, numHeads);
   if (useWgsl(dev, c)) {
     const B = qkv.shape[0];
-    const groups = [Math.ceil(c.S / RB), B * c.Hh, 1] as const;
-    const params = paramsOf(c);
+    const { params, groups } = launchOf(c, B);
     const [dq, st] = dev.runWgsl({
       name: `attentionBackward.query.hd${c.hd}`,
       code: () => backwardQueryWgsl(c.hd),

@@ -14,6 +14,8 @@ import { shapes } from '../../core/shapes.ts';
 import { numel } from '../../core/tensor.ts';
 import type { Device, GpuTensor } from './device.ts';
 import type { KernelThis } from './gpujs.ts';
+import type { IndexedKernel } from './indexed.ts';
+import { runIndexed } from './indexed.ts';
 
 type Dims = KernelThis<{ M: number; K: number }>;
 
@@ -372,7 +374,8 @@ const bindingsWgsl = (fusion: Fusion, bias: boolean, vec: Vectorized): string =>
 };
 
 /**
- * The WGSL of the tiled product. Workgroup (gx, gy) computes C[gy·TM …, gx·TN …]; each step of the
+ * The WGSL of the tiled product. Workgroup wg = wid.y·gx + wid.x (the grid as `foldGrid`
+ * lays it out) computes C[(wg ÷ cols)·TM …, (wg mod cols)·TN …]; each step of the
  * reduction loads an A tile [TM×TK] and a B tile [TK×TN] into workgroup memory (k-major, loads
  * along each operand's contiguous axis so neighbouring threads read neighbouring addresses, four
  * floats per load where `vec` allows; cells outside the matrices read as 0), then thread (tx, ty)
@@ -380,7 +383,7 @@ const bindingsWgsl = (fusion: Fusion, bias: boolean, vec: Vectorized): string =>
  * With bias: c = acc + bias[q]. Fusions: see `Fusion`.
  */
 const productWgsl = (layout: Layout, bias: boolean, vec: Vectorized, fusion: Fusion): string => `
-struct P { R: u32, Q: u32, K: u32, S: u32, H: u32, rot: u32, W: u32, pad: u32 }
+struct P { R: u32, Q: u32, K: u32, S: u32, H: u32, rot: u32, W: u32, gx: u32, cols: u32, tiles: u32, pad0: u32, pad1: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 ${bindingsWgsl(fusion, bias, vec)}
 var<workgroup> As: array<f32, ${TK * TM}>;
@@ -391,11 +394,13 @@ ${isPrologue(fusion) ? aSourceWgsl(fusion) : ''}
 
 @compute @workgroup_size(${WG}, ${WG}, 1)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let wg = wid.y * p.gx + wid.x;
+  if (wg >= p.tiles) { return; }
   let tx = lid.x;
   let ty = lid.y;
   let tid = ty * ${WG}u + tx;
-  let row0 = wid.y * ${TM}u;
-  let col0 = wid.x * ${TN}u;
+  let row0 = (wg / p.cols) * ${TM}u;
+  let col0 = (wg % p.cols) * ${TN}u;
   var acc: array<f32, ${RM * RN}>;
   for (var i = 0u; i < ${RM * RN}u; i++) { acc[i] = 0.0; }
   for (var k0 = 0u; k0 < p.K; k0 += ${TK}u) {
@@ -419,6 +424,30 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 }
 `;
 
+/**
+ * Workgroups per grid dimension that `foldGrid` uses: WebGPU's guaranteed
+ * maxComputeWorkgroupsPerDimension (lavapipe's, and most drivers'). A dispatch past it is refused by
+ * validation, and with it every dispatch of the same submit, silently. Tests lower it to fold small
+ * grids (grid.test.ts).
+ */
+export const gridLimit = { perDimension: 65535 };
+
+/**
+ * The grid of `tiles` workgroups in rows of `cols` (tile g = row g ÷ cols, column g mod cols), for
+ * a kernel that reads its tile as g = wid.y·gx + wid.x and returns when g ≥ tiles: the natural 2-D
+ * grid [cols, tiles/cols] (gx = cols) while both sides fit the limit, else folded to rows of
+ * gx = limit workgroups. The products' row tiles pass 65535 only past 4.19M rows (ARC at batch 768
+ * has 703,488 rows: 10,992 tiles), attention's (batch, head, block) at batch·heads·blocks > 65535.
+ */
+export const foldGrid = (cols: number, tiles: number): { gx: number; groups: [number, number, number] } => {
+  const max = gridLimit.perDimension;
+  if (tiles === 0) return { gx: 1, groups: [0, 1, 1] };
+  const gx = cols <= max && tiles / cols <= max ? cols : max;
+  const gy = Math.ceil(tiles / gx);
+  if (gy > max) throw new Error(`gpu backend: ${tiles} workgroups exceed a ${max}×${max} grid`);
+  return { gx, groups: [gx, gy, 1] };
+};
+
 /** A fusion's operands and sizes beyond the product's (see Fusion): S positions, H pair distance, rot rotated heads, W dy width. */
 export interface FusionArgs {
   readonly fusion: Fusion;
@@ -439,19 +468,21 @@ export const product = (
   fused?: FusionArgs & { readonly outputs?: readonly (readonly number[])[] },
 ): GpuTensor[] => {
   const fusion = fused?.fusion ?? 'none';
-  const params = new Uint32Array([R, Q, K, fused?.S ?? 0, fused?.H ?? 0, fused?.rot ?? 0, fused?.W ?? 0, 0]).buffer;
+  // paired epilogues: TN/2 column pairs per workgroup
+  const cols = isEpilogue(fusion) ? Math.ceil(Q / 2 / (TN / 2)) : Math.ceil(Q / TN);
+  const tiles = cols * Math.ceil(R / TM);
+  const { gx, groups } = foldGrid(cols, tiles);
+  const params = new Uint32Array([R, Q, K, fused?.S ?? 0, fused?.H ?? 0, fused?.rot ?? 0, fused?.W ?? 0, gx, cols, tiles, 0, 0]).buffer;
   const v = scalarLoads ? { a: false, b: false } : vectorizable(layout, R, Q, K);
   const vec = { a: v.a && !isPrologue(fusion), b: v.b };
   const name = `product.${layout}${bias ? '.bias' : ''}${vec.a ? '.va' : ''}${vec.b ? '.vb' : ''}${fusion === 'none' ? '' : `.${fusion}`}`;
-  // paired epilogues: TN/2 column pairs per workgroup
-  const columns = isEpilogue(fusion) ? Math.ceil(Q / 2 / (TN / 2)) : Math.ceil(Q / TN);
   return dev.runWgsl({
     name,
     code: () => productWgsl(layout, bias !== undefined, vec, fusion),
     params,
     inputs: [a, b, ...(bias ? [bias] : []), ...(fused?.extra ?? [])],
     outputs: [shape, ...(fused?.outputs ?? [])],
-    groups: [columns, Math.ceil(R / TM), 1],
+    groups,
   });
 };
 
@@ -473,8 +504,17 @@ export const linearBackward = (dev: Device, dy: GpuTensor, x: GpuTensor, w: GpuT
   const [dx] = product(dev, 'nn', dy, w, N, K, M, out.dx);
   const [dw] = product(dev, 'tn', dy, x, M, K, N, out.dw);
   if (!withBias) return { dx, dw };
-  const db = dev.run({ name: 'linearDb', body: linearDbBody, constants: { M, N }, args: [dy], shape: out.db });
-  return { dx, dw, db };
+  return { dx, dw, db: runIndexed(dev, LINEAR_DB, [dy], out.db, { M, N }) };
+};
+
+/** linearDbBody in WGSL: u32 indices (the gpu.js body's float32 n·M + m is inexact past 2^24 cells). */
+const LINEAR_DB: IndexedKernel = {
+  name: 'linearDb.cells',
+  inputs: ['dy'],
+  sizes: ['M', 'N'],
+  body: `  var acc = 0.0;
+  for (var n = 0u; n < p.N; n++) { acc = acc + dy[n * p.M + i]; }
+  return acc;`,
 };
 
 // ---- gpu.js paths (cpu/webasm; on webgpu only for the side-by-side benchmark) ------------------

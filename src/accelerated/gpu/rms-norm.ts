@@ -10,6 +10,7 @@ import type { Shape } from '../../core/tensor.ts';
 import { numel } from '../../core/tensor.ts';
 import type { Device, GpuTensor } from './device.ts';
 import type { KernelThis } from './gpujs.ts';
+import { foldGrid } from './linear.ts';
 
 type Row = KernelThis<{ D: number }>;
 
@@ -348,17 +349,11 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 }
 `;
 
-/** The workgroup grid of one workgroup per row (rows past 65535 wrap into y). */
-const rowGrid = (n: number): { gx: number; groups: [number, number, number] } => {
-  const gx = Math.max(1, Math.min(n, 65535));
-  return { gx, groups: [n === 0 ? 0 : gx, Math.max(1, Math.ceil(n / gx)), 1] };
-};
-
 /** rmsNorm(a + b) (b absent: rmsNorm(a)) in one WGSL pass. */
 const forwardRows = (dev: Device, shape: Shape, a: GpuTensor, b: GpuTensor | undefined, eps: number): GpuTensor => {
   const D = shape[shape.length - 1];
   const n = rows(shape);
-  const { gx, groups } = rowGrid(n);
+  const { gx, groups } = foldGrid(1, n); // one workgroup per row
   const params = new ArrayBuffer(32);
   new Uint32Array(params, 0, 4).set([n, D, gx, b === undefined ? 0 : 1]);
   new Float32Array(params, 16, 4).set([eps, 1, 0, 0]);
@@ -370,7 +365,7 @@ const forwardRows = (dev: Device, shape: Shape, a: GpuTensor, b: GpuTensor | und
 const backwardRows = (dev: Device, shape: Shape, dy: GpuTensor, a: GpuTensor, b: GpuTensor | undefined, eps: number): GpuTensor => {
   const D = shape[shape.length - 1];
   const n = rows(shape);
-  const { gx, groups } = rowGrid(n);
+  const { gx, groups } = foldGrid(1, n); // one workgroup per row
   const params = new ArrayBuffer(32);
   new Uint32Array(params, 0, 4).set([n, D, gx, b === undefined ? 0 : 1]);
   new Float32Array(params, 16, 4).set(gradScalars(D, eps));
