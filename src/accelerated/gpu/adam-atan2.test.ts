@@ -2,7 +2,8 @@
 // float64 rounded once (what the released float32 kernel computes): with stepSize 1 and θ 0 the
 // result is −atan2(m', √v'/bc2Sqrt) itself, so any ulp of error in the kernel's atan2 shows.
 // adamAtan2Many (several tensors per pass) gives bits identical to one adamAtan2 pass per tensor,
-// in ⌈tensors / per pass⌉ launches. Skipped with the reason when no WebGPU adapter answers here.
+// in ⌈tensors / per pass⌉ launches; a state shared with another handle is copied before its update.
+// Skipped with the reason when no WebGPU adapter answers here.
 
 import { describe, expect, it } from 'vitest';
 import { createGpuBackend } from './backend.ts';
@@ -81,6 +82,34 @@ describe('gpu adamAtan2 on webgpu', () => {
       }
       for (const s of [...gotMany, ...gotOne]) for (const t of [s.param, s.m, s.v]) b.dispose(t);
       for (const g of grads) b.dispose(g);
+    } finally {
+      await b.close();
+    }
+  }, 120_000);
+
+  it('a state shared with another handle is copied into its own buffer, then takes the same WGSL pass', async () => {
+    const b = await webgpu();
+    if (b === null) return;
+    try {
+      const n = 300;
+      const vals = (s: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.fround(Math.cos(i * s) * (1 + (i % 3))));
+      const hyper = { lr: 1e-3, weightDecay: 0.1, beta1: 0.9, beta2: 0.95, step: 2 };
+      const g = b.fromArray([n], vals(0.9));
+      const plain = b.adamAtan2({ param: b.fromArray([n], vals(0.1)), m: b.fromArray([n], vals(0.2)), v: b.fromArray([n], vals(0.3).map(Math.abs)) }, g, hyper);
+      // param has a reshape alias and m is viewed twice: neither may be written where it lies
+      const param = b.fromArray([n], vals(0.1));
+      const alias = b.reshape(param, [n]);
+      const m = b.fromArray([n], vals(0.2));
+      await b.device.flush();
+      const launches0 = b.device.launches;
+      const shared = b.adamAtan2({ param: alias, m: b.reshape(m, [n]), v: b.fromArray([n], vals(0.3).map(Math.abs)) }, g, hyper);
+      expect(b.device.launches - launches0, 'the upload of v, two copies and one WGSL update').toBe(4);
+      for (const part of ['param', 'm', 'v'] as const) {
+        const [x, y] = await Promise.all([b.read(shared[part]), b.read(plain[part])]);
+        expect(Array.from(x.data), part).toEqual(Array.from(y.data));
+      }
+      for (const s of [shared, plain]) for (const t of [s.param, s.m, s.v]) b.dispose(t);
+      for (const t of [g, param, m]) if (!t.disposed) b.dispose(t);
     } finally {
       await b.close();
     }

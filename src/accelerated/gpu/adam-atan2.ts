@@ -1,9 +1,10 @@
 // AdamATan2 as released (float32): θ ← θ(1 − lr·wd); m ← lerp(m, g, 1−β1); v ← lerp(v, g², 1−β2);
 // θ ← θ − (lr/bc1)·atan2(m, √v/√bc2); the step's scalars are computed once on the host.
 // webgpu: one hand-written WGSL pass per tensor that updates θ, m and v in place (their buffers are
-// reused: the optimizer state never moves between buffers), the same arithmetic as the gpu.js
-// bodies below, written out in WGSL. cpu/webasm (and a state that is shared, e.g. aliased): three
-// gpu.js launches (m and v by the lerp body, then θ from the new m and v). Math.fround marks the
+// reused: the optimizer state never moves between buffers; a state shared with another handle is
+// first copied into a buffer of its own), the same arithmetic as the gpu.js bodies below, written
+// out in WGSL with u32 indices. cpu/webasm: three gpu.js launches (m and v by the lerp body, then θ
+// from the new m and v). Math.fround marks the
 // float32 rounding points of the released kernel (a no-op on float32 devices; it matters in
 // gpu.js's cpu mode, which computes in float64). CONSUMES param, m and v.
 
@@ -12,6 +13,8 @@ import { shapes } from '../../core/shapes.ts';
 import { numel } from '../../core/tensor.ts';
 import type { Device, GpuTensor } from './device.ts';
 import type { KernelThis } from './gpujs.ts';
+import type { IndexedKernel } from './indexed.ts';
+import { runIndexed } from './indexed.ts';
 
 /**
  * lerp(a, b, w) = w·b + (a − w·a) as the reference rounds it: both products exact, the inner
@@ -135,108 +138,9 @@ function paramBody(this: KernelThis<object>, p: Float32Array, m: Float32Array, v
 }
 
 /**
- * The same update with atan2 evaluated in the kernel to within ≈0.5 ulp before the float32 rounding
- * (WebGPU's built-in atan2 carries ~2e-5 relative error on some adapters, e.g. Mesa lavapipe; a
- * plain float32 polynomial is off by up to 4 ulp). The denominator √v'/bc2Sqrt is ≥ 0, so
- * atan2(m, den) = sign(m)·atan(x/den), x = |m|. The argument is reduced to |t| ≤ tan(π/8) as
- * t = x/den, (x − den)/(x + den) (+π/4) or −den/x (+π/2); t is carried as th + tl (the quotient
- * and its residual, exact through Veltkamp/Dekker products; the mid range's numerator and
- * denominator through 2Sum), atan(t) = th + th·z·S(z) + tl/(1 + z), z = th², S the alternating
- * series Σ (−1)ᵏ zᵏ⁻¹/(2k+1) to k = 11 (truncation < 3e-11 relative), and base + th is summed by
- * 2Sum with π/4, π/2 split into float32 hi + lo, so the result is rounded once. Operands are scaled
- * by 2^±80 (exact; the quotient is unchanged) when the larger is outside [2⁻⁶⁰, 2⁶⁰], so the error
- * terms neither overflow nor underflow. `one` (1 at run time) shields the error terms from shader
- * compilers' float rewrites (see lerpBody). k: wdAlpha, stepSize, bc2Sqrt, one, π/4 hi, lo,
+ * The θ update's scalars for the WGSL `update` (see there): wdAlpha, stepSize, bc2Sqrt, 1, π/4 hi, lo,
  * π/2 hi, lo, 2⁶⁰, 2⁻⁶⁰, 2⁻⁸⁰, 2⁸⁰.
  */
-function paramPolyBody(this: KernelThis<object>, p: Float32Array, m: Float32Array, v: Float32Array, k: Float32Array): number {
-  const i = this.thread.x;
-  const wdAlpha = k[0];
-  const stepSize = k[1];
-  const bc2Sqrt = k[2];
-  const one = k[3];
-  const theta = Math.fround(p[i] * wdAlpha);
-  const mi = m[i];
-  const root = Math.fround(Math.sqrt(v[i]));
-  const den0 = Math.fround(root / bc2Sqrt);
-  let a = 0;
-  if (Math.abs(mi) > 0) {
-    if (den0 > 0) {
-      let x = Math.abs(mi);
-      let den = den0;
-      const big = Math.max(x, den);
-      if (big > k[8]) {
-        x = x * k[10];
-        den = den * k[10];
-      } else if (big < k[9]) {
-        x = x * k[11];
-        den = den * k[11];
-      }
-      let nh = x;
-      let nl = 0;
-      let dh = den;
-      let dl = 0;
-      let bh = 0;
-      let bl = 0;
-      if (x > 2.414213562373095 * den) {
-        nh = -den;
-        dh = x;
-        bh = k[6];
-        bl = k[7];
-      } else if (x > 0.41421356237309503 * den) {
-        const s1 = (x - den) * one;
-        const z1 = (s1 - x) * one;
-        nl = ((x - (s1 - z1)) + (0 - den - z1)) * one;
-        nh = s1;
-        const s2 = (x + den) * one;
-        const z2 = (s2 - x) * one;
-        dl = ((x - (s2 - z2)) + (den - z2)) * one;
-        dh = s2;
-        bh = k[4];
-        bl = k[5];
-      }
-      const th = nh / dh;
-      const c1 = 4097 * th * one;
-      const r1 = (c1 - th) * one;
-      const tH = c1 - r1;
-      const tL = th - tH;
-      const c2 = 4097 * dh * one;
-      const r2 = (c2 - dh) * one;
-      const dH = c2 - r2;
-      const dL = dh - dH;
-      const pr = th * dh * one;
-      const pe = (((tH * dH - pr) + tH * dL + tL * dH) + tL * dL) * one;
-      const res = ((((nh - pr) * one - pe) + nl) - th * dl) * one;
-      const tl = res / dh;
-      const z = th * th;
-      let sz = -1 / 23;
-      sz = sz * z + 1 / 21;
-      sz = sz * z - 1 / 19;
-      sz = sz * z + 1 / 17;
-      sz = sz * z - 1 / 15;
-      sz = sz * z + 1 / 13;
-      sz = sz * z - 1 / 11;
-      sz = sz * z + 1 / 9;
-      sz = sz * z - 1 / 7;
-      sz = sz * z + 1 / 5;
-      sz = sz * z - 1 / 3;
-      const corr = (th * z * sz + tl / (1 + z)) * one;
-      const u = (bh + th) * one;
-      const w = (u - bh) * one;
-      const e = ((bh - (u - w)) + (th - w)) * one;
-      a = u + ((e + bl) + corr);
-    } else {
-      a = 1.5707963267948966;
-    }
-    if (mi < 0) {
-      a = -a;
-    }
-  }
-  const delta = Math.fround(stepSize * Math.fround(a));
-  return theta - delta;
-}
-
-/** paramPolyBody's scalars (see there). */
 const paramScalars = (wdAlpha: number, stepSize: number, bc2Sqrt: number): Float32Array => {
   const f = Math.fround;
   const q4 = Math.PI / 4;
@@ -257,7 +161,21 @@ const lerpScalars = (w: number, square: boolean): Float32Array => {
   return Float32Array.from([w, hi, f(w - hi), 1, square ? 1 : 0, 2 ** -60, 2 ** 80, 2 ** -80, 2 ** -70, 2 ** -69, 2 ** -46]);
 };
 
-/** The element update's WGSL (the parameter block `p` with its scalars `k` declared before it). */
+/**
+ * The element update's WGSL (the parameter block `p` with its scalars `k` declared before it):
+ * `lerp` is lerpBody's arithmetic; `update` is paramBody's θ update with atan2 evaluated to within
+ * ≈0.5 ulp before the float32 rounding (WebGPU's built-in atan2 carries ~2e-5 relative error on
+ * some adapters, e.g. Mesa lavapipe; a plain float32 polynomial is off by up to 4 ulp). The
+ * denominator √v'/bc2Sqrt is ≥ 0, so atan2(m, den) = sign(m)·atan(x/den), x = |m|. The argument is
+ * reduced to |t| ≤ tan(π/8) as t = x/den, (x − den)/(x + den) (+π/4) or −den/x (+π/2); t is carried
+ * as th + tl (the quotient and its residual, exact through Veltkamp/Dekker products; the mid range's
+ * numerator and denominator through 2Sum), atan(t) = th + th·z·S(z) + tl/(1 + z), z = th², S the
+ * alternating series Σ (−1)ᵏ zᵏ⁻¹/(2k+1) to k = 11 (truncation < 3e-11 relative), and base + th is
+ * summed by 2Sum with π/4, π/2 split into float32 hi + lo, so the result is rounded once. Operands
+ * are scaled by 2^±80 (exact; the quotient is unchanged) when the larger is outside [2⁻⁶⁰, 2⁶⁰], so
+ * the error terms neither overflow nor underflow. `one` (1 at run time) shields the error terms from
+ * shader compilers' float rewrites (see lerpBody).
+ */
 const UPDATE_FNS_WGSL = `fn kf(i: u32) -> f32 { return p.k[i / 4u][i % 4u]; }
 
 fn lerp(x0: f32, b0: f32, o: u32) -> f32 {
@@ -469,6 +387,28 @@ const stepScalars = (block: ArrayBuffer, hyper: AdamAtan2Hyper): void => {
   k.set(paramScalars(f(1 - lr * weightDecay), f(lr / (1 - beta1 ** step)), f(Math.sqrt(1 - beta2 ** step))), 22);
 };
 
+/** x[i]: a tensor's values in a buffer of its own. */
+const COPY: IndexedKernel = { name: 'adamAtan2.own', inputs: ['x'], sizes: [], body: '  return x[i];' };
+
+/**
+ * Handles the WGSL update may write in place (webgpu): each of ts that shares its values with
+ * another handle (or with another of ts) is copied into a fresh buffer and released. CONSUMES ts.
+ */
+const ownBuffers = (dev: Device, ts: readonly GpuTensor[]): GpuTensor[] => {
+  const seen = new Set<object>();
+  const copied = new Set<GpuTensor>();
+  const out = ts.map((t) => {
+    const mine = dev.writableInPlace(t) && !seen.has(t.storage);
+    seen.add(t.storage);
+    if (mine) return t;
+    copied.add(t);
+    return runIndexed(dev, COPY, [t], t.shape, {});
+  });
+  // released once every copy is queued (an alias's values stay readable until then)
+  for (const t of copied) if (!out.includes(t)) dev.release(t);
+  return out;
+};
+
 /** One AdamATan2 step; the step's scalars are rounded to float32 once, as the released kernel does. */
 export const adamAtan2 = (dev: Device, state: AdamState<GpuTensor>, grad: GpuTensor, hyper: AdamAtan2Hyper): AdamState<GpuTensor> => {
   const shape = shapes.adamAtan2(state.param.shape, state.m.shape, state.v.shape, grad.shape);
@@ -478,9 +418,10 @@ export const adamAtan2 = (dev: Device, state: AdamState<GpuTensor>, grad: GpuTen
   const stepSize = f(lr / (1 - beta1 ** step));
   const wdAlpha = f(1 - lr * weightDecay);
   const bc2Sqrt = f(Math.sqrt(1 - beta2 ** step));
-  const distinct = new Set([state.param.storage, state.m.storage, state.v.storage]).size === 3;
-  if (dev.mode === 'webgpu' && distinct && [state.param, state.m, state.v].every((t) => dev.writableInPlace(t))) {
+  if (dev.mode === 'webgpu') {
+    const [p0, m0, v0] = ownBuffers(dev, [state.param, state.m, state.v]);
     const n = numel(shape);
+    if (n === 0) return { param: p0, m: m0, v: v0 };
     const blocks = Math.ceil(n / 256);
     const gx = Math.min(blocks, 65535);
     const params = new ArrayBuffer(16 + 9 * 16);
@@ -491,16 +432,14 @@ export const adamAtan2 = (dev: Device, state: AdamState<GpuTensor>, grad: GpuTen
       code: fusedWgsl,
       params,
       inputs: [grad],
-      outputs: [state.param, state.m, state.v],
+      outputs: [p0, m0, v0],
       groups: [gx, Math.ceil(blocks / gx), 1],
     });
     return { param, m, v };
   }
   const m = dev.run({ name: 'adamAtan2.m', body: lerpBody, args: [state.m, grad, lerpScalars(f(1 - beta1), false)], shape });
   const v = dev.run({ name: 'adamAtan2.v', body: lerpBody, args: [state.v, grad, lerpScalars(f(1 - beta2), true)], shape });
-  const param = dev.mode === 'webgpu'
-    ? dev.run({ name: 'adamAtan2.paramPoly', body: paramPolyBody, args: [state.param, m, v, paramScalars(wdAlpha, stepSize, bc2Sqrt)], shape })
-    : dev.run({ name: 'adamAtan2.param', body: paramBody, args: [state.param, m, v, wdAlpha, stepSize, bc2Sqrt], shape });
+  const param = dev.run({ name: 'adamAtan2.param', body: paramBody, args: [state.param, m, v, wdAlpha, stepSize, bc2Sqrt], shape });
   dev.release(state.param);
   dev.release(state.m);
   dev.release(state.v);
