@@ -118,6 +118,8 @@ export class Device {
   launches = 0;
   /** webgpu: steady-state dispatches, many per queue submit (see batch.ts) */
   private readonly batcher: Batcher | null;
+  /** webgpu: the first error the device reported (validation, out of memory, loss); reads fail from then on */
+  private deviceError: string | null = null;
 
   constructor(
     readonly mode: GpuMode,
@@ -127,6 +129,32 @@ export class Device {
     private readonly context: unknown = null,
   ) {
     this.batcher = webgpu === null ? null : new Batcher(webgpu);
+    if (webgpu !== null) this.watch(webgpu);
+  }
+
+  /**
+   * Records the device's first error. WebGPU reports a failed call (a grid past the device's
+   * limits, a buffer too large…) as an event and voids its whole submit, whose outputs then read
+   * as zeros: a read after such an error throws instead of returning them.
+   */
+  private watch(webgpu: GpuDeviceLike): void {
+    const d = webgpu as GpuDeviceLike & {
+      addEventListener?: (type: string, f: (e: { error?: { message?: string } }) => void) => void;
+      lost?: Promise<{ reason?: string; message?: string }>;
+    };
+    d.addEventListener?.('uncapturederror', (e) => {
+      this.deviceError ??= e.error?.message ?? 'an unknown error';
+    });
+    d.lost?.then((info) => {
+      if (info.reason !== 'destroyed') this.deviceError ??= `the device was lost: ${info.message ?? info.reason ?? ''}`;
+    }, () => undefined);
+  }
+
+  /** Throws when the device has reported an error (see `watch`). */
+  private healthy(what: string): void {
+    if (this.deviceError !== null) {
+      throw new Error(`gpu backend: ${what}: the WebGPU device reported an error, so values computed since cannot be trusted: ${this.deviceError.split('\n')[0]}`);
+    }
   }
 
   // ---- handles ------------------------------------------------------------------------------
@@ -219,7 +247,9 @@ export class Device {
       if (buffer === null || n === 0) return new Float32Array(0);
       this.sinceSync = 0;
       const batcher = this.batcher as Batcher;
-      return await batcher.read(batcher.binding(buffer), n * 4);
+      const values = await batcher.read(batcher.binding(buffer), n * 4);
+      this.healthy('read');
+      return values;
     } finally {
       if (--s.reading === 0 && s.pendingRelease !== undefined) {
         const b = s.pendingRelease;
