@@ -16,6 +16,7 @@ import type { Device, GpuTensor } from './device.ts';
 import type { KernelThis } from './gpujs.ts';
 import type { IndexedKernel } from './indexed.ts';
 import { runIndexed } from './indexed.ts';
+import { SIGMOID_WGSL } from './swiglu.ts';
 
 type Dims = KernelThis<{ M: number; K: number }>;
 
@@ -225,13 +226,6 @@ export type Fusion = 'none' | 'rope' | 'swiglu' | 'ropeBackward' | 'swigluBackwa
 
 const isEpilogue = (f: Fusion): boolean => f === 'rope' || f === 'swiglu';
 const isPrologue = (f: Fusion): boolean => f === 'ropeBackward' || f === 'swigluBackward';
-
-/** The overflow-free σ of every sigmoid of this backend, in WGSL. */
-const SIGMOID_WGSL = `fn sigm(g: f32) -> f32 {
-  if (g >= 0.0) { return 1.0 / (1.0 + exp(-g)); }
-  let e = exp(g);
-  return e / (1.0 + e);
-}`;
 
 /** A[n, m] computed from dy (binding a) and the fusion's other inputs: the backward prologues. */
 const aSourceWgsl = (fusion: Fusion): string => {

@@ -55,8 +55,8 @@ function swigluBackwardBody(this: Dims, dy: Float32Array, gu: Float32Array): num
   return d * u * sg * (1 + g * (1 - sg));
 }
 
-/** σ(g) as the gpu.js bodies compute it. */
-const SIGMOID = `fn sigma(g: f32) -> f32 {
+/** σ(g) in WGSL as the gpu.js bodies compute it: the overflow-free form of every sigmoid of this backend (also the fused products' epilogue). */
+export const SIGMOID_WGSL = `fn sigm(g: f32) -> f32 {
   if (g >= 0.0) { return 1.0 / (1.0 + exp(-g)); }
   let e = exp(g);
   return e / (1.0 + e);
@@ -67,12 +67,12 @@ const SWIGLU: IndexedKernel = {
   name: 'swiglu.cells',
   inputs: ['gu'],
   sizes: ['I'],
-  helpers: SIGMOID,
+  helpers: SIGMOID_WGSL,
   body: `  let n = i / p.I;
   let c = i - n * p.I;
   let g = gu[n * 2u * p.I + c];
   let u = gu[n * 2u * p.I + p.I + c];
-  return g * sigma(g) * u;`,
+  return g * sigm(g) * u;`,
 };
 
 /** swigluBackwardBody in WGSL. */
@@ -80,7 +80,7 @@ const SWIGLU_BACKWARD: IndexedKernel = {
   name: 'swigluBackward.cells',
   inputs: ['dy', 'gu'],
   sizes: ['I'],
-  helpers: SIGMOID,
+  helpers: SIGMOID_WGSL,
   body: `  let twoI = 2u * p.I;
   let n = i / twoI;
   let c = i - n * twoI;
@@ -89,7 +89,7 @@ const SWIGLU_BACKWARD: IndexedKernel = {
   let g = gu[n * twoI + k];
   let u = gu[n * twoI + p.I + k];
   let d = dy[n * p.I + k];
-  let sg = sigma(g);
+  let sg = sigm(g);
   if (c >= p.I) { return d * g * sg; }
   return d * u * sg * (1.0 + g * (1.0 - sg));`,
 };
