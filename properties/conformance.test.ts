@@ -2,7 +2,7 @@
 // forward and backward, under the tolerance table of src/verify/tolerances.ts; and every target
 // leaves its arguments bit-identical. An unavailable target is skipped with its reason in the title
 // (and printed). Packs (pack, packedZeros, place) keep values on every target. Run counts: HRM_PROP_RUNS for all, else 100 per kernel on the reference, 50 on
-// accelerated targets (8 configurations × 37 kernels), and 20 for the immutability checks.
+// accelerated targets (8 configurations × 38 kernels), and 20 for the immutability checks.
 
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';

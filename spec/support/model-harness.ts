@@ -39,6 +39,7 @@ const CONSUMING: Record<string, (args: unknown[]) => unknown[]> = {
   pack: (a) => [...(a[0] as unknown[])],
   place: (a) => [a[0], a[1]],
   ema: (a) => [a[0]],
+  emaMany: (a) => [...(a[0] as unknown[])],
   reshape: (a) => [a[0]], // aliasing: the input handle is considered consumed by its view
 };
 

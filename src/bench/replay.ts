@@ -24,7 +24,7 @@ const handlesOf = <T>(out: unknown): T[] => {
 
 /**
  * Arguments for replaying a call. The optimizer kernels consume their state, which the recorded
- * step already did: adamAtan2, adamAtan2Many and ema get fresh zero tensors of the gradients' / parameter's shape.
+ * step already did: adamAtan2, adamAtan2Many, ema and emaMany get fresh zero tensors of the gradients' / parameters' shapes.
  * signSgdRows is not replayed (its consumed table's shape is not known afterwards): null.
  */
 const replayArgs = <T>(b: Backend<T>, c: RecordedCall): unknown[] | null => {
@@ -41,6 +41,7 @@ const replayArgs = <T>(b: Backend<T>, c: RecordedCall): unknown[] | null => {
     return [fresh, grads, c.args[2]];
   }
   if (c.kernel === 'ema') return [b.zeros(b.shape(c.args[1] as T)), ...c.args.slice(1)];
+  if (c.kernel === 'emaMany') return [(c.args[1] as T[]).map((p) => b.zeros(b.shape(p))), ...c.args.slice(1)];
   if (c.kernel === 'signSgdRows') return null;
   return [...c.args];
 };

@@ -52,6 +52,7 @@ export const FAMILY: Readonly<Record<string, string>> = {
   adamAtan2Many: 'adam-atan2',
   signSgdRows: 'sign-sgd',
   ema: 'ema',
+  emaMany: 'ema',
 };
 
 /** Families whose time is set against the products' ceiling (the rest: against memory bandwidth). */
@@ -175,6 +176,9 @@ export const callWork = (kernel: string, args: readonly unknown[], shapeOf: (t: 
     }
     case 'signSgdRows':
       return mem(n(1) + 2 * (args[2] as Int32Array).length * last(0));
+    case 'emaMany':
+      // ema's traffic for every tensor
+      return mem(3 * (args[0] as unknown[]).reduce((a: number, e) => a + numel(shapeOf(e)), 0));
     default:
       return NONE;
   }

@@ -202,6 +202,11 @@ export interface Backend<T> {
   signSgdRows(table: T, grads: T, ids: Int32Array, lr: number, weightDecay: number): T;
   /** EMA of weights: e ← decay·e + (1 − decay)·p. CONSUMES e. */
   ema(e: T, p: T, decay: number): T;
+  /**
+   * ema on each (es[i], ps[i]) with one decay (the model's EMA copies of all its dense
+   * parameters): what an engine can do in fewer passes than one per tensor. CONSUMES every e.
+   */
+  emaMany(es: readonly T[], ps: readonly T[], decay: number): T[];
 }
 
 /** The names of every kernel a backend must provide (used by the property suite and `hrm verify`). */
@@ -212,7 +217,7 @@ export const KERNEL_NAMES = [
   'linearRope', 'linearRopeBackward', 'linearSwiglu', 'linearSwigluBackward',
   'embedding', 'embeddingBackward', 'concatSeq', 'sliceSeq', 'sliceSeqBackward', 'resetRows', 'transpose',
   'crossEntropy', 'crossEntropyBackward', 'argmax', 'sigmoid', 'bceWithLogits', 'bceWithLogitsBackward',
-  'adamAtan2', 'adamAtan2Many', 'signSgdRows', 'ema',
+  'adamAtan2', 'adamAtan2Many', 'signSgdRows', 'ema', 'emaMany',
 ] as const;
 
 export type KernelName = (typeof KERNEL_NAMES)[number];

@@ -57,6 +57,12 @@ export const composedAdamAtan2Many = <T>(
   return states.map((s, i) => b.adamAtan2(s, grads[i], hyper));
 };
 
+/** emaMany as ema on each pair (its definition, and every engine's path without packs). CONSUMES every e. */
+export const composedEmaMany = <T>(b: Pick<Backend<T>, 'shape' | 'ema'>, es: readonly T[], ps: readonly T[], decay: number): T[] => {
+  shapes.emaMany(es.map((e) => b.shape(e)), ps.map((p) => b.shape(p)));
+  return es.map((e, i) => b.ema(e, ps[i], decay));
+};
+
 /** pack, packedZeros and place for an engine that keeps every tensor in its own storage. */
 export const withoutPacks = <T>(b: Pick<Backend<T>, 'shape' | 'zeros' | 'dispose'>): Pick<Backend<T>, 'pack' | 'packedZeros' | 'place'> => ({
   pack: (ts: readonly T[]): T[] => [...ts],

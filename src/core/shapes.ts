@@ -276,8 +276,13 @@ export const shapes = {
     length('signSgdRows', 'ids', idsLength, grads[0], 'one id per row of grads');
     return table;
   },
-  ema(e: Shape, p: Shape): Shape {
-    same('ema', 'p', p, e);
+  ema(e: Shape, p: Shape, kernel = 'ema', at = ''): Shape {
+    same(kernel, `p${at}`, p, e);
     return e;
+  },
+  /** es[i] and ps[i] of equal shapes, as many of each → es' shapes */
+  emaMany(es: readonly Shape[], ps: readonly Shape[]): Shape[] {
+    length('emaMany', 'ps', ps.length, es.length, 'one parameter per EMA copy');
+    return es.map((e, i) => shapes.ema(e, ps[i], 'emaMany', `[${i}]`));
   },
 } as const;

@@ -1,11 +1,11 @@
 // The optimizer driver (spec §5.1, §5.3, §5.4): SignSGD on the puzzle-table rows named in the batch
 // (duplicate ids summed by the kernel) with the puzzle lr, then AdamATan2 on every parameter (not
-// the buffers) with step counter t, all in one adamAtan2Many call, then the optional EMA. It
-// replaces handles in the maps it is given (the optimizer kernels consume their inputs). Where the
-// backend keeps packs, the parameters, both moments and the gradients live in four packs of one
-// layout (the gradients placed into their slots as the backward makes them, see `newGrads`), so
-// AdamATan2 is one pass; the gradients' memory is kept as the next step's slots. Elsewhere the
-// gradients are released.
+// the buffers) with step counter t, all in one adamAtan2Many call, then the optional EMA in one
+// emaMany call. It replaces handles in the maps it is given (the optimizer kernels consume their
+// inputs). Where the backend keeps packs, the parameters, both moments, the EMA copies and the
+// gradients live in packs of one layout (the gradients placed into their slots as the backward
+// makes them, see `newGrads`), so AdamATan2 and the EMA are one pass each; the gradients' memory is
+// kept as the next step's slots. Elsewhere the gradients are released.
 
 import type { Backend } from '../core/backend.ts';
 import type { StepRates } from './api.ts';
@@ -44,7 +44,7 @@ export const initOptimizerState = <T>(b: Backend<T>, params: Map<string, T>, nam
 };
 
 /**
- * Packs the parameters `names`, their moments and a set of gradient slots, each in one storage
+ * Packs the parameters `names`, their moments, their EMA copies and a set of gradient slots, each in one storage
  * with one layout, where the backend keeps packs (after new values were loaded, say); elsewhere
  * nothing changes. Replaces the handles in `params` and `state`.
  */
@@ -58,6 +58,7 @@ export const packOptimizer = <T>(b: Backend<T>, params: Map<string, T>, names: r
   const packs = repack(params);
   repack(state.m);
   repack(state.v);
+  if (state.ema !== null) repack(state.ema);
   if (state.slots !== null) for (const t of state.slots.values()) b.dispose(t);
   state.packed = packs;
   const slots = packs ? b.packedZeros(names.map((n) => b.shape(params.get(n) as T))) : null;
@@ -120,8 +121,12 @@ export const optimizerStep = <T>(
     state.v.set(n, next[i].v);
     if (!keep) b.dispose(gs[i]);
     grads.delete(n);
-    if (state.ema !== null) state.ema.set(n, b.ema(state.ema.get(n) as T, next[i].param, train.ema_rate));
   });
+  if (state.ema !== null) {
+    const ema = state.ema;
+    const averaged = b.emaMany(names.map((n) => ema.get(n) as T), next.map((s) => s.param), train.ema_rate);
+    names.forEach((n, i) => ema.set(n, averaged[i]));
+  }
   for (const [n, g] of grads) {
     b.dispose(g);
     grads.delete(n);

@@ -7,7 +7,7 @@ import type { AdamAtan2Hyper, AdamState, Backend } from '../core/backend.ts';
 import { ShapeError } from '../core/backend.ts';
 import type { Shape, Tensor } from '../core/tensor.ts';
 import { numel, shapeToString, tensor64, wrap64 } from '../core/tensor.ts';
-import { composedAdamAtan2Many, composedLinearRope, composedLinearRopeBackward, composedLinearSwiglu, composedLinearSwigluBackward, withoutPacks } from '../core/fused.ts';
+import { composedAdamAtan2Many, composedLinearRope, composedLinearRopeBackward, composedLinearSwiglu, composedLinearSwigluBackward, composedEmaMany, withoutPacks } from '../core/fused.ts';
 import { add, addBroadcast, scale, sumBatch } from './elementwise.ts';
 import { adamAtan2 } from './adam-atan2.ts';
 import { attention, attentionBackward } from './attention.ts';
@@ -100,4 +100,5 @@ export const referenceBackend: Backend<T64> = Object.freeze({
     composedAdamAtan2Many({ shape: (t: T64) => t.shape, adamAtan2 }, states, grads, hyper),
   signSgdRows,
   ema,
+  emaMany: (es: readonly T64[], ps: readonly T64[], decay: number) => composedEmaMany({ shape: (t: T64) => t.shape, ema }, es, ps, decay),
 });

@@ -492,6 +492,21 @@ export const KERNEL_CASES: readonly KernelCase<unknown>[] = [
     consumed: ['e'],
     call: (b, t, i) => ({ e: b.ema(t.e, t.p, i.params.decay) }),
   }),
+  make({
+    kernel: 'emaMany',
+    // 1–3 pairs of their own shapes, one decay
+    arbitrary: fc
+      .record({ shapes: fc.array(fc.array(dim(1, 4), { minLength: 1, maxLength: 2 }), { minLength: 1, maxLength: 3 }), decay: fc.constantFrom(0, 0.5, 0.9, 0.999) })
+      .chain(({ shapes: ss, decay }) =>
+        tensors(Object.fromEntries(ss.flatMap((s, k) => [[`e${k}`, tensorOf(s)], [`p${k}`, tensorOf(s)]]))).map((t) => ({ tensors: t, host: {}, params: { decay, count: ss.length } })),
+      ),
+    consumed: ['e0', 'e1', 'e2'],
+    call: (b, t, i) => {
+      const ks = Array.from({ length: i.params.count }, (_, k) => k);
+      const next = b.emaMany(ks.map((k) => t[`e${k}`]), ks.map((k) => t[`p${k}`]), i.params.decay);
+      return Object.fromEntries(next.map((e, k) => [`e${k}`, e]));
+    },
+  }),
 ];
 
 /** The case of one kernel (every kernel has exactly one). */

@@ -64,6 +64,7 @@ export const FLOAT32_TOLERANCES: Readonly<Record<KernelName, Tolerance>> = Objec
   // result by up to an ulp of W·decay, which exceeds an ulp of the result when W·decay ≈ lr cancels
   signSgdRows: t(1e-37, 2 ** -23, 2 ** -23),
   ema: t(1e-37, 2 ** -22, 2 ** -23),
+  emaMany: t(1e-37, 2 ** -22, 2 ** -23), // ema per tensor
 });
 
 /** A float64 target (another reference-like engine) must agree to float64 rounding. */

@@ -14,7 +14,7 @@ import type { GpuTensor } from './device.ts';
 import { Device } from './device.ts';
 import { add, addBroadcast, scale, sumBatch } from './elementwise.ts';
 import { withoutPacks } from '../../core/fused.ts';
-import { ema } from './ema.ts';
+import { ema, emaMany } from './ema.ts';
 import { embedding, embeddingBackward } from './embedding.ts';
 import { linearRope, linearRopeBackward, linearSwiglu, linearSwigluBackward } from './fused.ts';
 import type { GpuMode } from './gpujs.ts';
@@ -129,6 +129,7 @@ export const createGpuBackend = async (options: GpuBackendOptions = {}): Promise
     adamAtan2Many: (states, grads, hyper) => adamAtan2Many(dev, (s, g) => adamAtan2(dev, s, g, hyper), states, grads, hyper),
     signSgdRows: (table, grads, ids, lr, wd) => signSgdRows(dev, table, grads, ids, lr, wd),
     ema: (e, p, decay) => ema(dev, e, p, decay),
+    emaMany: (es, ps, decay) => emaMany(dev, es, ps, decay),
   };
   return backend;
 };

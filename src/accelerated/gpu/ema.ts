@@ -1,6 +1,7 @@
 // Exponential moving average of weights on gpu.js (float32): e ← decay·e + (1 − decay)·p.
 // webgpu: the same arithmetic as cell-wise WGSL with u32 indices (indexed.ts): gpu.js turns the
 // cell index into a float32 number, wrong past 2^24 cells (a puzzle-embedding table passes that).
+// emaMany over whole packs (the model's EMA copies packed like its parameters): one WGSL pass.
 // CONSUMES e.
 
 import { shapes } from '../../core/shapes.ts';
@@ -87,12 +88,57 @@ fn prodErr(a: f32, b: f32, ab: f32, one: f32) -> f32 {
   return sum + (es + e1 + e2 + p.dLo * x + p.rLo * y);`,
 };
 
+/** decay and 1 − decay as float32 high and low parts, then 1: emaBody's k. */
+const emaScalars = (decay: number): number[] => {
+  const f = Math.fround;
+  const rest = 1 - decay;
+  return [f(decay), f(decay - f(decay)), f(rest), f(rest - f(rest)), 1];
+};
+
+/** EMA's cell over two whole packs, written in place into the EMA pack (the same arithmetic as EMA). */
+const packsWgsl = (): string => `
+struct P { n: u32, gx: u32, dHi: f32, dLo: f32, rHi: f32, rLo: f32, one: f32, p0: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> pw: array<f32>;
+@group(0) @binding(2) var<storage, read_write> e: array<f32>;
+${EMA.helpers}
+fn cell(i: u32) -> f32 {
+${EMA.body}
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let i = (wid.y * p.gx + wid.x) * 256u + lid.x;
+  if (i >= p.n) { return; }
+  e[i] = cell(i);
+}
+`;
+
+/**
+ * ema on each (es[i], ps[i]). webgpu: when es and ps are each every view of one pack (two packs, one
+ * layout), one pass over the packs' whole length (zero gaps stay zero); otherwise one call each.
+ * CONSUMES every e.
+ */
+export const emaMany = (dev: Device, es: readonly GpuTensor[], ps: readonly GpuTensor[], decay: number): GpuTensor[] => {
+  shapes.emaMany(es.map((e) => e.shape), ps.map((p) => p.shape));
+  const E = dev.mode === 'webgpu' ? dev.packOf(es) : null;
+  const P = dev.packOf(ps);
+  if (E !== null && P !== null && E !== P && E.total === P.total && E.offsets.every((o, i) => o === P.offsets[i]) && es.every((e) => dev.writableInPlace(e))) {
+    const blocks = Math.ceil(E.total / 256);
+    const gx = Math.min(blocks, 65535);
+    const params = new ArrayBuffer(32);
+    new Uint32Array(params, 0, 2).set([E.total, gx]);
+    new Float32Array(params, 8, 5).set(emaScalars(decay));
+    const [out] = dev.runWgslPacks({ name: 'ema.packs', code: packsWgsl, params, groups: [gx, Math.ceil(blocks / gx), 1] }, [ps], [es]);
+    return out;
+  }
+  return es.map((e, i) => ema(dev, e, ps[i], decay));
+};
+
 /** EMA step; decay and 1 − decay are passed as float32 high and low parts. CONSUMES e. */
 export const ema = (dev: Device, e: GpuTensor, p: GpuTensor, decay: number): GpuTensor => {
   const shape = shapes.ema(e.shape, p.shape);
-  const f = Math.fround;
-  const rest = 1 - decay;
-  const k = [f(decay), f(decay - f(decay)), f(rest), f(rest - f(rest)), 1];
+  const k = emaScalars(decay);
   const out = dev.mode === 'webgpu'
     ? runIndexed(dev, EMA, [e, p], shape, {}, { dHi: k[0], dLo: k[1], rHi: k[2], rLo: k[3], one: k[4] })
     : dev.run({ name: 'ema', body: emaBody, args: [e, p, Float32Array.from(k)], shape });

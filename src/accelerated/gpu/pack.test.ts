@@ -1,9 +1,9 @@
 // Packs on the webgpu device: tensors kept as views into one buffer (Backend.pack, packedZeros),
 // gradients placed into their slots (Backend.place: written there by the kernel that computes them
 // while it is still queued, else copied), every kernel kind reading and writing views, the
-// optimizer over whole packs in one pass (bit-identical to the per-tensor pass), and the training
-// step with its gradients placed without a copy, resumed bit for bit from a saved state. Skipped with the reason when no WebGPU adapter
-// answers here.
+// optimizer and the EMA over whole packs in one pass each (bit-identical to the per-tensor passes),
+// and the training step with its gradients placed without a copy, resumed bit for bit from a saved
+// state. Skipped with the reason when no WebGPU adapter answers here.
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Backend } from '../../core/backend.ts';
@@ -176,6 +176,28 @@ describe('packs on webgpu', () => {
     const plain2 = plain.map((s, i) => b!.adamAtan2(s, qg[i], { ...hyper, step: 4 }));
     for (let i = 0; i < SHAPES.length; i++) expect(await read32(again[i].param)).toEqual(await read32(plain2[i].param));
     for (const t of [...again.flatMap((s) => [s.param, s.m, s.v]), ...plain2.flatMap((s) => [s.param, s.m, s.v]), ...pg, ...qg]) b.dispose(t);
+  });
+});
+
+describe('emaMany over packs on webgpu', () => {
+  it('one pass over the packs, bit-identical to ema per tensor; unpacked pairs take one call each', async (ctx) => {
+    if (b === null) return ctx.skip(why);
+    const dev = b.device;
+    const e = SHAPES.map((s) => values(numel(s)));
+    const p = SHAPES.map((s) => values(numel(s)));
+    const up = (xs: Float32Array[]): GpuTensor[] => SHAPES.map((s, i) => b!.fromArray(s, xs[i]));
+    const [pe, pp] = [b.pack(up(e)), b.pack(up(p))];
+    const packs = vi.spyOn(dev, 'runWgslPacks');
+    const packed = b.emaMany(pe, pp, 0.999);
+    expect(packs).toHaveBeenCalledTimes(1);
+    packs.mockRestore();
+    const [qe, qp] = [up(e), up(p)];
+    const single = qe.map((t, i) => b!.ema(t, qp[i], 0.999));
+    for (let i = 0; i < SHAPES.length; i++) expect(await read32(packed[i]), `tensor ${i}`).toEqual(await read32(single[i]));
+    const launches = dev.launches;
+    const plain = b.emaMany(single, qp, 0.5);
+    expect(dev.launches - launches, 'one call per unpacked pair').toBe(SHAPES.length);
+    for (const t of [...packed, ...pp, ...plain, ...qp]) b.dispose(t);
   });
 });
 

@@ -9,7 +9,7 @@
 
 import type { Backend } from '../../core/backend.ts';
 import { ShapeError } from '../../core/backend.ts';
-import { composedAdamAtan2Many, withoutPacks } from '../../core/fused.ts';
+import { composedAdamAtan2Many, composedEmaMany, withoutPacks } from '../../core/fused.ts';
 import type { Shape, Tensor } from '../../core/tensor.ts';
 import { numel, shapeToString, wrap64 } from '../../core/tensor.ts';
 import { adamAtan2 } from './adam-atan2.ts';
@@ -155,6 +155,7 @@ export const createSimdBackend = async (options: SimdOptions = {}): Promise<Simd
     adamAtan2Many: (states, grads, hyper) => composedAdamAtan2Many(backend, states, grads, hyper),
     signSgdRows: (table, grads, ids, lr, wd) => signSgdRows(e, table, grads, ids, lr, wd),
     ema: (avg, p, decay) => ema(e, avg, p, decay),
+    emaMany: (es, ps, decay) => composedEmaMany(backend, es, ps, decay),
   };
   return backend;
 };
