@@ -19,7 +19,7 @@ import { referenceBackend } from '../../reference/backend.ts';
 import { compareTensor, describeWorst } from '../../verify/compare.ts';
 import { toleranceFor } from '../../verify/tolerances.ts';
 import type { GpuBackend, GpuTensor } from './backend.ts';
-import { createGpuBackend } from './backend.ts';
+import { openWebgpu } from '../../../spec/support/webgpu.ts';
 import { linearRopeBackward, linearSwigluBackward } from './fused.ts';
 import { gridLimit } from './linear.ts';
 
@@ -27,12 +27,7 @@ let gpu: GpuBackend | null = null;
 let why = '';
 
 beforeAll(async () => {
-  try {
-    gpu = await createGpuBackend({ gpuMode: 'webgpu', log: () => {} });
-  } catch (e) {
-    why = (e as Error).message;
-    console.warn(`grid.test: webgpu unavailable, skipped: ${why}`);
-  }
+  ({ backend: gpu, why } = await openWebgpu('grid.test'));
 }, 120_000);
 
 afterAll(async () => {

@@ -12,18 +12,13 @@ import { numel, tensor64 } from '../../core/tensor.ts';
 import { Rng } from '../../core/rng.ts';
 import { referenceBackend } from '../../reference/backend.ts';
 import type { GpuBackend } from './backend.ts';
-import { createGpuBackend } from './backend.ts';
+import { openWebgpu } from '../../../spec/support/webgpu.ts';
 
 let gpu: GpuBackend | null = null;
 let why = '';
 
 beforeAll(async () => {
-  try {
-    gpu = await createGpuBackend({ gpuMode: 'webgpu', log: () => {} });
-  } catch (e) {
-    why = (e as Error).message;
-    console.warn(`indexed.test: webgpu unavailable, skipped: ${why}`);
-  }
+  ({ backend: gpu, why } = await openWebgpu('indexed.test'));
 }, 120_000);
 
 afterAll(async () => {

@@ -15,19 +15,14 @@ import { benchBatch, benchConfig } from '../../bench/workload.ts';
 import type { BenchSizes } from '../../bench/anchors.ts';
 import type { Carry } from '../../model/api.ts';
 import type { GpuBackend, GpuTensor } from './backend.ts';
-import { createGpuBackend } from './backend.ts';
+import { openWebgpu } from '../../../spec/support/webgpu.ts';
 import { PACK_ALIGN } from './device.ts';
 
 let b: GpuBackend | null = null;
 let why = '';
 
 beforeAll(async () => {
-  try {
-    b = await createGpuBackend({ gpuMode: 'webgpu', log: () => {} });
-  } catch (e) {
-    why = (e as Error).message;
-    console.warn(`pack.test: webgpu unavailable, skipped: ${why}`);
-  }
+  ({ backend: b, why } = await openWebgpu('pack.test'));
 }, 120_000);
 
 afterAll(async () => {
