@@ -13,8 +13,7 @@ import { shapes } from '../../core/shapes.ts';
 import { numel } from '../../core/tensor.ts';
 import type { Device, GpuTensor } from './device.ts';
 import type { KernelThis } from './gpujs.ts';
-import type { IndexedKernel } from './indexed.ts';
-import { runIndexed } from './indexed.ts';
+import { ownBuffers } from './indexed.ts';
 
 /**
  * lerp(a, b, w) = w·b + (a − w·a) as the reference rounds it: both products exact, the inner
@@ -385,28 +384,6 @@ const stepScalars = (block: ArrayBuffer, hyper: AdamAtan2Hyper): void => {
   k.set(lerpScalars(f(1 - beta1), false), 0);
   k.set(lerpScalars(f(1 - beta2), true), 11);
   k.set(paramScalars(f(1 - lr * weightDecay), f(lr / (1 - beta1 ** step)), f(Math.sqrt(1 - beta2 ** step))), 22);
-};
-
-/** x[i]: a tensor's values in a buffer of its own. */
-const COPY: IndexedKernel = { name: 'adamAtan2.own', inputs: ['x'], sizes: [], body: '  return x[i];' };
-
-/**
- * Handles the WGSL update may write in place (webgpu): each of ts that shares its values with
- * another handle (or with another of ts) is copied into a fresh buffer and released. CONSUMES ts.
- */
-const ownBuffers = (dev: Device, ts: readonly GpuTensor[]): GpuTensor[] => {
-  const seen = new Set<object>();
-  const copied = new Set<GpuTensor>();
-  const out = ts.map((t) => {
-    const mine = dev.writableInPlace(t) && !seen.has(t.storage);
-    seen.add(t.storage);
-    if (mine) return t;
-    copied.add(t);
-    return runIndexed(dev, COPY, [t], t.shape, {});
-  });
-  // released once every copy is queued (an alias's values stay readable until then)
-  for (const t of copied) if (!out.includes(t)) dev.release(t);
-  return out;
 };
 
 /** One AdamATan2 step; the step's scalars are rounded to float32 once, as the released kernel does. */

@@ -4,7 +4,8 @@
 // 2^23 cells and i itself only below 2^24, and a paper-width step (batch 384: qkv 48M cells, gate_up
 // 97M) is far past that. A kernel gives its inputs, its u32 sizes and f32 scalars by name, and a
 // WGSL function body that returns cell i's value (`p.NAME` reads a size or scalar; inputs are
-// `array<f32>` by name, or `array<u32>` for host integers). This file is the plumbing only: parameter block, bindings, grid.
+// `array<f32>` by name, or `array<u32>` for host integers). This file is the plumbing only: parameter block, bindings, grid,
+// and the copy that gives an in-place kernel a buffer of its own.
 
 import type { Shape } from '../../core/tensor.ts';
 import { numel } from '../../core/tensor.ts';
@@ -81,5 +82,27 @@ export const runIndexed = (
     f32[2 + k.sizes.length + j] = v;
   });
   const [out] = dev.runWgsl({ name: k.name, code: () => source(k), params, inputs, outputs: [shape], groups: [gx, Math.ceil(blocks / gx), 1] });
+  return out;
+};
+
+/** x[i]: a tensor's values in a buffer of its own. */
+const COPY: IndexedKernel = { name: 'copy.cells', inputs: ['x'], sizes: [], body: '  return x[i];' };
+
+/**
+ * Handles a WGSL kernel may write in place (webgpu): each of ts that shares its values with
+ * another handle (or with another of ts) is copied into a fresh buffer and released. CONSUMES ts.
+ */
+export const ownBuffers = (dev: Device, ts: readonly GpuTensor[]): GpuTensor[] => {
+  const seen = new Set<object>();
+  const copied = new Set<GpuTensor>();
+  const out = ts.map((t) => {
+    const mine = dev.writableInPlace(t) && !seen.has(t.storage);
+    seen.add(t.storage);
+    if (mine) return t;
+    copied.add(t);
+    return runIndexed(dev, COPY, [t], t.shape, {});
+  });
+  // released once every copy is queued (an alias's values stay readable until then)
+  for (const t of copied) if (!out.includes(t)) dev.release(t);
   return out;
 };

@@ -12,6 +12,7 @@ import { checkIds, shapes } from '../../core/shapes.ts';
 import { numel, shapeToString } from '../../core/tensor.ts';
 import type { Device, GpuTensor } from './device.ts';
 import type { KernelThis } from './gpujs.ts';
+import { ownBuffers } from './indexed.ts';
 
 /**
  * thread i = r·E + e: the updated W[r,e] if some ids[n] = r, else W[r,e]. The row is floor(i/E)
@@ -113,11 +114,6 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 }
 `;
 
-/** y[i] = a[i]: a private copy of a shared table (webgpu). */
-function copyBody(this: KernelThis<object>, a: Float32Array): number {
-  return a[this.thread.x];
-}
-
 /** The gpu.js pass over every cell of the table (the cpu/webasm path); a fresh table. */
 export const signSgdRowsGpuJs = (dev: Device, table: GpuTensor, grads: GpuTensor, ids: Int32Array, lr: number, weightDecay: number): GpuTensor => {
   const shape = shapes.signSgdRows(table.shape, grads.shape, ids.length);
@@ -149,11 +145,7 @@ export const signSgdRows = (dev: Device, table: GpuTensor, grads: GpuTensor, ids
   if (ids.length === 0) return unchanged(dev, table);
   if (dev.mode !== 'webgpu' || E === 0) return signSgdRowsGpuJs(dev, table, grads, ids, lr, weightDecay);
   checkIds('signSgdRows', 'ids', ids, table.shape[0]);
-  let own = table;
-  if (!dev.writableInPlace(table)) {
-    own = dev.run({ name: 'signSgdRows.copy', body: copyBody, args: [table], shape });
-    dev.release(table);
-  }
+  const [own] = ownBuffers(dev, [table]);
   const { table: idx, distinct } = groupIds(ids);
   const n = distinct * E;
   const blocks = Math.ceil(n / 256);
